@@ -1,0 +1,106 @@
+"""The fsctl command line: thin Typer commands and the one error boundary.
+
+Exit codes (DESIGN.md): 0 success; 2 ``plan --detailed-exitcode`` found
+changes; 1 a problem the user can fix (definitions, flags, input files, a
+blocked plan, a registry that moved); 3 an internal error. Known errors print
+one message and no traceback unless ``--debug`` (or ``FSCTL_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Annotated, NoReturn
+
+import typer
+
+from fsctl.cli import commands_browse, commands_repo
+from fsctl.cli.output import err
+
+app = typer.Typer(
+    name="fsctl",
+    help="Declarative feature repos: validate, plan and apply definitions; browse the registry.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from fsctl import __version__
+        from fsctl.registry.document import FORMAT_VERSION
+
+        typer.echo(f"fsctl {__version__} (registry format {FORMAT_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks for errors.")] = False,
+) -> None:
+    """fsctl: plans CI can trust, a registry that never loses an update."""
+
+
+commands_repo.register(app)
+commands_browse.register(app)
+
+
+def _debug_requested(args: Sequence[str]) -> bool:
+    return "--debug" in args or os.environ.get("FSCTL_DEBUG", "") not in ("", "0", "false")
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code; the single place errors become exit codes."""
+    from typer.exceptions import Abort, Exit, TyperException
+
+    from fsctl.errors import DefinitionErrors, FsctlError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="fsctl", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except Exit as exc:
+        return int(exc.exit_code or 0)
+    except Abort:
+        err("Aborted.")
+        return 1
+    except TyperException as exc:  # bad flags and arguments
+        if debug:
+            raise
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        ctx = getattr(exc, "ctx", None)
+        usage = f"{ctx.get_usage()}\n" if ctx is not None else ""
+        err(f"{usage}error: {message}")
+        return 1
+    except FsctlError as exc:
+        if debug:
+            if isinstance(exc, DefinitionErrors):
+                for problem in exc.problems:
+                    if problem.detail:
+                        err(problem.detail)
+            raise
+        err(f"error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err("Interrupted.")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the boundary: anything else is a bug
+        if debug:
+            raise
+        err(f"internal error: {type(exc).__name__}: {exc}")
+        err("This is a bug in fsctl. Re-run with --debug for the full traceback, and report it.")
+        return 3
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    sys.exit(run(argv))

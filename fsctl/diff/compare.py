@@ -1,0 +1,145 @@
+"""Field-level comparison of two canonical objects, and what each change means.
+
+Objects are first put in a *diffable* shape where lists of named things become
+mappings keyed by name, so paths read ``schema.conv_rate.dtype``,
+``versions.2.feature_service``, ``features.customer_profile`` or
+``aliases.Production``. Each changed path is then classified: *breaking*
+(consumers of the object may break or see different data), *non-breaking*
+(compatible or additive) or *metadata-only* (description, owner, tags).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fsctl.diff.plan import BREAKING, METADATA, NON_BREAKING, FieldChange
+from fsctl.model.fields import format_duration
+
+_ABSENT = object()
+_METADATA_KEYS = {"description", "owner", "tags"}
+
+
+def diffable(obj: dict[str, Any]) -> dict[str, Any]:
+    """The canonical object with named lists turned into mappings (and order kept aside)."""
+    out = {k: v for k, v in obj.items() if k != "kind"}
+    kind = obj.get("kind")
+    if kind == "FeatureView":
+        out["schema"] = {f["name"]: {k: v for k, v in f.items() if k != "name"} for f in obj["schema"]}
+        out["schema_order"] = [f["name"] for f in obj["schema"]]
+    elif kind == "FeatureService":
+        out["features"] = {s["view"]: s["features"] if s["features"] is not None else "*" for s in obj["features"]}
+    elif kind == "Model":
+        out["versions"] = {
+            str(v["version"]): {k: val for k, val in v.items() if k != "version"} for v in obj["versions"]
+        }
+    return out
+
+
+def diff_values(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Changed paths between two diffable values, sorted; a key on one side only is one change."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out: list[tuple[str, Any, Any]] = []
+        for key in sorted(set(before) | set(after), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            b, a = before.get(key, _ABSENT), after.get(key, _ABSENT)
+            if b is _ABSENT:
+                out.append((sub, None, a))
+            elif a is _ABSENT:
+                out.append((sub, b, None))
+            elif b != a:
+                out.extend(diff_values(b, a, sub))
+        return out
+    return [] if before == after else [(path, before, after)]
+
+
+def _ttl(seconds: Any) -> str:
+    return "no limit" if not seconds else format_duration(int(seconds))
+
+
+def classify(kind: str, path: str, before: Any, after: Any) -> tuple[str, str]:
+    """(impact, reason) of one changed path of an object of ``kind``."""
+    parts = path.split(".")
+    head = parts[0]
+    if head in _METADATA_KEYS or parts[-1] in _METADATA_KEYS:
+        return METADATA, f"{path} changed"
+    if kind == "Entity" and head == "join_keys":
+        return BREAKING, f"join keys changed from {before} to {after}"
+    if kind == "FileSource":
+        if head == "path":
+            return NON_BREAKING, "source location changed"
+        if head == "format":
+            return NON_BREAKING, "source format changed"
+        return BREAKING, f"{head} changed: views on this source read different columns"
+    if kind == "FeatureView":
+        return _classify_view(parts, before, after)
+    if kind == "FeatureService" and head == "features":
+        view = parts[1]
+        if after is None:
+            return BREAKING, f"view '{view}' removed from the service"
+        if before is None:
+            return NON_BREAKING, f"view '{view}' added to the service"
+        old = None if before == "*" else set(before)
+        new = None if after == "*" else set(after)
+        if new is None or (old is not None and old <= new):
+            return NON_BREAKING, f"features of '{view}' added"
+        removed = sorted(old - new) if old is not None else sorted(set())
+        what = ", ".join(removed) if removed else "features not in the new subset"
+        return BREAKING, f"features of '{view}' removed from the service: {what}"
+    if kind == "Model":
+        if head == "aliases":
+            alias = parts[1]
+            if after is None:
+                return BREAKING, f"alias {alias} removed"
+            if before is None:
+                return NON_BREAKING, f"alias {alias} added at version {after}"
+            return NON_BREAKING, f"alias {alias} moves from version {before} to {after}"
+        if head == "versions":
+            version = parts[1]
+            if after is None:
+                return BREAKING, f"version {version} removed"
+            if before is None:
+                return NON_BREAKING, f"version {version} added"
+            return BREAKING, f"version {version} changed {parts[-1]}: a published version must not change"
+    return NON_BREAKING, f"{path} changed"
+
+
+def _classify_view(parts: list[str], before: Any, after: Any) -> tuple[str, str]:
+    head = parts[0]
+    if head == "schema":
+        feature = parts[1] if len(parts) > 1 else ""
+        if after is None:
+            return BREAKING, f"feature '{feature}' removed"
+        if before is None:
+            return NON_BREAKING, f"feature '{feature}' added"
+        if parts[-1] == "dtype":
+            return BREAKING, f"dtype of '{feature}' changed from {before} to {after}"
+        return NON_BREAKING, f"feature '{feature}' changed"
+    if head == "schema_order":
+        return NON_BREAKING, "feature order changed"
+    if head == "entities":
+        return BREAKING, f"entities changed from {before} to {after}"
+    if head == "source":
+        return BREAKING, f"source changed from '{before}' to '{after}'"
+    if head == "ttl":
+        old, new = before or 0, after or 0
+        if new != 0 and (old == 0 or new < old):
+            return BREAKING, f"TTL shortened from {_ttl(old)} to {_ttl(new)}: older values become null"
+        return NON_BREAKING, f"TTL lengthened from {_ttl(old)} to {_ttl(new)}"
+    if head == "online":
+        if before and not after:
+            return BREAKING, "online serving turned off"
+        return NON_BREAKING, "online serving turned on"
+    return NON_BREAKING, f"{'.'.join(parts)} changed"
+
+
+def compare(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """Every changed field of one object, classified, in path order."""
+    b, a = diffable(before), diffable(after)
+    changes = []
+    schema_changed = set(b.get("schema", {})) != set(a.get("schema", {}))
+    for path, old, new in diff_values(b, a):
+        if path == "schema_order" and schema_changed:
+            continue  # additions and removals are shown per feature already
+        impact, reason = classify(kind, path, old, new)
+        changes.append(FieldChange(path=path, before=old, after=new, impact=impact, reason=reason))
+    return changes

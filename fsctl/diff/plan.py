@@ -1,0 +1,139 @@
+"""The plan: one structured result that every renderer (text, JSON, Markdown) shows.
+
+A :class:`Plan` is pure data: the registry version it was computed against,
+the field-level changes per object in a deterministic order, what is blocked,
+and the desired objects, with two fingerprints: ``definitions_hash`` (what the
+repo declares) and ``plan_hash`` (this exact plan).
+
+JSON shape (``schema_version`` 1), fixed by DESIGN.md; keys may be added,
+never removed or renamed without bumping ``schema_version``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+ADD, UPDATE, DELETE = "add", "update", "delete"
+BREAKING, NON_BREAKING, METADATA = "breaking", "non-breaking", "metadata-only"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str
+    before: Any
+    after: Any
+    impact: str = NON_BREAKING
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after, "impact": self.impact}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    name: str
+    action: str
+    fields: tuple[FieldChange, ...] = ()
+    impact: str = NON_BREAKING
+
+    @property
+    def breaking(self) -> bool:
+        return self.impact == BREAKING
+
+    @property
+    def reasons(self) -> list[str]:
+        seen: list[str] = []
+        for f in self.fields:
+            if f.impact == BREAKING and f.reason and f.reason not in seen:
+                seen.append(f.reason)
+        if self.action == DELETE:
+            seen.insert(0, f"{self.kind} '{self.name}' is deleted")
+        return seen
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "action": self.action,
+            "impact": self.impact,
+            "fields": [f.to_dict() for f in self.fields],
+            "breaking": self.breaking,
+            "reasons": self.reasons,
+        }
+
+
+@dataclass(frozen=True)
+class Blocked:
+    kind: str
+    name: str
+    reason: str
+    dependents: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "reason": self.reason, "dependents": list(self.dependents)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    registry: str
+    registry_version: int
+    changes: tuple[Change, ...]
+    blocked: tuple[Blocked, ...]
+    desired: dict[str, dict[str, dict[str, Any]]] = field(repr=False)
+    definitions_hash: str = ""
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def is_blocked(self) -> bool:
+        return bool(self.blocked)
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {
+            "add": self.count(ADD),
+            "update": self.count(UPDATE),
+            "delete": self.count(DELETE),
+            "breaking": sum(1 for c in self.changes if c.breaking),
+            "blocked": len(self.blocked),
+        }
+
+    @property
+    def plan_hash(self) -> str:
+        body = {
+            "project": self.project,
+            "registry_version": self.registry_version,
+            "changes": [c.to_dict() for c in self.changes],
+            "definitions_hash": self.definitions_hash,
+        }
+        return fingerprint(body)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "project": self.project,
+            "registry": self.registry,
+            "registry_version": self.registry_version,
+            "changes": [c.to_dict() for c in self.changes],
+            "blocked": [b.to_dict() for b in self.blocked],
+            "summary": self.summary,
+            "definitions_hash": self.definitions_hash,
+            "plan_hash": self.plan_hash,
+        }
+
+
+def fingerprint(value: Any) -> str:
+    data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()

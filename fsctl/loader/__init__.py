@@ -1,0 +1,105 @@
+"""Load a feature repo: fsctl.yaml plus every Python and YAML definition file.
+
+Problems from every file and every cross-object check are collected first and
+raised together as one :class:`~fsctl.errors.DefinitionErrors`, so a user sees
+all of them in one run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fsctl.errors import DefinitionErrors, Problem
+from fsctl.loader.config import find_repo, load_config, resolve_repo
+from fsctl.model.objects import KIND_ORDER, FsctlObject
+
+__all__ = ["RepoDefinitions", "find_repo", "load_config", "load_repo", "resolve_repo"]
+
+
+@dataclass
+class RepoDefinitions:
+    """A loaded, validated repo: its root, config and objects by kind and name."""
+
+    root: Path
+    config: Any  # RepoConfig
+    objects: dict[str, dict[str, FsctlObject]]
+    warnings: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def all(self) -> list[FsctlObject]:
+        return [self.objects[k][n] for k in KIND_ORDER for n in sorted(self.objects.get(k, {}))]
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.objects.values())
+
+
+def _where(obj: FsctlObject) -> str:
+    origin = obj.origin
+    if origin is None:
+        return "<unknown>"
+    return f"{origin.file}:{origin.line}" if origin.line else origin.file
+
+
+def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> RepoDefinitions:
+    from fsctl.loader.discover import definition_files
+    from fsctl.loader.python_files import load_python_file, repo_import_context
+    from fsctl.loader.validate import check_references
+    from fsctl.loader.yaml_files import load_yaml_file
+
+    root = resolve_repo(repo)
+    config = load_config(root)
+    problems: list[Problem] = []
+    loaded: list[FsctlObject] = []
+    files = definition_files(root)
+    with repo_import_context(root):
+        for path in files:
+            rel = path.relative_to(root).as_posix()
+            if path.suffix == ".py":
+                objs, probs = load_python_file(path, rel, root)
+            else:
+                objs, probs = load_yaml_file(path, rel)
+            loaded.extend(objs)
+            problems.extend(probs)
+
+    objects: dict[str, dict[str, FsctlObject]] = {kind: {} for kind in KIND_ORDER}
+    seen_sites: set[tuple[str, str, str]] = set()
+    for obj in loaded:
+        site = (obj.KIND, obj.name, _where(obj))
+        if site in seen_sites:
+            continue  # the same object, imported into another definition file
+        seen_sites.add(site)
+        existing = objects[obj.KIND].get(obj.name)
+        if existing is not None:
+            origin = obj.origin
+            problems.append(
+                Problem(
+                    f"defined twice: in {_where(existing)} and in {_where(obj)}",
+                    file=origin.file if origin else None,
+                    line=origin.line if origin else None,
+                    kind=obj.KIND,
+                    name=obj.name,
+                    fix="names are unique per kind in a project: rename or remove one of them",
+                )
+            )
+            continue
+        objects[obj.KIND][obj.name] = obj
+
+    broken = {(p.kind, p.name) for p in problems if p.kind and p.name}
+    problems.extend(check_references(objects, broken))
+    warnings: list[Problem] = []
+    if check_data:
+        from fsctl.loader.sources import check_sources
+
+        source_problems, warnings = check_sources(root, objects)
+        problems.extend(source_problems)
+    if problems:
+        raise DefinitionErrors(problems)
+    return RepoDefinitions(
+        root=root,
+        config=config,
+        objects=objects,
+        warnings=warnings,
+        files=[p.relative_to(root).as_posix() for p in files],
+    )

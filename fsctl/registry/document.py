@@ -1,0 +1,159 @@
+"""The registry document: one versioned JSON document per project.
+
+Shape (``format_version`` 1)::
+
+    {
+      "format_version": 1,
+      "project": "driver_ranking",
+      "version": 3,                      # 0 means "no registry yet"; +1 per apply that changes anything
+      "applied_at": "2026-01-01T00:00:00Z", "actor": "ci@host", "commit": "abc123", "plan_hash": "...",
+      "objects": {"Entity": {"driver": {...canonical object...}}, "FeatureView": {...}, ...},
+      "history": [{"version": 1, "applied_at", "actor", "commit", "plan_hash", "summary": {...}}, ...]
+    }
+
+``history`` holds the metadata of every version; the full document of each
+version is kept by the storage backend (a file or object per version).
+
+What counts as a breaking change to this format: removing or renaming a key,
+changing a value's type or meaning. Adding keys is not breaking; readers ignore
+unknown keys. A breaking change bumps ``FORMAT_VERSION``; this fsctl refuses to
+write a document with a newer format than it knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fsctl.errors import CorruptRegistryError
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """Audit record of one registry version."""
+
+    version: int
+    applied_at: str
+    actor: str
+    commit: str | None
+    plan_hash: str | None
+    summary: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "applied_at": self.applied_at,
+            "actor": self.actor,
+            "commit": self.commit,
+            "plan_hash": self.plan_hash,
+            "summary": dict(self.summary),
+        }
+
+
+@dataclass(frozen=True)
+class RegistrySnapshot:
+    """What a reader saw: the document, plus an opaque token for compare-and-swap."""
+
+    location: str
+    project: str | None
+    version: int
+    objects: dict[str, dict[str, dict[str, Any]]]
+    history: tuple[VersionInfo, ...] = ()
+    token: str | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    def to_document(self) -> dict[str, Any]:
+        last = self.history[-1] if self.history else None
+        return {
+            "format_version": FORMAT_VERSION,
+            "project": self.project,
+            "version": self.version,
+            "applied_at": last.applied_at if last else None,
+            "actor": last.actor if last else None,
+            "commit": last.commit if last else None,
+            "plan_hash": last.plan_hash if last else None,
+            "objects": self.objects,
+            "history": [h.to_dict() for h in self.history],
+        }
+
+    def next(self, objects: dict[str, dict[str, dict[str, Any]]], info: VersionInfo, project: str) -> RegistrySnapshot:
+        """The snapshot that an apply of ``objects`` on top of this one writes."""
+        return RegistrySnapshot(
+            location=self.location,
+            project=project,
+            version=self.version + 1,
+            objects=objects,
+            history=(*self.history, info),
+        )
+
+
+def empty_snapshot(location: str, project: str | None = None) -> RegistrySnapshot:
+    return RegistrySnapshot(location=location, project=project, version=0, objects={})
+
+
+def parse_document(raw: bytes | str, location: str, token: str | None = None) -> RegistrySnapshot:
+    """Parse a stored document; anything unexpected is a :class:`CorruptRegistryError`."""
+    import json
+
+    def corrupt(why: str) -> CorruptRegistryError:
+        return CorruptRegistryError(
+            f"the registry at {location} is not a valid fsctl registry: {why}",
+            hint="it was left untouched; restore it from its history or a backup, "
+            "or point --registry at the right location",
+        )
+
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise corrupt(f"not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise corrupt("the document is not a JSON object")
+    fmt = doc.get("format_version")
+    if not isinstance(fmt, int):
+        raise corrupt("no format_version")
+    if fmt > FORMAT_VERSION:
+        raise CorruptRegistryError(
+            f"the registry at {location} has format version {fmt}, newer than this fsctl reads "
+            f"({FORMAT_VERSION})",
+            hint="upgrade fsctl",
+        )
+    version, objects, history = doc.get("version"), doc.get("objects"), doc.get("history", [])
+    if not isinstance(version, int) or version < 0:
+        raise corrupt("'version' is not a non-negative integer")
+    if not isinstance(objects, dict) or not all(isinstance(v, dict) for v in objects.values()):
+        raise corrupt("'objects' is not a mapping of kinds to objects")
+    if not isinstance(history, list):
+        raise corrupt("'history' is not a list")
+    try:
+        infos = tuple(
+            VersionInfo(
+                version=int(h["version"]),
+                applied_at=str(h["applied_at"]),
+                actor=str(h["actor"]),
+                commit=h.get("commit"),
+                plan_hash=h.get("plan_hash"),
+                summary=dict(h.get("summary") or {}),
+            )
+            for h in history
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise corrupt(f"a history entry is malformed ({exc})") from None
+    return RegistrySnapshot(
+        location=location,
+        project=doc.get("project"),
+        version=version,
+        objects=objects,
+        history=infos,
+        token=token,
+    )
+
+
+def dumps(document: dict[str, Any]) -> bytes:
+    import json
+
+    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")

@@ -1,0 +1,16 @@
+"""JSON rendering: the stable machine formats (plan, objects, history)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fsctl.diff import Plan
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False, default=str)
+
+
+def plan_json(plan: Plan) -> str:
+    return dumps(plan.to_dict())

@@ -1,0 +1,34 @@
+"""Markdown rendering of a plan for a pull-request comment (templates/render/plan.md.j2)."""
+
+from __future__ import annotations
+
+from fsctl.diff import Plan
+from fsctl.render.values import SYMBOL, show
+
+
+def _md(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def plan_markdown(plan: Plan) -> str:
+    import jinja2
+
+    from fsctl.resources import templates_dir
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "render")),
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = _md
+    template = env.get_template("plan.md.j2")
+    breaking = [c for c in plan.changes if c.breaking]
+    updated = [c for c in plan.changes if c.fields]
+    text = template.render(
+        plan=plan, s=plan.summary, breaking=breaking, updated=updated, symbol=SYMBOL, show=show
+    )
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip() + "\n"

@@ -1,0 +1,121 @@
+"""Use case: apply. Write a plan's desired objects as the next registry version.
+
+Every write is a compare-and-swap on the version the plan was made against.
+Applying without a plan file re-plans and retries a bounded number of times
+when another apply landed first; a saved plan is never re-planned: it is
+refused as stale. A plan with no changes writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fsctl.diff import Plan
+from fsctl.errors import ConflictError
+from fsctl.registry import RegistrySnapshot, VersionInfo
+from fsctl.services import audit
+from fsctl.services.plan import desired_objects, plan_against, raise_if_blocked, replan_saved
+from fsctl.services.project import Project
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    plan: Plan
+    version_before: int
+    version_after: int
+    attempts: int = 1
+    cancelled: bool = False
+
+    @property
+    def written(self) -> bool:
+        return self.version_after != self.version_before
+
+
+def write_plan(project: Project, plan: Plan, snapshot: RegistrySnapshot) -> int:
+    """Store the plan's objects as version ``snapshot.version + 1``; raises ConflictError if it moved."""
+    info = VersionInfo(
+        version=snapshot.version + 1,
+        applied_at=audit.now_iso(),
+        actor=audit.actor(),
+        commit=audit.git_commit(project.root),
+        plan_hash=plan.plan_hash,
+        summary=plan.summary,
+    )
+    new = snapshot.next(plan.desired, info, project.name)
+    project.registry.write(new, snapshot)
+    return new.version
+
+
+def apply_definitions(
+    project: Project,
+    confirm: Callable[[Plan], bool] | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> ApplyResult:
+    """Plan and apply the repo's definitions, re-planning if another writer lands first.
+
+    ``confirm`` is asked before each write (again after a re-plan, since the plan changed);
+    returning False cancels without writing.
+    """
+    from fsctl.loader import load_repo
+
+    desired = desired_objects(load_repo(project.root))
+    for attempt in range(1, max_attempts + 1):
+        snapshot = project.registry.read()
+        plan = plan_against(project, desired, snapshot)
+        raise_if_blocked(plan)
+        if not plan.has_changes:
+            return ApplyResult(plan, snapshot.version, snapshot.version, attempt)
+        if confirm is not None and not confirm(plan):
+            return ApplyResult(plan, snapshot.version, snapshot.version, attempt, cancelled=True)
+        try:
+            version = write_plan(project, plan, snapshot)
+        except ConflictError:
+            if attempt == max_attempts:
+                raise ConflictError(
+                    f"the registry {project.registry_uri} kept moving: gave up after {max_attempts} attempts",
+                    hint="another apply is running; run `fsctl apply` again when it is done",
+                ) from None
+            continue
+        return ApplyResult(plan, snapshot.version, version, attempt)
+    raise AssertionError("unreachable")
+
+
+def apply_saved(project: Project, path: Path, confirm: Callable[[Plan], bool] | None = None) -> ApplyResult:
+    """Apply exactly the saved plan, or refuse (StalePlanError) if registry or definitions moved."""
+    from fsctl.errors import StalePlanError
+
+    plan, snapshot = replan_saved(project, path)
+    raise_if_blocked(plan)
+    if not plan.has_changes:
+        return ApplyResult(plan, snapshot.version, snapshot.version)
+    if confirm is not None and not confirm(plan):
+        return ApplyResult(plan, snapshot.version, snapshot.version, cancelled=True)
+    try:
+        version = write_plan(project, plan, snapshot)
+    except ConflictError as exc:
+        raise StalePlanError(
+            f"the registry moved while the plan was being applied: {exc.message}",
+            hint="run `fsctl plan --out PLAN` again, review it, and apply the new plan",
+        ) from None
+    return ApplyResult(plan, snapshot.version, version)
+
+
+def teardown(project: Project, confirm: Callable[[Plan], bool] | None = None) -> ApplyResult:
+    """Delete every object of the project (a new registry version with no objects)."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        snapshot = project.registry.read()
+        plan = plan_against(project, {}, snapshot)
+        if not plan.has_changes:
+            return ApplyResult(plan, snapshot.version, snapshot.version, attempt)
+        if confirm is not None and not confirm(plan):
+            return ApplyResult(plan, snapshot.version, snapshot.version, attempt, cancelled=True)
+        try:
+            return ApplyResult(plan, snapshot.version, write_plan(project, plan, snapshot), attempt)
+        except ConflictError:
+            if attempt == MAX_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,123 @@
+"""Use case: plan. Load definitions, read the registry, build the plan; save and load plan files.
+
+A plan file (``--out``) holds the plan, the desired objects and both
+fingerprints. ``fsctl apply PLAN`` applies exactly those objects, and only if
+the registry is still at the planned version and the definitions still hash
+the same.
+
+Plan file format (``plan_format`` 1): ``{"plan_format", "fsctl_version",
+"plan": <plan JSON>, "desired": <objects>}``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fsctl.diff import Plan, build_plan
+from fsctl.errors import PlanBlockedError, StalePlanError, UsageError
+from fsctl.loader import RepoDefinitions, load_repo
+from fsctl.registry import RegistrySnapshot
+from fsctl.services.project import Project
+
+PLAN_FORMAT = 1
+
+
+def desired_objects(definitions: RepoDefinitions) -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for obj in definitions.all():
+        out.setdefault(obj.KIND, {})[obj.name] = obj.to_dict()
+    return out
+
+
+def check_project(project: Project, snapshot: RegistrySnapshot) -> None:
+    if snapshot.project not in (None, project.name):
+        raise UsageError(
+            f"the registry {snapshot.location} belongs to project '{snapshot.project}', "
+            f"not '{project.name}'",
+            hint="point --registry at this project's registry, or fix 'project' in fsctl.yaml",
+        )
+
+
+def plan_against(project: Project, desired: dict[str, dict[str, dict[str, Any]]], snapshot: RegistrySnapshot) -> Plan:
+    check_project(project, snapshot)
+    return build_plan(
+        project=project.name,
+        registry=project.registry_uri,
+        registry_version=snapshot.version,
+        current=snapshot.objects,
+        desired=desired,
+    )
+
+
+def make_plan(project: Project, definitions: RepoDefinitions | None = None) -> tuple[Plan, RegistrySnapshot]:
+    definitions = definitions or load_repo(project.root)
+    snapshot = project.registry.read()
+    return plan_against(project, desired_objects(definitions), snapshot), snapshot
+
+
+def raise_if_blocked(plan: Plan) -> None:
+    if plan.is_blocked:
+        lines = [f"the plan is blocked: {len(plan.blocked)} change(s) would break objects that depend on them"]
+        for b in plan.blocked:
+            lines.append(f"  {b.kind} '{b.name}': {b.reason}; used by {', '.join(b.dependents)}")
+        raise PlanBlockedError(
+            "\n".join(lines),
+            hint="keep the old objects and add new ones beside them (e.g. a _v2 view or service), "
+            "move the dependents over, then remove the old ones",
+        )
+
+
+def save_plan(plan: Plan, path: Path) -> None:
+    from fsctl import __version__
+    from fsctl.registry.local import atomic_write
+
+    document = {"plan_format": PLAN_FORMAT, "fsctl_version": __version__, "plan": plan.to_dict(), "desired": plan.desired}
+    atomic_write(path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def load_plan_file(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise UsageError(f"plan file {path} does not exist", hint="create one with `fsctl plan --out PLAN`") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"plan file {path} cannot be read as JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("plan_format") != PLAN_FORMAT or "plan" not in document:
+        raise UsageError(
+            f"{path} is not an fsctl plan file (plan_format {PLAN_FORMAT})",
+            hint="create one with `fsctl plan --out PLAN`",
+        )
+    return document
+
+
+def replan_saved(project: Project, path: Path) -> tuple[Plan, RegistrySnapshot]:
+    """Re-check a saved plan against the registry and the definitions; refuse if either moved."""
+    saved = load_plan_file(path)
+    planned = saved["plan"]
+    if planned.get("project") != project.name:
+        raise StalePlanError(f"plan file {path} is for project '{planned.get('project')}', not '{project.name}'")
+    if planned.get("registry") != project.registry_uri:
+        raise StalePlanError(
+            f"plan file {path} was made against registry {planned.get('registry')}, not {project.registry_uri}",
+            hint="apply it with the same --registry it was planned with",
+        )
+    snapshot = project.registry.read()
+    if snapshot.version != planned.get("registry_version"):
+        raise StalePlanError(
+            f"the registry moved since the plan was made: it was at version {planned.get('registry_version')}, "
+            f"it is now at version {snapshot.version}",
+            hint="run `fsctl plan --out PLAN` again, review it, and apply the new plan",
+        )
+    definitions = load_repo(project.root)
+    desired = desired_objects(definitions)
+    plan = plan_against(project, desired, snapshot)
+    if plan.definitions_hash != planned.get("definitions_hash"):
+        raise StalePlanError(
+            f"the definitions changed since the plan {path} was made",
+            hint="run `fsctl plan --out PLAN` again, review it, and apply the new plan",
+        )
+    if plan.plan_hash != planned.get("plan_hash"):
+        raise StalePlanError(f"plan file {path} does not match what planning now gives (plan hash differs)")
+    return plan, snapshot

@@ -1,0 +1,41 @@
+"""The composition root: from a repo path and flags to config and registry objects.
+
+Services receive a :class:`Project`; only this module decides which registry
+implementation a URI means.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fsctl.registry import Registry
+
+
+@dataclass
+class Project:
+    root: Path
+    config: Any  # RepoConfig
+    registry_uri: str
+    registry: Registry
+
+    @property
+    def name(self) -> str:
+        return str(self.config.project)
+
+
+def registry_uri(config: Any, override: str | None) -> str:
+    """``--registry`` wins, then ``FSCTL_REGISTRY``, then fsctl.yaml."""
+    return override or os.environ.get("FSCTL_REGISTRY") or str(config.registry)
+
+
+def open_project(repo: Path | str | None = None, registry: str | None = None) -> Project:
+    from fsctl.loader import load_config, resolve_repo
+    from fsctl.registry import open_registry
+
+    root = resolve_repo(repo)
+    config = load_config(root)
+    uri = registry_uri(config, registry)
+    return Project(root=root, config=config, registry_uri=uri, registry=open_registry(uri, root))

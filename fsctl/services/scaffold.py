@@ -1,0 +1,58 @@
+"""Use case: ``fsctl init NAME``: render a new repo from ``templates/init/<template>/``.
+
+Files ending in ``.j2`` are rendered with jinja2 (``project`` in the context)
+and lose the suffix; other files are copied. Sample data is then written to
+``data/`` so that ``fsctl plan`` works at once.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from fsctl.errors import UsageError
+from fsctl.resources import templates_dir
+
+_PROJECT_RE = re.compile(r"^[a-z0-9_]+$")
+
+
+def available_templates() -> list[str]:
+    root = templates_dir() / "init"
+    return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+def init_repo(target: Path, template: str = "local") -> list[Path]:
+    import jinja2
+
+    from fsctl.services.sample_data import write_sample_data
+
+    project = target.name
+    if not _PROJECT_RE.match(project):
+        suggestion = re.sub(r"[^a-z0-9_]+", "_", project.lower()).strip("_") or "my_project"
+        raise UsageError(
+            f"'{project}' is not a valid project name: use lowercase letters, digits and '_'",
+            hint=f"try `fsctl init {suggestion}`",
+        )
+    source = templates_dir() / "init" / template
+    if not source.is_dir():
+        raise UsageError(f"unknown template '{template}'", hint=f"use one of {', '.join(available_templates())}")
+    if target.exists() and any(target.iterdir()):
+        raise UsageError(f"{target} already exists and is not empty", hint="choose a new folder name")
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    written: list[Path] = []
+    for file in sorted(p for p in source.rglob("*") if p.is_file()):
+        rel = file.relative_to(source)
+        if "__pycache__" in rel.parts:
+            continue
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if file.suffix == ".j2":
+            dest = dest.with_suffix("")
+            dest.write_text(env.from_string(file.read_text(encoding="utf-8")).render(project=project), encoding="utf-8")
+        else:
+            shutil.copyfile(file, dest)
+        written.append(dest)
+    written.extend(write_sample_data(target / "data"))
+    return written
