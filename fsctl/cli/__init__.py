@@ -94,7 +94,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - the boundary: anything else is a bug
+    except Exception as exc:
         if debug:
             raise
         err(f"internal error: {type(exc).__name__}: {exc}")

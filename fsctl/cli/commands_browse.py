@@ -14,8 +14,13 @@ registry_app = typer.Typer(help="Past registry versions: history, show, diff.", 
 KindArg = Annotated[str, typer.Argument(help="entities, views, services, sources or models")]
 
 
-def list_cmd(kind: KindArg, repo: RepoOpt = None, registry: RegistryOpt = None,
-             fmt: FormatOpt = DataFormat.text, debug: DebugOpt = False) -> int:
+def list_cmd(
+    kind: KindArg,
+    repo: RepoOpt = None,
+    registry: RegistryOpt = None,
+    fmt: FormatOpt = DataFormat.text,
+    debug: DebugOpt = False,
+) -> int:
     """List the objects of one kind in the registry."""
     from fsctl.render import browse
     from fsctl.services.browse import list_objects
@@ -26,9 +31,14 @@ def list_cmd(kind: KindArg, repo: RepoOpt = None, registry: RegistryOpt = None,
     return 0
 
 
-def describe(kind: KindArg, name: Annotated[str, typer.Argument(help="The object's name.")],
-             repo: RepoOpt = None, registry: RegistryOpt = None,
-             fmt: FormatOpt = DataFormat.text, debug: DebugOpt = False) -> int:
+def describe(
+    kind: KindArg,
+    name: Annotated[str, typer.Argument(help="The object's name.")],
+    repo: RepoOpt = None,
+    registry: RegistryOpt = None,
+    fmt: FormatOpt = DataFormat.text,
+    debug: DebugOpt = False,
+) -> int:
     """Show one object from the registry."""
     from fsctl.render import browse
     from fsctl.services.browse import describe as describe_service
@@ -40,8 +50,12 @@ def describe(kind: KindArg, name: Annotated[str, typer.Argument(help="The object
 
 
 @registry_app.command("history")
-def history(repo: RepoOpt = None, registry: RegistryOpt = None,
-            fmt: FormatOpt = DataFormat.text, debug: DebugOpt = False) -> int:
+def history(
+    repo: RepoOpt = None,
+    registry: RegistryOpt = None,
+    fmt: FormatOpt = DataFormat.text,
+    debug: DebugOpt = False,
+) -> int:
     """Every registry version: when, who, which commit, which plan."""
     from fsctl.render import browse
     from fsctl.services.browse import history as history_service
@@ -53,9 +67,13 @@ def history(repo: RepoOpt = None, registry: RegistryOpt = None,
 
 
 @registry_app.command("show")
-def show(version: Annotated[Optional[int], typer.Argument(help="Version (default: the current one).")] = None,  # noqa: UP045
-         repo: RepoOpt = None, registry: RegistryOpt = None,
-         fmt: FormatOpt = DataFormat.text, debug: DebugOpt = False) -> int:
+def show(
+    version: Annotated[Optional[int], typer.Argument(help="Version (default: the current one).")] = None,  # noqa: UP045
+    repo: RepoOpt = None,
+    registry: RegistryOpt = None,
+    fmt: FormatOpt = DataFormat.text,
+    debug: DebugOpt = False,
+) -> int:
     """The registry document at a version."""
     from fsctl.render import browse
     from fsctl.services.browse import show_version
@@ -67,11 +85,14 @@ def show(version: Annotated[Optional[int], typer.Argument(help="Version (default
 
 
 @registry_app.command("diff")
-def diff(a: Annotated[int, typer.Argument(help="The older version (0 for empty).")],
-         b: Annotated[int, typer.Argument(help="The newer version.")],
-         repo: RepoOpt = None, registry: RegistryOpt = None,
-         fmt: Annotated[PlanFormat, typer.Option("--format", help="Output format.")] = PlanFormat.text,
-         debug: DebugOpt = False) -> int:
+def diff(
+    a: Annotated[int, typer.Argument(help="The older version (0 for empty).")],
+    b: Annotated[int, typer.Argument(help="The newer version.")],
+    repo: RepoOpt = None,
+    registry: RegistryOpt = None,
+    fmt: Annotated[PlanFormat, typer.Option("--format", help="Output format.")] = PlanFormat.text,
+    debug: DebugOpt = False,
+) -> int:
     """What changed between two registry versions (rendered like a plan)."""
     from fsctl.cli.commands_repo import render_plan
     from fsctl.services.browse import diff_versions

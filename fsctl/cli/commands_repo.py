@@ -60,13 +60,21 @@ def validate(repo: RepoOpt = None, fmt: FormatOpt = DataFormat.text, debug: Debu
             out(dumps({"valid": False, "problems": [p.__dict__ | {"detail": None} for p in exc.problems]}))
             return 1
         counts = {kind: len(objs) for kind, objs in definitions.objects.items()}
-        out(dumps({"valid": True, "objects": counts, "files": definitions.files,
-                   "warnings": [w.render() for w in definitions.warnings]}))
+        out(
+            dumps(
+                {
+                    "valid": True,
+                    "objects": counts,
+                    "files": definitions.files,
+                    "warnings": [w.render() for w in definitions.warnings],
+                }
+            )
+        )
         return 0
     definitions = load_repo(repo)
     _warn(definitions)
-    counts = ", ".join(f"{len(objs)} {kind}" for kind, objs in definitions.objects.items() if objs)
-    out(f"Valid: {definitions.count()} objects ({counts or 'none'}) in {len(definitions.files)} files.")
+    summary = ", ".join(f"{len(objs)} {kind}" for kind, objs in definitions.objects.items() if objs)
+    out(f"Valid: {definitions.count()} objects ({summary or 'none'}) in {len(definitions.files)} files.")
     return 0
 
 
@@ -79,7 +87,8 @@ def plan(
         typer.Option("--out", help="Save the plan to this file for `fsctl apply PLAN`.", show_default=False),
     ] = None,
     detailed_exitcode: Annotated[
-        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes, 0 when there are none.")
+        bool,
+        typer.Option("--detailed-exitcode", help="Exit 2 when there are changes, 0 when there are none."),
     ] = False,
     debug: DebugOpt = False,
 ) -> int:
@@ -146,8 +155,10 @@ def _report(result: object, registry: str, started: float) -> int:
 def apply(
     plan_file: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Argument(help="A plan saved with `fsctl plan --out`; applied exactly, or refused if stale.",
-                       show_default=False),
+        typer.Argument(
+            help="A plan saved with `fsctl plan --out`; applied exactly, or refused if stale.",
+            show_default=False,
+        ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")] = False,
     repo: RepoOpt = None,

@@ -13,7 +13,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from fsctl.diff.compare import compare
-from fsctl.diff.plan import ADD, BREAKING, DELETE, METADATA, NON_BREAKING, UPDATE, Blocked, Change, Plan, fingerprint
+from fsctl.diff.plan import (
+    ADD,
+    BREAKING,
+    DELETE,
+    METADATA,
+    NON_BREAKING,
+    UPDATE,
+    Blocked,
+    Change,
+    Plan,
+    fingerprint,
+)
 from fsctl.model.objects import KIND_ORDER
 
 Objects = Mapping[str, Mapping[str, dict[str, Any]]]
@@ -93,7 +104,8 @@ def _dependents(desired: Objects, change: Change) -> list[str]:
     if kind in ("Entity", "FileSource"):
         field = "entities" if kind == "Entity" else "source"
         views = sorted(
-            v for v, obj in desired.get("FeatureView", {}).items()
+            v
+            for v, obj in desired.get("FeatureView", {}).items()
             if (name in obj["entities"] if field == "entities" else obj["source"] == name)
         )
         out = [f"FeatureView {v}" for v in views]
@@ -113,7 +125,11 @@ def _dependents(desired: Objects, change: Change) -> list[str]:
         model = desired.get("Model", {}).get(name)
         if model is None:
             return []
-        versions = {f.path.split(".")[1] for f in change.fields if f.impact == BREAKING and f.path.startswith("versions.")}
+        versions = {
+            f.path.split(".")[1]
+            for f in change.fields
+            if f.impact == BREAKING and f.path.startswith("versions.")
+        }
         return [
             f"alias {alias} of Model {name} (version {number})"
             for alias, number in sorted(model.get("aliases", {}).items())

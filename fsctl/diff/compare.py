@@ -27,7 +27,9 @@ def diffable(obj: dict[str, Any]) -> dict[str, Any]:
         out["schema"] = {f["name"]: {k: v for k, v in f.items() if k != "name"} for f in obj["schema"]}
         out["schema_order"] = [f["name"] for f in obj["schema"]]
     elif kind == "FeatureService":
-        out["features"] = {s["view"]: s["features"] if s["features"] is not None else "*" for s in obj["features"]}
+        out["features"] = {
+            s["view"]: s["features"] if s["features"] is not None else "*" for s in obj["features"]
+        }
     elif kind == "Model":
         out["versions"] = {
             str(v["version"]): {k: val for k, val in v.items() if k != "version"} for v in obj["versions"]

@@ -76,7 +76,12 @@ class Blocked:
     dependents: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "reason": self.reason, "dependents": list(self.dependents)}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "reason": self.reason,
+            "dependents": list(self.dependents),
+        }
 
 
 @dataclass(frozen=True)

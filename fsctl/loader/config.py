@@ -87,7 +87,11 @@ def load_config(repo: Path) -> Any:
         lines = []
         for item in exc.errors():
             field = ".".join(str(p) for p in item["loc"] if not str(p).endswith("OnlineStore"))
-            msg = "unknown field" if item["type"] == "extra_forbidden" else item["msg"].removeprefix("Value error, ")
+            msg = (
+                "unknown field"
+                if item["type"] == "extra_forbidden"
+                else item["msg"].removeprefix("Value error, ")
+            )
             if item["type"] == "missing":
                 msg = "required field is missing"
             lines.append(f"{CONFIG_FILE}: field '{field}': {msg}")

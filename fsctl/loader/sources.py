@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from fsctl.errors import Problem
+from fsctl.loader.validate import problem_at
 from fsctl.model.objects import Entity, FeatureView, FileSource, FsctlObject
 
 
@@ -43,7 +44,14 @@ def source_columns(root: Path, source: FileSource) -> list[str] | None:
     return list(pq.read_schema(first).names)
 
 
-def check_sources(root: Path, objects: Mapping[str, Mapping[str, FsctlObject]]) -> tuple[list[Problem], list[Problem]]:
+def _columns_hint(cols: list[str]) -> str:
+    shown = ", ".join(cols[:12]) + (", ..." if len(cols) > 12 else "")
+    return f"(columns: {shown})"
+
+
+def check_sources(
+    root: Path, objects: Mapping[str, Mapping[str, FsctlObject]]
+) -> tuple[list[Problem], list[Problem]]:
     """Return (problems, warnings)."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -51,61 +59,66 @@ def check_sources(root: Path, objects: Mapping[str, Mapping[str, FsctlObject]]) 
     sources: Mapping[str, FileSource] = objects.get("FileSource", {})  # type: ignore[assignment]
     views: Mapping[str, FeatureView] = objects.get("FeatureView", {})  # type: ignore[assignment]
 
-    columns: dict[str, list[str] | None] = {}
+    columns: dict[str, list[str]] = {}
     for source in sources.values():
-        origin = source.origin
         try:
-            columns[source.name] = source_columns(root, source)
+            cols = source_columns(root, source)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
-            columns[source.name] = None
             problems.append(
-                Problem(f"cannot read the schema of {source.path}: {exc}", file=origin and origin.file,
-                        line=origin and origin.line, kind="FileSource", name=source.name, field="path",
-                        fix="check that the file is a valid " + source.format + " file")
+                problem_at(
+                    source,
+                    f"cannot read the schema of {source.path}: {exc}",
+                    "path",
+                    f"check that the file is a valid {source.format} file",
+                )
             )
             continue
-        if columns[source.name] is None and "://" not in source.path:
-            warnings.append(
-                Problem(f"no data at {source.path} yet; its columns were not checked",
-                        file=origin and origin.file, line=origin and origin.line,
-                        kind="FileSource", name=source.name, field="path")
-            )
-        cols = columns[source.name]
         if cols is None:
+            if "://" not in source.path:
+                warnings.append(
+                    problem_at(source, f"no data at {source.path} yet; its columns were not checked", "path")
+                )
             continue
+        columns[source.name] = cols
         for field_name in ("timestamp_field", "created_timestamp_field"):
             column = getattr(source, field_name)
             if column and column not in cols:
                 problems.append(
-                    Problem(f"column '{column}' is not in {source.path} (columns: {', '.join(cols)})",
-                            file=origin and origin.file, line=origin and origin.line,
-                            kind="FileSource", name=source.name, field=field_name,
-                            fix="name a column the data has")
+                    problem_at(
+                        source,
+                        f"column '{column}' is not in {source.path} {_columns_hint(cols)}",
+                        field_name,
+                        "name a column the data has",
+                    )
                 )
 
     for view in views.values():
-        source = sources.get(view.source)
-        cols = columns.get(view.source) if source else None
-        if source is None or cols is None:
+        view_source = sources.get(view.source)
+        if view_source is None or view.source not in columns:
             continue
-        origin = view.origin
+        cols = columns[view.source]
         keys = [k for e in view.entities if e in entities for k in entities[e].join_keys]
         for key in keys:
-            if source.column_for(key) not in cols:
+            column = view_source.column_for(key)
+            if column not in cols:
                 problems.append(
-                    Problem(f"join key '{key}' cannot be provided by source '{source.name}': "
-                            f"{source.path} has no column '{source.column_for(key)}'",
-                            file=origin and origin.file, line=origin and origin.line,
-                            kind="FeatureView", name=view.name, field="entities",
-                            fix=f"add the column, or map a column to it with field_mapping in '{source.name}'")
+                    problem_at(
+                        view,
+                        f"join key '{key}' cannot be provided by source '{view_source.name}': "
+                        f"{view_source.path} has no column '{column}' {_columns_hint(cols)}",
+                        "entities",
+                        f"add the column, or map a column to it with field_mapping in '{view_source.name}'",
+                    )
                 )
         for feature in view.feature_names:
-            if source.column_for(feature) not in cols:
+            column = view_source.column_for(feature)
+            if column not in cols:
                 problems.append(
-                    Problem(f"feature '{feature}' is not a column of {source.path}",
-                            file=origin and origin.file, line=origin and origin.line,
-                            kind="FeatureView", name=view.name, field=f"schema.{feature}",
-                            fix=f"rename it to a column the source has, or map one with field_mapping in "
-                            f"'{source.name}'")
+                    problem_at(
+                        view,
+                        f"feature '{feature}' is not a column of {view_source.path} {_columns_hint(cols)}",
+                        f"schema.{feature}",
+                        f"rename it to a column the source has, or map one with field_mapping in '{view_source.name}'",
+                    )
                 )
     return problems, warnings

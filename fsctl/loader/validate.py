@@ -14,7 +14,7 @@ from fsctl.model.objects import Entity, FeatureService, FeatureView, FileSource,
 Objects = Mapping[str, Mapping[str, FsctlObject]]
 
 
-def _at(obj: FsctlObject, message: str, field: str | None = None, fix: str | None = None) -> Problem:
+def problem_at(obj: FsctlObject, message: str, field: str | None = None, fix: str | None = None) -> Problem:
     origin = obj.origin
     return Problem(
         message,
@@ -54,60 +54,95 @@ def check_references(objects: Objects, broken: set[tuple[str, str]] | None = Non
         for i, entity in enumerate(view.entities):
             if entity not in entities and ("Entity", entity) not in skip:
                 problems.append(
-                    _at(view, f"entity '{entity}' is not defined", f"entities[{i}]",
-                        _did_you_mean(entity, list(entities)))
+                    problem_at(
+                        view,
+                        f"entity '{entity}' is not defined",
+                        f"entities[{i}]",
+                        _did_you_mean(entity, list(entities)),
+                    )
                 )
         if view.source not in sources and ("FileSource", view.source) not in skip:
             problems.append(
-                _at(view, f"source '{view.source}' is not defined", "source",
-                    _did_you_mean(view.source, list(sources)))
+                problem_at(
+                    view,
+                    f"source '{view.source}' is not defined",
+                    "source",
+                    _did_you_mean(view.source, list(sources)),
+                )
             )
         keys = [k for e in view.entities if e in entities for k in entities[e].join_keys]
         for feature in view.feature_names:
             if feature in keys:
                 problems.append(
-                    _at(view, f"feature '{feature}' is also a join key of its entities", "schema",
-                        "remove it from the schema; join keys come with every row")
+                    problem_at(
+                        view,
+                        f"feature '{feature}' is also a join key of its entities",
+                        "schema",
+                        "remove it from the schema; join keys come with every row",
+                    )
                 )
         for feature in view.checks:
             if feature not in view.feature_names:
                 problems.append(
-                    _at(view, f"check on '{feature}', which is not in the schema", f"checks.{feature}",
-                        _did_you_mean(feature, view.feature_names))
+                    problem_at(
+                        view,
+                        f"check on '{feature}', which is not in the schema",
+                        f"checks.{feature}",
+                        _did_you_mean(feature, view.feature_names),
+                    )
                 )
 
     for service in services.values():
         for i, selection in enumerate(service.features):
-            view = views.get(selection.view)
-            if view is None and ("FeatureView", selection.view) in skip:
+            maybe_view = views.get(selection.view)
+            if maybe_view is None and ("FeatureView", selection.view) in skip:
                 continue
-            if view is None:
+            if maybe_view is None:
                 problems.append(
-                    _at(service, f"view '{selection.view}' is not defined", f"features[{i}]",
-                        _did_you_mean(selection.view, list(views)))
+                    problem_at(
+                        service,
+                        f"view '{selection.view}' is not defined",
+                        f"features[{i}]",
+                        _did_you_mean(selection.view, list(views)),
+                    )
                 )
                 continue
+            view = maybe_view
             for feature in selection.features or []:
                 if feature not in view.feature_names:
                     problems.append(
-                        _at(service, f"view '{view.name}' has no feature '{feature}'", f"features[{i}]",
-                            _did_you_mean(feature, view.feature_names))
+                        problem_at(
+                            service,
+                            f"view '{view.name}' has no feature '{feature}'",
+                            f"features[{i}]",
+                            _did_you_mean(feature, view.feature_names),
+                        )
                     )
 
     for model in models.values():
         for i, version in enumerate(model.versions):
-            if version.feature_service not in services and ("FeatureService", version.feature_service) not in skip:
+            if (
+                version.feature_service not in services
+                and ("FeatureService", version.feature_service) not in skip
+            ):
                 problems.append(
-                    _at(model, f"version {version.version} is bound to feature service "
+                    problem_at(
+                        model,
+                        f"version {version.version} is bound to feature service "
                         f"'{version.feature_service}', which is not defined",
                         f"versions[{i}].feature_service",
-                        _did_you_mean(version.feature_service, list(services)))
+                        _did_you_mean(version.feature_service, list(services)),
+                    )
                 )
         numbers = [v.version for v in model.versions]
         for alias, number in model.aliases.items():
             if number not in numbers:
                 problems.append(
-                    _at(model, f"alias '{alias}' points at version {number}, which is not listed",
-                        f"aliases.{alias}", f"use one of the versions {numbers} or add version {number}")
+                    problem_at(
+                        model,
+                        f"alias '{alias}' points at version {number}, which is not listed",
+                        f"aliases.{alias}",
+                        f"use one of the versions {numbers} or add version {number}",
+                    )
                 )
     return problems

@@ -112,7 +112,9 @@ def load_yaml_file(path: Path, rel: str) -> tuple[list[FsctlObject], list[Proble
                 obj = KINDS[kind].from_data(body)
             except ValidationError as exc:
                 for problem, item in zip(
-                    problems_from_validation(exc, kind, name, Origin(file=rel, line=line)), exc.errors()
+                    problems_from_validation(exc, kind, name, Origin(file=rel, line=line)),
+                    exc.errors(),
+                    strict=True,
                 ):
                     problems.append(
                         Problem(

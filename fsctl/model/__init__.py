@@ -18,8 +18,8 @@ from fsctl.model.objects import (
 )
 
 __all__ = [
-    "KIND_ORDER",
     "KINDS",
+    "KIND_ORDER",
     "Check",
     "Entity",
     "FeatureSelection",

@@ -38,8 +38,7 @@ def check_column(value: Any) -> str:
         raise ValueError(f"must be a string, got {type(value).__name__}")
     if not COLUMN_RE.match(value):
         raise ValueError(
-            f"invalid column name {value!r}: use letters, digits and underscores, "
-            "not starting with a digit"
+            f"invalid column name {value!r}: use letters, digits and underscores, not starting with a digit"
         )
     return value
 
@@ -107,9 +106,7 @@ def check_dtype(value: Any) -> str:
     match = _LIST_RE.match(text)
     if match and match.group(1) in SCALAR_DTYPES:
         return f"list<{match.group(1)}>"
-    raise ValueError(
-        f"unknown dtype {value!r}: use one of {', '.join(SCALAR_DTYPES)} or list<T> of those"
-    )
+    raise ValueError(f"unknown dtype {value!r}: use one of {', '.join(SCALAR_DTYPES)} or list<T> of those")
 
 
 Name = Annotated[str, BeforeValidator(check_name)]

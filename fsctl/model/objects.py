@@ -14,7 +14,8 @@ import sys
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field as PydanticField, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import Field as PydanticField
 
 from fsctl.errors import DefinitionError, DefinitionErrors, Problem
 from fsctl.model.fields import Column, Dtype, Duration, FeatureName, Name
@@ -220,7 +221,11 @@ class FeatureView(FsctlObject):
     @classmethod
     def _unique_features(cls, value: Any) -> Any:
         if isinstance(value, (list, tuple)):
-            names = [f.name if isinstance(f, Field) else f.get("name") for f in value if isinstance(f, (Field, dict))]
+            names = [
+                f.name if isinstance(f, Field) else f.get("name")
+                for f in value
+                if isinstance(f, (Field, dict))
+            ]
             dupes = sorted({n for n in names if names.count(n) > 1 and n is not None})
             if dupes:
                 raise ValueError(f"feature {dupes[0]!r} is declared more than once")
@@ -318,8 +323,11 @@ class Model(FsctlObject):
     def _alias_names(cls, value: Any) -> Any:
         if isinstance(value, dict):
             for alias in value:
-                if not isinstance(alias, str) or not alias or not alias[0].isalpha() or not all(
-                    c.isalnum() or c in "_-" for c in alias
+                if (
+                    not isinstance(alias, str)
+                    or not alias
+                    or not alias[0].isalpha()
+                    or not all(c.isalnum() or c in "_-" for c in alias)
                 ):
                     raise ValueError(f"invalid alias name {alias!r}: use letters, digits, '_' and '-'")
         return value

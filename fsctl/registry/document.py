@@ -81,7 +81,9 @@ class RegistrySnapshot:
             "history": [h.to_dict() for h in self.history],
         }
 
-    def next(self, objects: dict[str, dict[str, dict[str, Any]]], info: VersionInfo, project: str) -> RegistrySnapshot:
+    def next(
+        self, objects: dict[str, dict[str, dict[str, Any]]], info: VersionInfo, project: str
+    ) -> RegistrySnapshot:
         """The snapshot that an apply of ``objects`` on top of this one writes."""
         return RegistrySnapshot(
             location=self.location,

@@ -103,7 +103,9 @@ class LocalRegistry:
                         hint="re-run `fsctl plan` (or `fsctl apply` without a plan file) against the new version",
                     )
                 if new.version != current.version + 1:
-                    raise RegistryError(f"internal: writing version {new.version} on top of {current.version}")
+                    raise RegistryError(
+                        f"internal: writing version {new.version} on top of {current.version}"
+                    )
                 data = dumps(new.to_document())
                 atomic_write(self.history_dir / f"{new.version:08d}.json", data)
                 atomic_write(self.path, data)

@@ -12,7 +12,7 @@ from fsctl.render.json_format import dumps
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()  # noqa: E731
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
@@ -26,7 +26,9 @@ def _summary(obj: dict[str, Any]) -> str:
         ttl = format_duration(obj["ttl"]) if obj["ttl"] else "no limit"
         return f"{len(obj['schema'])} features, entities {', '.join(obj['entities'])}, source {obj['source']}, ttl {ttl}"
     if kind == "FeatureService":
-        parts = [s["view"] + (f"[{', '.join(s['features'])}]" if s["features"] else "") for s in obj["features"]]
+        parts = [
+            s["view"] + (f"[{', '.join(s['features'])}]" if s["features"] else "") for s in obj["features"]
+        ]
         return ", ".join(parts)
     if kind == "Model":
         aliases = ", ".join(f"{a}={v}" for a, v in sorted(obj["aliases"].items()))
@@ -37,7 +39,9 @@ def _summary(obj: dict[str, Any]) -> str:
 def objects_table(kind: str, objects: list[dict[str, Any]]) -> str:
     if not objects:
         return f"No {kind} objects in the registry."
-    rows = [[o["name"], _summary(o), o.get("owner", "") or "", o.get("description", "") or ""] for o in objects]
+    rows = [
+        [o["name"], _summary(o), o.get("owner", "") or "", o.get("description", "") or ""] for o in objects
+    ]
     return _table(["NAME", "SUMMARY", "OWNER", "DESCRIPTION"], rows)
 
 
@@ -58,7 +62,16 @@ def history_table(entries: list[VersionInfo]) -> str:
     for e in reversed(entries):
         s = e.summary
         changes = f"+{s.get('add', 0)} ~{s.get('update', 0)} -{s.get('delete', 0)}"
-        rows.append([str(e.version), e.applied_at, e.actor, (e.commit or "-")[:12], changes, (e.plan_hash or "-")[:12]])
+        rows.append(
+            [
+                str(e.version),
+                e.applied_at,
+                e.actor,
+                (e.commit or "-")[:12],
+                changes,
+                (e.plan_hash or "-")[:12],
+            ]
+        )
     return _table(["VERSION", "APPLIED AT", "ACTOR", "COMMIT", "CHANGES", "PLAN"], rows)
 
 

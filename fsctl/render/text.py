@@ -54,7 +54,11 @@ def plan_text(plan: Plan, markup: bool = False) -> str:
             lines.append(_esc(text, markup))
     lines.append("")
     if plan.blocked:
-        lines.append(style(f"BLOCKED: {len(plan.blocked)} change(s) would break objects that depend on them:", "bold red"))
+        lines.append(
+            style(
+                f"BLOCKED: {len(plan.blocked)} change(s) would break objects that depend on them:", "bold red"
+            )
+        )
         for b in plan.blocked:
             lines.append(_esc(f"  x {b.kind} {b.name}: {b.reason}", markup))
             lines.append(_esc(f"      used by: {', '.join(b.dependents)}", markup))

@@ -9,7 +9,13 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-_CI_ACTORS = ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILDKITE_BUILD_CREATOR", "CIRCLE_USERNAME", "BUILD_REQUESTEDFOR")
+_CI_ACTORS = (
+    "GITHUB_ACTOR",
+    "GITLAB_USER_LOGIN",
+    "BUILDKITE_BUILD_CREATOR",
+    "CIRCLE_USERNAME",
+    "BUILD_REQUESTEDFOR",
+)
 
 
 def actor() -> str:
@@ -37,7 +43,11 @@ def git_commit(root: Path) -> str | None:
             return os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
-            cwd=root, capture_output=True, text=True, timeout=5, check=False,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
         return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):

@@ -10,11 +10,19 @@ from fsctl.registry import VersionInfo
 from fsctl.services.project import Project
 
 KIND_ALIASES = {
-    "entities": "Entity", "entity": "Entity",
-    "sources": "FileSource", "source": "FileSource", "filesources": "FileSource",
-    "views": "FeatureView", "view": "FeatureView", "featureviews": "FeatureView",
-    "services": "FeatureService", "service": "FeatureService", "featureservices": "FeatureService",
-    "models": "Model", "model": "Model",
+    "entities": "Entity",
+    "entity": "Entity",
+    "sources": "FileSource",
+    "source": "FileSource",
+    "filesources": "FileSource",
+    "views": "FeatureView",
+    "view": "FeatureView",
+    "featureviews": "FeatureView",
+    "services": "FeatureService",
+    "service": "FeatureService",
+    "featureservices": "FeatureService",
+    "models": "Model",
+    "model": "Model",
 }
 LIST_KINDS = ("entities", "views", "services", "sources", "models")
 
@@ -56,7 +64,9 @@ def show_version(project: Project, version: int | None) -> dict[str, Any]:
     if version is None:
         snapshot = project.registry.read()
         if not snapshot.exists:
-            raise UsageError(f"the registry {project.registry_uri} has no versions yet", hint="run `fsctl apply`")
+            raise UsageError(
+                f"the registry {project.registry_uri} has no versions yet", hint="run `fsctl apply`"
+            )
         return snapshot.to_document()
     return project.registry.read_version(version)
 
@@ -65,4 +75,6 @@ def diff_versions(project: Project, a: int, b: int) -> Plan:
     """What changed from version ``a`` to version ``b``, as a plan of ``b`` against ``a``."""
     before = project.registry.read_version(a) if a > 0 else {"objects": {}}
     after = project.registry.read_version(b)
-    return build_plan(project.name, project.registry_uri, a, before.get("objects", {}), after.get("objects", {}))
+    return build_plan(
+        project.name, project.registry_uri, a, before.get("objects", {}), after.get("objects", {})
+    )

@@ -34,13 +34,14 @@ def desired_objects(definitions: RepoDefinitions) -> dict[str, dict[str, dict[st
 def check_project(project: Project, snapshot: RegistrySnapshot) -> None:
     if snapshot.project not in (None, project.name):
         raise UsageError(
-            f"the registry {snapshot.location} belongs to project '{snapshot.project}', "
-            f"not '{project.name}'",
+            f"the registry {snapshot.location} belongs to project '{snapshot.project}', not '{project.name}'",
             hint="point --registry at this project's registry, or fix 'project' in fsctl.yaml",
         )
 
 
-def plan_against(project: Project, desired: dict[str, dict[str, dict[str, Any]]], snapshot: RegistrySnapshot) -> Plan:
+def plan_against(
+    project: Project, desired: dict[str, dict[str, dict[str, Any]]], snapshot: RegistrySnapshot
+) -> Plan:
     check_project(project, snapshot)
     return build_plan(
         project=project.name,
@@ -59,7 +60,9 @@ def make_plan(project: Project, definitions: RepoDefinitions | None = None) -> t
 
 def raise_if_blocked(plan: Plan) -> None:
     if plan.is_blocked:
-        lines = [f"the plan is blocked: {len(plan.blocked)} change(s) would break objects that depend on them"]
+        lines = [
+            f"the plan is blocked: {len(plan.blocked)} change(s) would break objects that depend on them"
+        ]
         for b in plan.blocked:
             lines.append(f"  {b.kind} '{b.name}': {b.reason}; used by {', '.join(b.dependents)}")
         raise PlanBlockedError(
@@ -73,7 +76,12 @@ def save_plan(plan: Plan, path: Path) -> None:
     from fsctl import __version__
     from fsctl.registry.local import atomic_write
 
-    document = {"plan_format": PLAN_FORMAT, "fsctl_version": __version__, "plan": plan.to_dict(), "desired": plan.desired}
+    document = {
+        "plan_format": PLAN_FORMAT,
+        "fsctl_version": __version__,
+        "plan": plan.to_dict(),
+        "desired": plan.desired,
+    }
     atomic_write(path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8"))
 
 
@@ -81,9 +89,15 @@ def load_plan_file(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_bytes())
     except FileNotFoundError:
-        raise UsageError(f"plan file {path} does not exist", hint="create one with `fsctl plan --out PLAN`") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"plan file {path} cannot be read as JSON: {exc}") from None
+        raise UsageError(
+            f"plan file {path} does not exist", hint="create one with `fsctl plan --out PLAN`"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"plan file {path} cannot be read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UsageError(
+            f"{path} is not an fsctl plan file (not JSON: {exc})", hint="create one with `fsctl plan --out PLAN`"
+        ) from None
     if not isinstance(document, dict) or document.get("plan_format") != PLAN_FORMAT or "plan" not in document:
         raise UsageError(
             f"{path} is not an fsctl plan file (plan_format {PLAN_FORMAT})",
@@ -97,7 +111,9 @@ def replan_saved(project: Project, path: Path) -> tuple[Plan, RegistrySnapshot]:
     saved = load_plan_file(path)
     planned = saved["plan"]
     if planned.get("project") != project.name:
-        raise StalePlanError(f"plan file {path} is for project '{planned.get('project')}', not '{project.name}'")
+        raise StalePlanError(
+            f"plan file {path} is for project '{planned.get('project')}', not '{project.name}'"
+        )
     if planned.get("registry") != project.registry_uri:
         raise StalePlanError(
             f"plan file {path} was made against registry {planned.get('registry')}, not {project.registry_uri}",

@@ -36,7 +36,9 @@ def init_repo(target: Path, template: str = "local") -> list[Path]:
         )
     source = templates_dir() / "init" / template
     if not source.is_dir():
-        raise UsageError(f"unknown template '{template}'", hint=f"use one of {', '.join(available_templates())}")
+        raise UsageError(
+            f"unknown template '{template}'", hint=f"use one of {', '.join(available_templates())}"
+        )
     if target.exists() and any(target.iterdir()):
         raise UsageError(f"{target} already exists and is not empty", hint="choose a new folder name")
 
@@ -50,7 +52,9 @@ def init_repo(target: Path, template: str = "local") -> list[Path]:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if file.suffix == ".j2":
             dest = dest.with_suffix("")
-            dest.write_text(env.from_string(file.read_text(encoding="utf-8")).render(project=project), encoding="utf-8")
+            dest.write_text(
+                env.from_string(file.read_text(encoding="utf-8")).render(project=project), encoding="utf-8"
+            )
         else:
             shutil.copyfile(file, dest)
         written.append(dest)

@@ -20,7 +20,16 @@ import textwrap
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["CASES", "MULTI_PROBLEMS", "MULTI_PROBLEM_REPO", "Case", "baseline", "line_of", "missing", "variant"]
+__all__ = [
+    "CASES",
+    "MULTI_PROBLEMS",
+    "MULTI_PROBLEM_REPO",
+    "Case",
+    "baseline",
+    "line_of",
+    "missing",
+    "variant",
+]
 
 
 @dataclass(frozen=True)
@@ -69,9 +78,7 @@ RENAMED_STATS = _parquet(
 )
 
 DRIVER_STATS_CSV = (
-    "driver_id,event_timestamp,conv_rate\n"
-    "1001,2024-01-01T00:00:00Z,0.1\n"
-    "1002,2024-01-01T01:00:00Z,0.5\n"
+    "driver_id,event_timestamp,conv_rate\n1001,2024-01-01T00:00:00Z,0.1\n1002,2024-01-01T01:00:00Z,0.5\n"
 )
 
 
@@ -239,8 +246,13 @@ def replace_in(text: str, old: str, new: str) -> str:
     return text.replace(old, new, 1)
 
 
+_FILE_RE = re.compile(r"\.(ya?ml|py|parquet|csv)(:\d+)?$")
+
+
 def _token(text: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w])" + re.escape(text) + r"(?![\w])", re.IGNORECASE)
+    """``text`` as a whole token; a file name must not be the tail of a longer path."""
+    before = r"(?<![\w/.-])" if _FILE_RE.search(text) else r"(?<!\w)"
+    return re.compile(before + re.escape(text) + r"(?!\w)", re.IGNORECASE)
 
 
 def normalize(output: str, repo: str | None = None) -> str:
@@ -252,7 +264,9 @@ def normalize(output: str, repo: str | None = None) -> str:
     return "\n".join(line.rstrip() for line in output.splitlines())
 
 
-def missing(output: str, expect: list[str | tuple[str, ...]], repo: str | None = None) -> list[str | tuple[str, ...]]:
+def missing(
+    output: str, expect: list[str | tuple[str, ...]], repo: str | None = None
+) -> list[str | tuple[str, ...]]:
     """The expectations that no single line of ``output`` meets together (for the line that
     comes closest). All of them on one line: the file, the object and the problem must be
     named in the same message, not scattered over messages about other problems."""
@@ -261,7 +275,9 @@ def missing(output: str, expect: list[str | tuple[str, ...]], repo: str | None =
         unmet = [
             item
             for item in expect
-            if not any(_token(option).search(line) for option in (item if isinstance(item, tuple) else (item,)))
+            if not any(
+                _token(option).search(line) for option in (item if isinstance(item, tuple) else (item,))
+            )
         ]
         if len(unmet) < len(best):
             best = unmet
@@ -317,7 +333,11 @@ _UNCLOSED_FLOW = y(
       - {name: conv_rate, dtype: float64}
     """
 )
-case("yaml-unclosed-flow-sequence", variant(views_DOT_yaml=_UNCLOSED_FLOW), ["views.yaml", "driver_hourly_stats", "YAML"])
+case(
+    "yaml-unclosed-flow-sequence",
+    variant(views_DOT_yaml=_UNCLOSED_FLOW),
+    ["views.yaml", "driver_hourly_stats", "YAML"],
+)
 
 # =========================================================================== YAML documents
 
@@ -391,7 +411,11 @@ case(
 )
 case(
     "service-unknown-field",
-    variant(services_DOT_yaml=replace_in(SERVICES, "name: driver_activity_v2\n", "name: driver_activity_v2\nversion: 2\n")),
+    variant(
+        services_DOT_yaml=replace_in(
+            SERVICES, "name: driver_activity_v2\n", "name: driver_activity_v2\nversion: 2\n"
+        )
+    ),
     ["services.yaml:8", "driver_activity_v2", "version", "unknown field"],
 )
 case(
@@ -401,12 +425,20 @@ case(
 )
 case(
     "model-version-unknown-field",
-    variant(models_DOT_yaml=replace_in(MODELS, "uri: s3://models/churn/1\n", "uri: s3://models/churn/1\n    stage: prod\n")),
+    variant(
+        models_DOT_yaml=replace_in(
+            MODELS, "uri: s3://models/churn/1\n", "uri: s3://models/churn/1\n    stage: prod\n"
+        )
+    ),
     ["models.yaml:6", "churn_classifier", "stage", "unknown field"],
 )
 case(
     "view-schema-field-unknown-key",
-    variant(views_DOT_yaml=replace_in(VIEWS, "{name: avg_daily_trips, dtype: int64}", "{name: avg_daily_trips, type: int64}")),
+    variant(
+        views_DOT_yaml=replace_in(
+            VIEWS, "{name: avg_daily_trips, dtype: int64}", "{name: avg_daily_trips, type: int64}"
+        )
+    ),
     ["views.yaml:12", "driver_hourly_stats", "type", "unknown field"],
     "`type` instead of `dtype` in a schema entry",
 )
@@ -436,9 +468,7 @@ case(
 case(
     "view-schema-not-list",
     variant(
-        views_DOT_yaml=view(
-            "schema:\n  conv_rate: float64\n  avg_daily_trips: int64\n", drop=("schema",)
-        )
+        views_DOT_yaml=view("schema:\n  conv_rate: float64\n  avg_daily_trips: int64\n", drop=("schema",))
     ),
     ["views.yaml", "driver_hourly_stats", "schema", "list"],
 )
@@ -478,7 +508,9 @@ case(
 )
 case(
     "view-schema-field-without-dtype",
-    variant(views_DOT_yaml=replace_in(VIEWS, "{name: avg_daily_trips, dtype: int64}", "{name: avg_daily_trips}")),
+    variant(
+        views_DOT_yaml=replace_in(VIEWS, "{name: avg_daily_trips, dtype: int64}", "{name: avg_daily_trips}")
+    ),
     ["views.yaml:12", "driver_hourly_stats", "dtype", "missing"],
 )
 case(
@@ -543,8 +575,13 @@ case(
     variant(
         views_DOT_yaml=replace_in(VIEWS, "{name: avg_daily_trips,", "{name: avg__trips,"),
         data__driver_stats_DOT_parquet=_parquet(
-            {"driver_id": [1], "event_timestamp": _TIMES[:1], "created": _TIMES[:1],
-             "conv_rate": [0.1], "avg__trips": [1]}
+            {
+                "driver_id": [1],
+                "event_timestamp": _TIMES[:1],
+                "created": _TIMES[:1],
+                "conv_rate": [0.1],
+                "avg__trips": [1],
+            }
         ),
     ),
     ["views.yaml:12", "driver_hourly_stats", "avg__trips"],
@@ -611,12 +648,20 @@ case(
 )
 case(
     "service-lists-view-twice",
-    variant(services_DOT_yaml=replace_in(SERVICES, "  - driver_hourly_stats\n", "  - driver_hourly_stats\n  - driver_hourly_stats\n")),
+    variant(
+        services_DOT_yaml=replace_in(
+            SERVICES, "  - driver_hourly_stats\n", "  - driver_hourly_stats\n  - driver_hourly_stats\n"
+        )
+    ),
     ["services.yaml", "driver_activity_v1", "driver_hourly_stats", "more than once"],
 )
 case(
     "model-version-service-not-defined",
-    variant(models_DOT_yaml=replace_in(MODELS, "feature_service: driver_activity_v2", "feature_service: driver_activity_v3")),
+    variant(
+        models_DOT_yaml=replace_in(
+            MODELS, "feature_service: driver_activity_v2", "feature_service: driver_activity_v3"
+        )
+    ),
     ["models.yaml", "churn_classifier", "driver_activity_v3", "not defined"],
 )
 case(
@@ -664,6 +709,26 @@ case(
     ["views.yaml", "driver_hourly_stats", "driver_id", "join key"],
 )
 
+case(
+    "view-entity-listed-twice",
+    variant(views_DOT_yaml=replace_in(VIEWS, "entities: [driver]", "entities: [driver, driver]")),
+    ["views.yaml", "driver_hourly_stats", "entities", "driver"],
+    "the same entity twice gives the same join key twice",
+)
+case(
+    "service-feature-listed-twice",
+    variant(
+        services_DOT_yaml=replace_in(SERVICES, "features: [conv_rate]", "features: [conv_rate, conv_rate]")
+    ),
+    ["services.yaml", "driver_activity_v2", "conv_rate", ("twice", "more than once", "repeat", "duplicate")],
+)
+case(
+    "service-empty-feature-subset",
+    variant(services_DOT_yaml=replace_in(SERVICES, "features: [conv_rate]", "features: []")),
+    ["services.yaml", "driver_activity_v2", "driver_hourly_stats", "features"],
+    "a selection of no features is a mistake (omit 'features' for the whole view)",
+)
+
 # =========================================================================== sources
 
 case(
@@ -699,12 +764,18 @@ case(
 )
 case(
     "source-missing-timestamp-field",
-    variant(sources_DOT_yaml=replace_in(SOURCES, "timestamp_field: event_timestamp", "timestamp_field: event_ts")),
+    variant(
+        sources_DOT_yaml=replace_in(SOURCES, "timestamp_field: event_timestamp", "timestamp_field: event_ts")
+    ),
     ["sources.yaml", "driver_stats_source", "event_ts", "timestamp_field"],
 )
 case(
     "source-missing-created-timestamp-field",
-    variant(sources_DOT_yaml=replace_in(SOURCES, "created_timestamp_field: created", "created_timestamp_field: created_at")),
+    variant(
+        sources_DOT_yaml=replace_in(
+            SOURCES, "created_timestamp_field: created", "created_timestamp_field: created_at"
+        )
+    ),
     ["sources.yaml", "driver_stats_source", "created_at", "created_timestamp_field"],
 )
 case(
@@ -714,12 +785,29 @@ case(
     "the mapping names a source column that does not exist",
 )
 case(
+    "source-field-mapping-two-columns-one-name",
+    variant(sources_DOT_yaml=SOURCES + "field_mapping: {conv_rate: rate, avg_daily_trips: rate}\n"),
+    ["sources.yaml", "driver_stats_source", "field_mapping", "rate"],
+    "two source columns mapped to the same name: which one is 'rate'?",
+)
+case(
+    "source-feature-dtype-mismatch",
+    variant(
+        views_DOT_yaml=replace_in(
+            VIEWS, "{name: conv_rate, dtype: float64}", "{name: conv_rate, dtype: timestamp}"
+        )
+    ),
+    ["views.yaml", "driver_hourly_stats", "conv_rate", "timestamp", ("double", "float64")],
+    "the parquet column is float64; a timestamp feature cannot be read from it",
+)
+case(
     "source-csv-missing-feature-column",
     variant(
         data__driver_stats_DOT_csv=DRIVER_STATS_CSV,
         sources_DOT_yaml=replace_in(
             replace_in(SOURCES, "format: parquet", "format: csv"),
-            "path: data/driver_stats.parquet", "path: data/driver_stats.csv",
+            "path: data/driver_stats.parquet",
+            "path: data/driver_stats.csv",
         ).replace("created_timestamp_field: created\n", ""),
     ),
     ["views.yaml", "driver_hourly_stats", "avg_daily_trips", "data/driver_stats.csv"],
@@ -739,7 +827,10 @@ case(
 )
 case(
     "yaml-yml-extension",
-    variant(**{"entities_DOT_yaml": None}, extra_DOT_yml=replace_in(ENTITIES, "join_keys: [driver_id]", "join_keys: [driver id]")),
+    variant(
+        **{"entities_DOT_yaml": None},
+        extra_DOT_yml=replace_in(ENTITIES, "join_keys: [driver_id]", "join_keys: [driver id]"),
+    ),
     ["extra.yml:3", "driver", "driver id"],
 )
 
@@ -799,12 +890,18 @@ case(
     "the line of the call that built the object",
 )
 
-_PY_UNKNOWN_KW = replace_in(PY_DEFS, "ttl=timedelta(days=1),", "ttl=timedelta(days=1),\n    time_to_live=3600,")
+_PY_UNKNOWN_KW = replace_in(
+    PY_DEFS, "ttl=timedelta(days=1),", "ttl=timedelta(days=1),\n    time_to_live=3600,"
+)
 case(
     "py-constructor-unknown-keyword",
     variant(customer_DOT_py=_PY_UNKNOWN_KW),
-    [f"customer.py:{line_of(_PY_UNKNOWN_KW, 'customer_stats = FeatureView(')}", "customer_stats", "time_to_live",
-     "unknown field"],
+    [
+        f"customer.py:{line_of(_PY_UNKNOWN_KW, 'customer_stats = FeatureView(')}",
+        "customer_stats",
+        "time_to_live",
+        "unknown field",
+    ],
 )
 
 _PY_JOIN_KEYS_STR = replace_in(PY_DEFS, 'join_keys=["driver_id"]', 'join_keys="driver_id"')
@@ -814,7 +911,9 @@ case(
     [f"customer.py:{line_of(_PY_JOIN_KEYS_STR, 'customer = Entity(')}", "customer", "join_keys"],
 )
 
-_PY_FIELD_DTYPE = replace_in(PY_DEFS, "Field(name=\"avg_daily_trips\", dtype=Int64)", "Field(name=\"avg_daily_trips\", dtype=\"int65\")")
+_PY_FIELD_DTYPE = replace_in(
+    PY_DEFS, 'Field(name="avg_daily_trips", dtype=Int64)', 'Field(name="avg_daily_trips", dtype="int65")'
+)
 case(
     "py-field-bad-dtype",
     variant(customer_DOT_py=_PY_FIELD_DTYPE),
@@ -875,7 +974,8 @@ case(
 case(
     "config-online-store-unknown-option",
     variant(fsctl_DOT_yaml="project: demo\nonline_store:\n  type: redis\n  host: localhost\n"),
-    ["fsctl.yaml", "online_store", "host", "unknown field"],
+    ["fsctl.yaml", "online_store.host", "unknown field"],
+    "the field is named by its path in the file, without the store type",
 )
 UNSET_VAR = "FSCTL_CORPUS_UNSET_VAR"
 case(
@@ -897,7 +997,9 @@ case(
 # =========================================================================== several problems at once
 
 _MULTI_VIEWS = replace_in(VIEWS, "ttl: 2d", "ttl: 2q")  # 1: bad duration
-_MULTI_SERVICES = replace_in(SERVICES, "  - driver_hourly_stats\n", "  - driver_weekly_stats\n")  # 2: dangling view
+_MULTI_SERVICES = replace_in(
+    SERVICES, "  - driver_hourly_stats\n", "  - driver_weekly_stats\n"
+)  # 2: dangling view
 _MULTI_MODELS = replace_in(MODELS, "Challenger: 2", "Challenger: 5")  # 3: alias -> missing version
 _MULTI_PY = y(  # 4: an exception at import
     """

@@ -1,0 +1,60 @@
+# Two commands on a fresh machine (Python 3.10+, make, apt):
+#   make demo   set up .venv and run example_repo end to end
+#   make test   set up everything the tests need and run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+FSCTL  := $(BIN)/fsctl
+DEMO   := --repo example_repo
+
+.PHONY: demo test lint typecheck pytest bench sysdeps clean
+
+# System packages the tests need (installed only when missing; apt-get as root or with sudo).
+SYSTEM_PACKAGES := git
+sysdeps:
+	@missing=""; for cmd in $(SYSTEM_PACKAGES); do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
+	if ! $(PYTHON) -c "import venv, ensurepip" >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $@
+
+demo: sysdeps $(BIN)/.installed
+	rm -rf example_repo/data/registry.json example_repo/data/registry.json.history example_repo/data/registry.json.lock
+	$(FSCTL) --version
+	$(FSCTL) validate $(DEMO)
+	$(FSCTL) plan $(DEMO)
+	$(FSCTL) apply --yes $(DEMO)
+	$(FSCTL) list views $(DEMO)
+	$(FSCTL) list models $(DEMO)
+	$(FSCTL) describe services driver_activity_v1 $(DEMO)
+	$(FSCTL) plan --detailed-exitcode $(DEMO)
+	$(FSCTL) registry history $(DEMO)
+	@echo "demo: done; the example registry is example_repo/data/registry.json"
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check fsctl tests benchmarks
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+pytest: $(BIN)/.installed
+	$(BIN)/pytest -n 2 -q
+
+test: sysdeps $(BIN)/.installed
+	$(BIN)/ruff check fsctl tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2 -q
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_cli.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis benchmarks/out

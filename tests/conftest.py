@@ -1,0 +1,30 @@
+"""Shared fixtures. A test declares a project as a dict of files; ``make_repo`` writes it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+
+def write_files(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Write ``{relative path: text or bytes}`` under ``root`` (creating folders); return ``root``."""
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[..., Path]:
+    """``make_repo({"fsctl.yaml": "project: demo\\n", ...})`` -> the repo folder (``tmp_path/repo``)."""
+
+    def make(files: Mapping[str, str | bytes], name: str = "repo") -> Path:
+        return write_files(tmp_path / name, files)
+
+    return make
