@@ -24,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich formatting costs ~0.2 s of imports
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -9,7 +9,9 @@ import typer
 from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, PlanFormat, RegistryOpt, RepoOpt
 from fsctl.cli.output import out
 
-registry_app = typer.Typer(help="Past registry versions: history, show, diff.", no_args_is_help=True)
+registry_app = typer.Typer(
+    help="Past registry versions: history, show, diff.", no_args_is_help=True, rich_markup_mode=None
+)
 
 KindArg = Annotated[str, typer.Argument(help="entities, views, services, sources or models")]
 

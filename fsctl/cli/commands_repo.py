@@ -36,7 +36,7 @@ def init(
     template: Annotated[str, typer.Option("--template", help="Template: local or aws.")] = "local",
     debug: DebugOpt = False,
 ) -> int:
-    """Scaffold a new feature repo (definitions, sample data) from a template."""
+    """Scaffold a new feature repo (with sample data) from a template."""
     from fsctl.services.scaffold import init_repo
 
     target = Path(name)
@@ -165,7 +165,7 @@ def apply(
     registry: RegistryOpt = None,
     debug: DebugOpt = False,
 ) -> int:
-    """Publish the definitions to the registry (or exactly the saved PLAN)."""
+    """Publish the definitions (or exactly a saved PLAN) to the registry."""
     from fsctl.services.apply import apply_definitions, apply_saved
     from fsctl.services.project import open_project
 
@@ -193,7 +193,7 @@ def teardown(
     registry: RegistryOpt = None,
     debug: DebugOpt = False,
 ) -> int:
-    """Remove every object of the project from the registry (kept in its history)."""
+    """Remove the project's objects from the registry (history is kept)."""
     from fsctl.services.apply import teardown as teardown_service
     from fsctl.services.project import open_project
 
