@@ -24,7 +24,7 @@ def definition_files(root: Path) -> list[Path]:
     ignore = root / IGNORE_FILE
     if ignore.is_file():
         patterns = ignore.read_text(encoding="utf-8").splitlines()
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
 
     found: list[Path] = []
     for folder, dirs, files in os.walk(root):
