@@ -41,11 +41,11 @@ class FeatureStore:
         """Apply the definitions (no confirmation); raises PlanBlockedError if the plan is blocked."""
         return apply_service.apply_definitions(self.project)
 
-    def list(self, kind: str) -> list[dict[str, Any]]:
-        return browse.list_objects(self.project, kind)[1]
-
     def get(self, kind: str, name: str) -> dict[str, Any]:
         return browse.describe(self.project, kind, name)
 
     def history(self) -> list[VersionInfo]:
         return browse.history(self.project)
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        return browse.list_objects(self.project, kind)[1]

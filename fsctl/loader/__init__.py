@@ -42,6 +42,17 @@ def _where(obj: FsctlObject) -> str:
     return f"{origin.file}:{origin.line}" if origin.line else origin.file
 
 
+def _declared(path: Path) -> set[tuple[str, str]]:
+    from fsctl.loader.python_files import declared_in_python
+    from fsctl.loader.yaml_files import declared_in_yaml
+
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    return declared_in_python(text) if path.suffix == ".py" else declared_in_yaml(text)
+
+
 def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> RepoDefinitions:
     from fsctl.loader.discover import definition_files
     from fsctl.loader.python_files import load_python_file, repo_import_context
@@ -52,6 +63,7 @@ def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> Rep
     config = load_config(root)
     problems: list[Problem] = []
     loaded: list[FsctlObject] = []
+    unloaded: set[tuple[str, str]] = set()  # declared in files that failed: not "undefined" elsewhere
     files = definition_files(root)
     with repo_import_context(root):
         for path in files:
@@ -62,6 +74,8 @@ def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> Rep
                 objs, probs = load_yaml_file(path, rel)
             loaded.extend(objs)
             problems.extend(probs)
+            if probs:
+                unloaded |= _declared(path)
 
     objects: dict[str, dict[str, FsctlObject]] = {kind: {} for kind in KIND_ORDER}
     seen_sites: set[tuple[str, str, str]] = set()
@@ -86,7 +100,7 @@ def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> Rep
             continue
         objects[obj.KIND][obj.name] = obj
 
-    broken = {(p.kind, p.name) for p in problems if p.kind and p.name}
+    broken = unloaded | {(p.kind, p.name) for p in problems if p.kind and p.name}
     problems.extend(check_references(objects, broken))
     warnings: list[Problem] = []
     if check_data:

@@ -86,13 +86,18 @@ def load_config(repo: Path) -> Any:
     except ValidationError as exc:
         lines = []
         for item in exc.errors():
-            field = ".".join(str(p) for p in item["loc"] if not str(p).endswith("OnlineStore"))
-            msg = (
-                "unknown field"
-                if item["type"] == "extra_forbidden"
-                else item["msg"].removeprefix("Value error, ")
-            )
-            if item["type"] == "missing":
+            loc = [str(p) for p in item["loc"]]
+            if loc[:1] == ["online_store"] and len(loc) > 2:
+                del loc[1]  # the store type pydantic puts in the path
+            field = ".".join(loc)
+            msg = item["msg"].removeprefix("Value error, ")
+            if item["type"] == "extra_forbidden":
+                msg = "unknown field"
+            elif item["type"] == "missing":
                 msg = "required field is missing"
+            elif item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                field = "online_store.type"
+                given = item["input"].get("type") if isinstance(item["input"], dict) else None
+                msg = f"unknown online store type {given!r}: use sqlite, dynamodb or redis"
             lines.append(f"{CONFIG_FILE}: field '{field}': {msg}")
         raise ConfigError("\n".join(lines)) from None

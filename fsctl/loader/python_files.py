@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import sys
 import traceback
 from collections.abc import Iterator
@@ -20,6 +21,15 @@ from pathlib import Path
 
 from fsctl.errors import DefinitionError, DefinitionErrors, Problem
 from fsctl.model.objects import FsctlObject, Origin
+
+_DECLARED_RE = re.compile(
+    r"\b(Entity|FileSource|FeatureView|FeatureService|Model)\(\s*name\s*=\s*[\"']([A-Za-z0-9_-]+)[\"']"
+)
+
+
+def declared_in_python(text: str) -> set[tuple[str, str]]:
+    """(kind, name) pairs a Python file seems to declare, read by pattern: used when it fails to run."""
+    return {(m.group(1), m.group(2)) for m in _DECLARED_RE.finditer(text)}
 
 
 @contextmanager

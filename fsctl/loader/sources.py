@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from fsctl.errors import Problem
 from fsctl.loader.validate import problem_at
@@ -27,8 +28,9 @@ def _first_file(root: Path, source: FileSource) -> Path | None:
     return Path(matches[0]) if matches else None
 
 
-def source_columns(root: Path, source: FileSource) -> list[str] | None:
-    """The column names of a local source, or None when it cannot be read here."""
+def source_schema(root: Path, source: FileSource) -> dict[str, Any] | None:
+    """Column name -> arrow type (None for CSV, whose types are not declared) of a local source,
+    or None when it cannot be read here."""
     if "://" in source.path:
         return None
     first = _first_file(root, source)
@@ -38,14 +40,37 @@ def source_columns(root: Path, source: FileSource) -> list[str] | None:
         import csv
 
         with first.open(newline="", encoding="utf-8") as handle:
-            return next(csv.reader(handle), [])
+            return dict.fromkeys(next(csv.reader(handle), []))
     import pyarrow.parquet as pq
 
-    return list(pq.read_schema(first).names)
+    schema = pq.read_schema(first)
+    return {field.name: field.type for field in schema}
 
 
-def _columns_hint(cols: list[str]) -> str:
-    shown = ", ".join(cols[:12]) + (", ..." if len(cols) > 12 else "")
+def dtype_accepts(dtype: str, arrow_type: Any) -> bool:
+    """Can a column of ``arrow_type`` serve a feature declared as ``dtype``? Integers widen, and
+    integers serve floats; anything else must match its kind."""
+    import pyarrow as pa
+
+    t = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+    if dtype.startswith("list<"):
+        return (pa.types.is_list(t) or pa.types.is_large_list(t)) and dtype_accepts(dtype[5:-1], t.value_type)
+    checks = {
+        "int32": lambda: pa.types.is_integer(t) and t.bit_width <= 32,
+        "int64": lambda: pa.types.is_integer(t),
+        "float32": lambda: pa.types.is_floating(t) or pa.types.is_integer(t),
+        "float64": lambda: pa.types.is_floating(t) or pa.types.is_integer(t),
+        "string": lambda: pa.types.is_string(t) or pa.types.is_large_string(t),
+        "bool": lambda: pa.types.is_boolean(t),
+        "bytes": lambda: pa.types.is_binary(t) or pa.types.is_large_binary(t),
+        "timestamp": lambda: pa.types.is_timestamp(t) or pa.types.is_date(t),
+    }
+    return bool(checks[dtype]())
+
+
+def _columns_hint(cols: dict[str, Any]) -> str:
+    names = list(cols)
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
     return f"(columns: {shown})"
 
 
@@ -59,10 +84,10 @@ def check_sources(
     sources: Mapping[str, FileSource] = objects.get("FileSource", {})  # type: ignore[assignment]
     views: Mapping[str, FeatureView] = objects.get("FeatureView", {})  # type: ignore[assignment]
 
-    columns: dict[str, list[str]] = {}
+    columns: dict[str, dict[str, Any]] = {}
     for source in sources.values():
         try:
-            cols = source_columns(root, source)
+            cols = source_schema(root, source)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
             problems.append(
                 problem_at(
@@ -112,13 +137,28 @@ def check_sources(
                 )
         for feature in view.feature_names:
             column = view_source.column_for(feature)
+            mapped = f" (mapped to '{feature}' by field_mapping)" if column != feature else ""
             if column not in cols:
                 problems.append(
                     problem_at(
                         view,
-                        f"feature '{feature}' is not a column of {view_source.path} {_columns_hint(cols)}",
+                        f"feature '{feature}' needs column '{column}'{mapped}, which {view_source.path} "
+                        f"does not have {_columns_hint(cols)}",
                         f"schema.{feature}",
                         f"rename it to a column the source has, or map one with field_mapping in '{view_source.name}'",
+                    )
+                )
+                continue
+            declared = next(f.dtype for f in view.schema_ if f.name == feature)
+            actual = cols[column]
+            if actual is not None and not dtype_accepts(declared, actual):
+                problems.append(
+                    problem_at(
+                        view,
+                        f"feature '{feature}' is declared {declared} but column '{column}' of "
+                        f"{view_source.path} is {actual}",
+                        f"schema.{feature}.dtype",
+                        "declare the dtype the data has, or cast the column in the source",
                     )
                 )
     return problems, warnings

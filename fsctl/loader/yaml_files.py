@@ -7,11 +7,41 @@ accept (last one wins), are reported as problems.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from fsctl.errors import Problem
 from fsctl.model.objects import KINDS, FsctlObject, Origin, problems_from_validation
+
+_DOC_SPLIT = re.compile(r"^---.*$", re.MULTILINE)
+_KIND_RE = re.compile(r"^kind:\s*[\"']?([A-Za-z]+)", re.MULTILINE)
+_NAME_RE = re.compile(r"^name:\s*[\"']?([A-Za-z0-9_-]+)", re.MULTILINE)
+
+
+def declared_in_yaml(text: str) -> set[tuple[str, str]]:
+    """(kind, name) pairs a YAML file seems to declare, read by pattern: used when it does not parse."""
+    found = set()
+    for chunk in _DOC_SPLIT.split(text):
+        kind, name = _KIND_RE.search(chunk), _NAME_RE.search(chunk)
+        if kind and name:
+            found.add((kind.group(1), name.group(1)))
+    return found
+
+
+def document_identity(text: str, line: int | None) -> tuple[str | None, str | None]:
+    """The kind and name of the YAML document holding ``line`` (1-based), read by pattern."""
+    if line is None:
+        return None, None
+    start = 0
+    for match in _DOC_SPLIT.finditer(text):
+        if text.count("\n", 0, match.start()) + 1 > line:
+            break
+        start = match.end()
+    end_match = _DOC_SPLIT.search(text, start)
+    chunk = text[start : end_match.start() if end_match else len(text)]
+    kind, name = _KIND_RE.search(chunk), _NAME_RE.search(chunk)
+    return (kind.group(1) if kind else None), (name.group(1) if name else None)
 
 
 def _line(node: Any) -> int:
@@ -36,27 +66,31 @@ def _field_line(node: Any, loc: tuple[Any, ...]) -> int:
     return _line(node)
 
 
-def _duplicate_keys(node: Any, rel: str, problems: list[Problem]) -> None:
+def _duplicate_keys(
+    node: Any, rel: str, problems: list[Problem], kind: str | None, obj_name: str | None
+) -> None:
     import yaml
 
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key, value in node.value:
-            name = str(getattr(key, "value", ""))
-            if name in seen:
+            key_name = str(getattr(key, "value", ""))
+            if key_name in seen:
                 problems.append(
                     Problem(
-                        f"key '{name}' appears twice in one mapping (first on line {seen[name]})",
+                        f"key '{key_name}' appears twice in one mapping (first on line {seen[key_name]})",
                         file=rel,
                         line=_line(key),
+                        kind=kind,
+                        name=obj_name,
                         fix="keep one of them",
                     )
                 )
-            seen[name] = _line(key)
-            _duplicate_keys(value, rel, problems)
+            seen[key_name] = _line(key)
+            _duplicate_keys(value, rel, problems, kind, obj_name)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            _duplicate_keys(item, rel, problems)
+            _duplicate_keys(item, rel, problems, kind, obj_name)
 
 
 def load_yaml_file(path: Path, rel: str) -> tuple[list[FsctlObject], list[Problem]]:
@@ -77,8 +111,12 @@ def load_yaml_file(path: Path, rel: str) -> tuple[list[FsctlObject], list[Proble
             if node is None:
                 continue
             before = len(problems)
-            _duplicate_keys(node, rel, problems)
             data = loader.construct_document(node)
+            doc_kind = (
+                data.get("kind") if isinstance(data, dict) and isinstance(data.get("kind"), str) else None
+            )
+            doc_name = str(data["name"]) if isinstance(data, dict) and data.get("name") is not None else None
+            _duplicate_keys(node, rel, problems, doc_kind, doc_name)
             if len(problems) > before or data is None:
                 continue
             line = _line(node)
@@ -93,8 +131,7 @@ def load_yaml_file(path: Path, rel: str) -> tuple[list[FsctlObject], list[Proble
                     )
                 )
                 continue
-            kind = data.get("kind")
-            name = data.get("name") if isinstance(data.get("name"), str) else None
+            kind, name = data.get("kind"), doc_name
             if kind not in KINDS:
                 problems.append(
                     Problem(
@@ -131,11 +168,15 @@ def load_yaml_file(path: Path, rel: str) -> tuple[list[FsctlObject], list[Proble
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         what = getattr(exc, "problem", None) or str(exc)
+        error_line = mark.line + 1 if mark is not None else None
+        kind, name = document_identity(text, error_line)
         problems.append(
             Problem(
                 f"not valid YAML: {what}",
                 file=rel,
-                line=mark.line + 1 if mark is not None else None,
+                line=error_line,
+                kind=kind,
+                name=name,
                 fix="fix the YAML syntax (indentation, quotes, ':' after keys)",
             )
         )

@@ -14,7 +14,7 @@ import sys
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from pydantic import Field as PydanticField
 
 from fsctl.errors import DefinitionError, DefinitionErrors, Problem
@@ -65,17 +65,14 @@ def problems_from_validation(
     return problems
 
 
-class FsctlObject(BaseModel):
-    """Base of every definition kind: a unique name plus description, owner and tags."""
+class StrictModel(BaseModel):
+    """Base of every model: frozen and strict. Built in Python, a bad argument raises a
+    DefinitionError naming the caller's file and line; built from data (YAML, registry),
+    pydantic's ValidationError propagates for the caller to map to lines."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
 
     KIND: ClassVar[str] = ""
-
-    name: Name
-    description: str = ""
-    owner: str = ""
-    tags: dict[str, str] = PydanticField(default_factory=dict)
 
     def __init__(self, **data: Any) -> None:
         if _FROM_DATA.get():
@@ -83,17 +80,42 @@ class FsctlObject(BaseModel):
             return
         frame = sys._getframe(1)
         origin = Origin(file=frame.f_code.co_filename, line=frame.f_lineno)
-        children = [v for v in _walk_values(data) if isinstance(v, FsctlObject)]
+        token = _FROM_DATA.set(True)  # nested models validate as data; errors surface here once
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            name = data.get("name") if isinstance(data.get("name"), str) else None
-            problems = problems_from_validation(exc, self.KIND, name, origin)
+            problems = problems_from_validation(exc, self.KIND or type(self).__name__, _label(data), origin)
             if len(problems) == 1:
                 raise DefinitionError(problems[0]) from None
             raise DefinitionErrors(problems) from None
+        finally:
+            _FROM_DATA.reset(token)
+        self._built_in_python(origin, data)
+
+    def _built_in_python(self, origin: Origin, data: dict[str, Any]) -> None:
+        """Hook: called after a successful construction from Python code."""
+
+
+def _label(data: dict[str, Any]) -> str | None:
+    for key in ("name", "view"):
+        if isinstance(data.get(key), str):
+            return str(data[key])
+    if "version" in data:
+        return f"version {data['version']}"
+    return None
+
+
+class FsctlObject(StrictModel):
+    """Base of every definition kind: a unique name plus description, owner and tags."""
+
+    name: Name
+    description: str = ""
+    owner: str = ""
+    tags: dict[str, str] = PydanticField(default_factory=dict)
+
+    def _built_in_python(self, origin: Origin, data: dict[str, Any]) -> None:
         object.__setattr__(self, "_origin", origin)
-        object.__setattr__(self, "_children", children)
+        object.__setattr__(self, "_children", [v for v in _walk_values(data) if isinstance(v, FsctlObject)])
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> FsctlObject:
@@ -168,6 +190,18 @@ class FileSource(FsctlObject):
             raise ValueError(f"unknown format {value!r}: use parquet or csv")
         return value
 
+    @field_validator("field_mapping")
+    @classmethod
+    def _one_column_per_name(cls, value: dict[str, str]) -> dict[str, str]:
+        targets = list(value.values())
+        dupes = sorted({t for t in targets if targets.count(t) > 1})
+        if dupes:
+            columns = sorted(c for c, t in value.items() if t == dupes[0])
+            raise ValueError(
+                f"columns {', '.join(columns)} are all mapped to '{dupes[0]}'; map one column to each name"
+            )
+        return value
+
     def column_for(self, name: str) -> str:
         """The source column that provides feature or key ``name`` (after field_mapping)."""
         for column, mapped in self.field_mapping.items():
@@ -176,23 +210,29 @@ class FileSource(FsctlObject):
         return name
 
 
-class Field(BaseModel):
+class Field(StrictModel):
     """One feature of a view: a name and a dtype."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    KIND: ClassVar[str] = "Field"
     name: FeatureName
     dtype: Dtype
     description: str = ""
     tags: dict[str, str] = PydanticField(default_factory=dict)
 
 
-class Check(BaseModel):
+class Check(StrictModel):
     """Data checks run on each materialized window of one feature."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    KIND: ClassVar[str] = "Check"
     min: float | None = None
     max: float | None = None
     max_null_fraction: float | None = PydanticField(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> Check:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
 
 
 class FeatureView(FsctlObject):
@@ -210,7 +250,13 @@ class FeatureView(FsctlObject):
     @field_validator("entities", mode="before")
     @classmethod
     def _entity_refs(cls, value: Any) -> Any:
-        return [_ref(v) for v in value] if isinstance(value, (list, tuple)) else value
+        if not isinstance(value, (list, tuple)):
+            return value
+        names = [_ref(v) for v in value]
+        dupes = sorted({str(n) for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"entity {dupes[0]!r} is listed more than once")
+        return names
 
     @field_validator("source", mode="before")
     @classmethod
@@ -244,10 +290,10 @@ class FeatureView(FsctlObject):
         return [("FileSource", self.source)] + [("Entity", e) for e in self.entities]
 
 
-class FeatureSelection(BaseModel):
+class FeatureSelection(StrictModel):
     """A view, whole (``features`` is None) or a subset of its features."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    KIND: ClassVar[str] = "FeatureSelection"
     view: Name
     features: list[FeatureName] | None = None
 
@@ -255,6 +301,19 @@ class FeatureSelection(BaseModel):
     @classmethod
     def _view_ref(cls, value: Any) -> Any:
         return _ref(value)
+
+    @model_validator(mode="after")
+    def _subset(self) -> FeatureSelection:
+        if self.features is None:
+            return self
+        if not self.features:
+            raise ValueError(
+                f"an empty feature list for view '{self.view}' selects nothing: list features, or name the view alone"
+            )
+        dupes = sorted({f for f in self.features if self.features.count(f) > 1})
+        if dupes:
+            raise ValueError(f"feature {dupes[0]!r} of view '{self.view}' is listed more than once")
+        return self
 
 
 class FeatureService(FsctlObject):
@@ -285,10 +344,10 @@ class FeatureService(FsctlObject):
         return [("FeatureView", s.view) for s in self.features]
 
 
-class ModelVersion(BaseModel):
+class ModelVersion(StrictModel):
     """One trained version of a model, bound to the feature service it was trained on."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    KIND: ClassVar[str] = "ModelVersion"
     version: int = PydanticField(ge=1)
     uri: str = ""
     feature_service: Name

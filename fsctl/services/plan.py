@@ -96,7 +96,8 @@ def load_plan_file(path: Path) -> dict[str, Any]:
         raise UsageError(f"plan file {path} cannot be read: {exc.strerror}") from None
     except ValueError as exc:
         raise UsageError(
-            f"{path} is not an fsctl plan file (not JSON: {exc})", hint="create one with `fsctl plan --out PLAN`"
+            f"{path} is not an fsctl plan file (not JSON: {exc})",
+            hint="create one with `fsctl plan --out PLAN`",
         ) from None
     if not isinstance(document, dict) or document.get("plan_format") != PLAN_FORMAT or "plan" not in document:
         raise UsageError(
