@@ -54,6 +54,10 @@ def diff_values(before: Any, after: Any, path: str = "") -> list[tuple[str, Any,
     return [] if before == after else [(path, before, after)]
 
 
+def _names(value: Any) -> str:
+    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
+
+
 def _ttl(seconds: Any) -> str:
     return "no limit" if not seconds else format_duration(int(seconds))
 
@@ -65,7 +69,7 @@ def classify(kind: str, path: str, before: Any, after: Any) -> tuple[str, str]:
     if head in _METADATA_KEYS or parts[-1] in _METADATA_KEYS:
         return METADATA, f"{path} changed"
     if kind == "Entity" and head == "join_keys":
-        return BREAKING, f"join keys changed from {before} to {after}"
+        return BREAKING, f"join keys changed from {_names(before)} to {_names(after)}"
     if kind == "FileSource":
         if head == "path":
             return NON_BREAKING, "source location changed"
@@ -119,7 +123,7 @@ def _classify_view(parts: list[str], before: Any, after: Any) -> tuple[str, str]
     if head == "schema_order":
         return NON_BREAKING, "feature order changed"
     if head == "entities":
-        return BREAKING, f"entities changed from {before} to {after}"
+        return BREAKING, f"entities changed from {_names(before)} to {_names(after)}"
     if head == "source":
         return BREAKING, f"source changed from '{before}' to '{after}'"
     if head == "ttl":

@@ -31,7 +31,13 @@ class FieldChange:
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "before": self.before, "after": self.after, "impact": self.impact}
+        return {
+            "path": self.path,
+            "before": self.before,
+            "after": self.after,
+            "impact": self.impact,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fsctl.model.fields import format_duration
 from fsctl.registry import VersionInfo
 from fsctl.render.json_format import dumps
+from fsctl.render.values import object_summary
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -16,31 +16,12 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
-def _summary(obj: dict[str, Any]) -> str:
-    kind = obj["kind"]
-    if kind == "Entity":
-        return "join keys: " + ", ".join(obj["join_keys"])
-    if kind == "FileSource":
-        return f"{obj['format']} at {obj['path']}"
-    if kind == "FeatureView":
-        ttl = format_duration(obj["ttl"]) if obj["ttl"] else "no limit"
-        return f"{len(obj['schema'])} features, entities {', '.join(obj['entities'])}, source {obj['source']}, ttl {ttl}"
-    if kind == "FeatureService":
-        parts = [
-            s["view"] + (f"[{', '.join(s['features'])}]" if s["features"] else "") for s in obj["features"]
-        ]
-        return ", ".join(parts)
-    if kind == "Model":
-        aliases = ", ".join(f"{a}={v}" for a, v in sorted(obj["aliases"].items()))
-        return f"{len(obj['versions'])} versions" + (f"; {aliases}" if aliases else "")
-    return ""
-
-
 def objects_table(kind: str, objects: list[dict[str, Any]]) -> str:
     if not objects:
         return f"No {kind} objects in the registry."
     rows = [
-        [o["name"], _summary(o), o.get("owner", "") or "", o.get("description", "") or ""] for o in objects
+        [o["name"], object_summary(o), o.get("owner", "") or "", o.get("description", "") or ""]
+        for o in objects
     ]
     return _table(["NAME", "SUMMARY", "OWNER", "DESCRIPTION"], rows)
 
@@ -89,5 +70,5 @@ def document_text(document: dict[str, Any]) -> str:
     for kind, objects in document.get("objects", {}).items():
         if objects:
             lines.append(f"{kind}:")
-            lines.extend(f"  {name}: {_summary(obj)}" for name, obj in sorted(objects.items()))
+            lines.extend(f"  {name}: {object_summary(obj)}" for name, obj in sorted(objects.items()))
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fsctl.diff import Plan
-from fsctl.render.values import SYMBOL, show
+from fsctl.render.values import SYMBOL, plural, show
 
 
 def _md(text: object) -> str:
@@ -27,7 +27,7 @@ def plan_markdown(plan: Plan) -> str:
     breaking = [c for c in plan.changes if c.breaking]
     updated = [c for c in plan.changes if c.fields]
     text = template.render(
-        plan=plan, s=plan.summary, breaking=breaking, updated=updated, symbol=SYMBOL, show=show
+        plan=plan, s=plan.summary, breaking=breaking, updated=updated, symbol=SYMBOL, show=show, plural=plural
     )
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")

@@ -1,29 +1,25 @@
-"""Plain-text rendering of a plan (rich styling is added by the CLI on a terminal).
+"""Plain-text rendering of a plan; with ``markup=True`` the same lines carry rich styles.
 
-Lines carry style tags understood by rich markup only when ``markup=True``;
-otherwise the text is plain and stable, which the golden files pin.
+The plain form is stable (the golden files pin it); the CLI uses the markup
+form only when stdout is a terminal.
 """
 
 from __future__ import annotations
 
 from fsctl.diff import Plan
-from fsctl.diff.plan import BREAKING, DELETE, METADATA
-from fsctl.render.values import SYMBOL, show
+from fsctl.diff.plan import ADD, BREAKING, DELETE, METADATA, UPDATE
+from fsctl.render.values import SYMBOL, object_summary, plural, show
 
-_COLOR = {"add": "green", "update": "yellow", "delete": "bold red"}
-
-
-def _esc(text: str, markup: bool) -> str:
-    if not markup:
-        return text
-    from rich.markup import escape
-
-    return escape(text)
+_COLOR = {ADD: "green", UPDATE: "yellow", DELETE: "bold red"}
 
 
 def plan_text(plan: Plan, markup: bool = False) -> str:
-    def style(text: str, tag: str) -> str:
-        return f"[{tag}]{text}[/{tag}]" if markup else text
+    def line(text: str, style: str | None = None) -> str:
+        if not markup:
+            return text
+        from rich.markup import escape
+
+        return f"[{style}]{escape(text)}[/{style}]" if style else escape(text)
 
     lines = [
         f"Plan for project {plan.project} against registry {plan.registry} (version {plan.registry_version})",
@@ -34,43 +30,43 @@ def plan_text(plan: Plan, markup: bool = False) -> str:
         return "\n".join(lines) + "\n"
 
     for change in plan.changes:
-        label = {BREAKING: "breaking", METADATA: "metadata only"}.get(change.impact, "")
-        if change.action == DELETE:
-            label = "DELETE"
         head = f"  {SYMBOL[change.action]} {change.kind} {change.name}"
-        if label:
-            head += f"  [{label}]" if not markup else f"  \\[{label}]"
-        lines.append(style(_esc(head, False) if markup else head, _COLOR[change.action]))
+        if change.action == DELETE:
+            head += "  [DELETE]"
+        elif change.action == ADD:
+            added = plan.desired.get(change.kind, {}).get(change.name)
+            head += f"  ({object_summary(added)})" if added else ""
+        elif change.impact in (BREAKING, METADATA):
+            head += "  [breaking]" if change.impact == BREAKING else "  [metadata only]"
+        lines.append(line(head, _COLOR[change.action]))
         for field in change.fields:
-            sym = "+" if field.before is None else "-" if field.after is None else "~"
-            if sym == "+":
-                text = f"      + {field.path}: {show(field.path, field.after)}"
-            elif sym == "-":
-                text = f"      - {field.path}: {show(field.path, field.before)}"
+            before, after = show(field.path, field.before), show(field.path, field.after)
+            if field.before is None:
+                text = f"      + {field.path}: {after}"
+            elif field.after is None:
+                text = f"      - {field.path}: {before}"
             else:
-                text = f"      ~ {field.path}: {show(field.path, field.before)} -> {show(field.path, field.after)}"
+                text = f"      ~ {field.path}: {before} -> {after}"
             if field.impact == BREAKING:
                 text += f"   (breaking: {field.reason})"
-            lines.append(_esc(text, markup))
+            lines.append(line(text))
     lines.append("")
     if plan.blocked:
-        lines.append(
-            style(
-                f"BLOCKED: {len(plan.blocked)} change(s) would break objects that depend on them:", "bold red"
-            )
-        )
+        count = plural(len(plan.blocked), "change")
+        lines.append(line(f"BLOCKED: {count} would break objects that depend on them:", "bold red"))
         for b in plan.blocked:
-            lines.append(_esc(f"  x {b.kind} {b.name}: {b.reason}", markup))
-            lines.append(_esc(f"      used by: {', '.join(b.dependents)}", markup))
+            lines.append(line(f"  x {b.kind} {b.name}: {b.reason}"))
+            lines.append(line(f"      used by: {', '.join(b.dependents)}"))
         lines.append("")
     s = plan.summary
     tail = f"Plan: {s['add']} to add, {s['update']} to change, {s['delete']} to delete"
+    breaking_updates = sum(1 for c in plan.changes if c.action == UPDATE and c.breaking)
     extras = []
-    if s["breaking"]:
-        extras.append(f"{s['breaking']} breaking")
+    if breaking_updates:
+        extras.append(f"{plural(breaking_updates, 'breaking change')}")
     if s["blocked"]:
         extras.append(f"{s['blocked']} blocked")
     if extras:
         tail += f" ({', '.join(extras)})"
-    lines.append(style(tail + ".", "bold"))
+    lines.append(line(tail + ".", "bold"))
     return "\n".join(lines) + "\n"

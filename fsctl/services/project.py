@@ -38,4 +38,7 @@ def open_project(repo: Path | str | None = None, registry: str | None = None) ->
     root = resolve_repo(repo)
     config = load_config(root)
     uri = registry_uri(config, registry)
-    return Project(root=root, config=config, registry_uri=uri, registry=open_registry(uri, root))
+    # fsctl.yaml's path is relative to the repo; a path given on the command line or in
+    # FSCTL_REGISTRY is relative to the working directory, like any other command-line path.
+    base = root if uri == str(config.registry) else Path.cwd()
+    return Project(root=root, config=config, registry_uri=uri, registry=open_registry(uri, base))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import fsctl_env, run_fsctl
+from tests.cli.conftest import fsctl_env
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ there are changes.
 The CLI runs in-process through ``fsctl.cli.run`` (the console script's entry
 point) with stdout captured, so it is not a terminal and the output is plain;
 ``COLUMNS`` and ``NO_COLOR`` are pinned. The registry is given as the relative
-``--registry reg.json`` (resolved against the repo), so it renders the same on
+``--registry reg.json`` (resolved against the working directory, the repo), so it renders the same on
 every machine. Nothing is masked: both hashes are deterministic.
 
 To regenerate the expected files after an intended output change:
@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -37,7 +36,7 @@ from fsctl.cli import run
 CASES_DIR = Path(__file__).parent / "cases"
 UPDATE = os.environ.get("FSCTL_UPDATE_GOLDEN", "") not in ("", "0", "false")
 FORMATS = {"text": "expected.txt", "json": "expected.json", "markdown": "expected.md"}
-REGISTRY = "reg.json"  # relative: resolved against the repo, rendered as given
+REGISTRY = "reg.json"  # relative: resolved against the working directory, rendered as given
 
 # --------------------------------------------------------------------------- #
 # The base repo. Data paths do not exist on purpose: the loader only warns.   #
@@ -202,61 +201,79 @@ class Case:
     after: dict[str, str]
     blocked: bool = False
     changes: bool = True
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 CASES: dict[str, Case] = {
     "no_changes": Case(
         "the definitions match the registry",
-        before=BASE, after=BASE, changes=False,
+        before=BASE,
+        after=BASE,
+        changes=False,
     ),
     "initial_plan": Case(
         "a fresh registry (version 0): everything is added",
-        before={"fsctl.yaml": CONFIG}, after=BASE,
+        before={"fsctl.yaml": CONFIG},
+        after=BASE,
     ),
     "add_each_kind": Case(
         "one object of each kind added",
-        before=BASE, after=WITH_VEHICLE,
+        before=BASE,
+        after=WITH_VEHICLE,
     ),
     "add_one_view": Case(
         "a single view added on existing entity and source",
         before=BASE,
-        after={**BASE, "more.yaml": edit(DRIVER_DAILY, "name: driver_daily_stats", "name: driver_weekly_stats")},
+        after={
+            **BASE,
+            "more.yaml": edit(DRIVER_DAILY, "name: driver_daily_stats", "name: driver_weekly_stats"),
+        },
     ),
     "change_each_kind": Case(
         "one compatible change to an object of each kind",
         before=WITH_VEHICLE,
-        after={**BASE, "vehicle.yaml": (
-            VEHICLE
-            .replace("join_keys: [vehicle_id]\n", "join_keys: [vehicle_id]\nowner: fleet@example.com\n")
-            .replace("path: data/vehicles.parquet", "path: data/vehicles_v2.csv\nformat: csv")
-            .replace("ttl: 1d", "ttl: 3d")
-            .replace("  - {name: mileage, dtype: float64}\n---",
-                     "  - {name: mileage, dtype: float64}\n  - {name: fuel_level, dtype: float32}\n---")
-            .replace("features: [mileage]", "features: [mileage, fuel_level]")
-            .replace("aliases: {Production: 1}",
-                     "  - version: 2\n    uri: s3://models/eta/2\n    feature_service: vehicle_service\n"
-                     "aliases: {Production: 1, Challenger: 2}")
-        )},
+        after={
+            **BASE,
+            "vehicle.yaml": (
+                VEHICLE.replace(
+                    "join_keys: [vehicle_id]\n", "join_keys: [vehicle_id]\nowner: fleet@example.com\n"
+                )
+                .replace("path: data/vehicles.parquet", "path: data/vehicles_v2.csv\nformat: csv")
+                .replace("ttl: 1d", "ttl: 3d")
+                .replace(
+                    "  - {name: mileage, dtype: float64}\n---",
+                    "  - {name: mileage, dtype: float64}\n  - {name: fuel_level, dtype: float32}\n---",
+                )
+                .replace("features: [mileage]", "features: [mileage, fuel_level]")
+                .replace(
+                    "aliases: {Production: 1}",
+                    "  - version: 2\n    uri: s3://models/eta/2\n    feature_service: vehicle_service\n"
+                    "aliases: {Production: 1, Challenger: 2}",
+                )
+            ),
+        },
     ),
     "delete_each_kind": Case(
         "one object of each kind deleted; nothing that remains refers to them",
-        before=WITH_VEHICLE, after=BASE,
+        before=WITH_VEHICLE,
+        after=BASE,
     ),
     "metadata_only": Case(
         "description, owner and tags changed, on objects and on a feature",
         before=BASE,
         after={
             **BASE,
-            "entities.yaml": edit(ENTITIES, "description: A driver on the platform",
-                                  "description: A driver who accepts trips"),
+            "entities.yaml": edit(
+                ENTITIES, "description: A driver on the platform", "description: A driver who accepts trips"
+            ),
             "views.yaml": views(
-                DRIVER_HOURLY
-                .replace("owner: ranking@example.com", "owner: marketplace@example.com")
+                DRIVER_HOURLY.replace("owner: ranking@example.com", "owner: marketplace@example.com")
                 .replace("tags: {team: ranking}", "tags: {team: marketplace, tier: gold}")
-                .replace("{name: conv_rate, dtype: float64}",
-                         "{name: conv_rate, dtype: float64, description: Share of offers accepted}"),
-                CUSTOMER_PROFILE, DRIVER_DAILY,
+                .replace(
+                    "{name: conv_rate, dtype: float64}",
+                    "{name: conv_rate, dtype: float64, description: Share of offers accepted}",
+                ),
+                CUSTOMER_PROFILE,
+                DRIVER_DAILY,
             ),
             "services.yaml": edit(SERVICES, "description: Features of the first churn model\n", ""),
         },
@@ -264,25 +281,39 @@ CASES: dict[str, Case] = {
     "breaking_not_blocked": Case(
         "a dtype change in a view no service uses, and in a feature no service selects",
         before=BASE,
-        after={**BASE, "views.yaml": views(
-            DRIVER_HOURLY,
-            edit(CUSTOMER_PROFILE, "{name: lifetime_trip_count, dtype: int64}",
-                 "{name: lifetime_trip_count, dtype: int32}"),
-            edit(DRIVER_DAILY, "{name: rating, dtype: float32}", "{name: rating, dtype: float64}"),
-        )},
+        after={
+            **BASE,
+            "views.yaml": views(
+                DRIVER_HOURLY,
+                edit(
+                    CUSTOMER_PROFILE,
+                    "{name: lifetime_trip_count, dtype: int64}",
+                    "{name: lifetime_trip_count, dtype: int32}",
+                ),
+                edit(DRIVER_DAILY, "{name: rating, dtype: float32}", "{name: rating, dtype: float64}"),
+            ),
+        },
     ),
     "blocked_feature_removed": Case(
         "a feature removed from a view that services and model versions use",
         before=BASE,
-        after={**BASE, "views.yaml": views(
-            edit(DRIVER_HOURLY, "  - {name: acc_rate, dtype: float64}\n", ""), CUSTOMER_PROFILE, DRIVER_DAILY,
-        )},
+        after={
+            **BASE,
+            "views.yaml": views(
+                edit(DRIVER_HOURLY, "  - {name: acc_rate, dtype: float64}\n", ""),
+                CUSTOMER_PROFILE,
+                DRIVER_DAILY,
+            ),
+        },
         blocked=True,
     ),
     "blocked_ttl_shortened": Case(
         "the TTL of a view that services and model versions use shortened",
         before=BASE,
-        after={**BASE, "views.yaml": views(edit(DRIVER_HOURLY, "ttl: 2d", "ttl: 12h"), CUSTOMER_PROFILE, DRIVER_DAILY)},
+        after={
+            **BASE,
+            "views.yaml": views(edit(DRIVER_HOURLY, "ttl: 2d", "ttl: 12h"), CUSTOMER_PROFILE, DRIVER_DAILY),
+        },
         blocked=True,
     ),
     "model_alias_moved": Case(
@@ -293,40 +324,62 @@ CASES: dict[str, Case] = {
     "feature_added": Case(
         "a feature added to a view (services select the whole view)",
         before=BASE,
-        after={**BASE, "views.yaml": views(
-            edit(DRIVER_HOURLY, "  - {name: avg_daily_trips, dtype: int64}\n",
-                 "  - {name: avg_daily_trips, dtype: int64}\n  - {name: cancel_rate, dtype: float64}\n"),
-            CUSTOMER_PROFILE, DRIVER_DAILY,
-        )},
+        after={
+            **BASE,
+            "views.yaml": views(
+                edit(
+                    DRIVER_HOURLY,
+                    "  - {name: avg_daily_trips, dtype: int64}\n",
+                    "  - {name: avg_daily_trips, dtype: int64}\n  - {name: cancel_rate, dtype: float64}\n",
+                ),
+                CUSTOMER_PROFILE,
+                DRIVER_DAILY,
+            ),
+        },
     ),
     "service_subset_shrunk": Case(
         "a feature dropped from a service's subset while a model version is bound to it",
         before=BASE,
-        after={**BASE, "services.yaml": edit(SERVICES, "features: [current_balance, avg_passenger_count]",
-                                             "features: [current_balance]")},
+        after={
+            **BASE,
+            "services.yaml": edit(
+                SERVICES, "features: [current_balance, avg_passenger_count]", "features: [current_balance]"
+            ),
+        },
         blocked=True,
     ),
     "service_subset_grown": Case(
         "a feature added to a service's subset (compatible)",
         before=BASE,
-        after={**BASE, "services.yaml": edit(SERVICES, "features: [current_balance]}",
-                                             "features: [current_balance, lifetime_trip_count]}")},
+        after={
+            **BASE,
+            "services.yaml": edit(
+                SERVICES, "features: [current_balance]}", "features: [current_balance, lifetime_trip_count]}"
+            ),
+        },
     ),
     "view_source_changed": Case(
         "a view used by services moves to a new source",
         before=BASE,
         after={
             **BASE,
-            "sources.yaml": SOURCES + "---\nkind: FileSource\nname: driver_stats_v2\npath: data/driver_stats_v2/\n",
-            "views.yaml": views(edit(DRIVER_HOURLY, "source: driver_stats_source", "source: driver_stats_v2"),
-                                CUSTOMER_PROFILE, DRIVER_DAILY),
+            "sources.yaml": SOURCES
+            + "---\nkind: FileSource\nname: driver_stats_v2\npath: data/driver_stats_v2/\n",
+            "views.yaml": views(
+                edit(DRIVER_HOURLY, "source: driver_stats_source", "source: driver_stats_v2"),
+                CUSTOMER_PROFILE,
+                DRIVER_DAILY,
+            ),
         },
         blocked=True,
     ),
     "entity_join_keys_changed": Case(
         "an entity's join keys change under the views keyed by it",
         before=BASE,
-        after={**BASE, "entities.yaml": edit(ENTITIES, "join_keys: [driver_id]", "join_keys: [driver_id, city]")},
+        after={
+            **BASE,
+            "entities.yaml": edit(ENTITIES, "join_keys: [driver_id]", "join_keys: [driver_id, city]"),
+        },
         blocked=True,
     ),
     "model_version_changed": Case(
@@ -338,11 +391,18 @@ CASES: dict[str, Case] = {
     "feature_order_changed": Case(
         "features of a view reordered, nothing else",
         before=BASE,
-        after={**BASE, "views.yaml": views(
-            DRIVER_HOURLY, CUSTOMER_PROFILE,
-            edit(DRIVER_DAILY, "  - {name: trips_today, dtype: int64}\n  - {name: rating, dtype: float32}",
-                 "  - {name: rating, dtype: float32}\n  - {name: trips_today, dtype: int64}"),
-        )},
+        after={
+            **BASE,
+            "views.yaml": views(
+                DRIVER_HOURLY,
+                CUSTOMER_PROFILE,
+                edit(
+                    DRIVER_DAILY,
+                    "  - {name: trips_today, dtype: int64}\n  - {name: rating, dtype: float32}",
+                    "  - {name: rating, dtype: float32}\n  - {name: trips_today, dtype: int64}",
+                ),
+            ),
+        },
     ),
     "mixed_add_change_delete": Case(
         "adds, compatible and breaking changes and deletions in one plan, one of them blocked",
@@ -402,10 +462,12 @@ def planned_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli):
     def make(case: Case) -> Path:
         repo = tmp_path / "repo"
         repo.mkdir()
-        monkeypatch.chdir(tmp_path)  # nothing may depend on (or write to) the working directory
+        monkeypatch.chdir(repo)  # a relative --registry is relative to the working directory
         write_files(repo, case.before)
         code, out, err = cli("apply", "--yes", "--repo", str(repo), "--registry", REGISTRY)
         assert code == 0, f"applying 'before' failed ({code}):\n{out}{err}"
+        if len(case.before) > 1:  # --registry reg.json lands in the working directory
+            assert (repo / REGISTRY).is_file() and not (tmp_path / REGISTRY).exists()
         remove_files(repo, case.before)
         write_files(repo, case.after)
         return repo
@@ -413,20 +475,24 @@ def planned_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli):
     return make
 
 
-def check_golden(expected_file: Path, actual: str) -> None:
+def check_golden(expected_file: Path, actual: str, about: str) -> None:
     if UPDATE:
         expected_file.parent.mkdir(parents=True, exist_ok=True)
         old = expected_file.read_text(encoding="utf-8") if expected_file.exists() else None
         expected_file.write_text(actual, encoding="utf-8")
         what = "unchanged" if old == actual else "updated"
         # Never green in update mode: a run that rewrites the expectations proves nothing.
-        pytest.fail(f"{what} {expected_file.relative_to(CASES_DIR.parent)} (FSCTL_UPDATE_GOLDEN is set); "
-                    "review `git diff tests/golden/cases`, then run again without it")
+        pytest.fail(
+            f"{what} {expected_file.relative_to(CASES_DIR.parent)} (FSCTL_UPDATE_GOLDEN is set); "
+            "review `git diff tests/golden/cases`, then run again without it"
+        )
     assert expected_file.exists(), (
         f"{expected_file} is missing; create it with FSCTL_UPDATE_GOLDEN=1 .venv/bin/pytest tests/golden"
     )
     expected = expected_file.read_text(encoding="utf-8")
-    assert actual == expected, f"plan output differs from {expected_file.relative_to(CASES_DIR.parent)}"
+    assert actual == expected, (
+        f"plan output ({about}) differs from {expected_file.relative_to(CASES_DIR.parent)}"
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -442,10 +508,10 @@ def test_plan_output_matches_golden(name: str, fmt: str, planned_repo, cli) -> N
     code, out, err = cli("plan", "--repo", str(repo), "--registry", REGISTRY, "--format", fmt)
     assert code == (1 if case.blocked else 0), f"exit code {code}; stderr:\n{err}"
     assert "Traceback" not in err and "internal error" not in err, err
-    assert str(repo) not in out, "the output must not depend on where the repo is"
+    assert str(repo) not in out + err, "the output must not depend on where the repo is"
     if case.blocked:
         assert "blocked" in err
-    check_golden(CASES_DIR / name / FORMATS[fmt], out)
+    check_golden(CASES_DIR / name / FORMATS[fmt], out, case.about)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -486,7 +552,9 @@ def test_every_case_has_its_expected_files_and_no_strays() -> None:
     if UPDATE:
         pytest.skip("updating")
     on_disk = {p.name for p in CASES_DIR.iterdir() if p.is_dir()} if CASES_DIR.exists() else set()
-    assert on_disk == set(CASES), f"stray case folders: {sorted(on_disk - set(CASES))}; missing: {sorted(set(CASES) - on_disk)}"
+    assert on_disk == set(CASES), (
+        f"stray case folders: {sorted(on_disk - set(CASES))}; missing: {sorted(set(CASES) - on_disk)}"
+    )
     for name in CASES:
         assert sorted(p.name for p in (CASES_DIR / name).iterdir()) == sorted(FORMATS.values())
 
