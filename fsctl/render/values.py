@@ -49,7 +49,7 @@ def object_summary(obj: dict[str, Any]) -> str:
         return ", ".join(parts)
     if kind == "Model":
         aliases = ", ".join(f"{a}={v}" for a, v in sorted(obj["aliases"].items()))
-        return f"{len(obj['versions'])} versions" + (f"; {aliases}" if aliases else "")
+        return plural(len(obj["versions"]), "version") + (f"; {aliases}" if aliases else "")
     return ""
 
 
