@@ -30,6 +30,7 @@ def diffable(obj: dict[str, Any]) -> dict[str, Any]:
         out["features"] = {
             s["view"]: s["features"] if s["features"] is not None else "*" for s in obj["features"]
         }
+        out["features_order"] = [s["view"] for s in obj["features"]]
     elif kind == "Model":
         out["versions"] = {
             str(v["version"]): {k: val for k, val in v.items() if k != "version"} for v in obj["versions"]
@@ -66,7 +67,9 @@ def classify(kind: str, path: str, before: Any, after: Any) -> tuple[str, str]:
     """(impact, reason) of one changed path of an object of ``kind``."""
     parts = path.split(".")
     head = parts[0]
-    if head in _METADATA_KEYS or parts[-1] in _METADATA_KEYS:
+    # description/owner/tags of the object, of one feature (schema.F.tags) or of a version
+    nested = head in ("schema", "versions") and len(parts) > 2 and parts[2] in _METADATA_KEYS
+    if head in _METADATA_KEYS or nested:
         return METADATA, f"{path} changed"
     if kind == "Entity" and head == "join_keys":
         return BREAKING, f"join keys changed from {_names(before)} to {_names(after)}"
@@ -78,6 +81,8 @@ def classify(kind: str, path: str, before: Any, after: Any) -> tuple[str, str]:
         return BREAKING, f"{head} changed: views on this source read different columns"
     if kind == "FeatureView":
         return _classify_view(parts, before, after)
+    if kind == "FeatureService" and head == "features_order":
+        return NON_BREAKING, "order of the service's views changed"
     if kind == "FeatureService" and head == "features":
         view = parts[1]
         if after is None:
@@ -142,10 +147,14 @@ def compare(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[Fi
     """Every changed field of one object, classified, in path order."""
     b, a = diffable(before), diffable(after)
     changes = []
-    schema_changed = set(b.get("schema", {})) != set(a.get("schema", {}))
+    # additions and removals are shown per item already; an order change alone is shown as such
+    order_noise = {
+        "schema_order": set(b.get("schema", {})) != set(a.get("schema", {})),
+        "features_order": set(b.get("features", {})) != set(a.get("features", {})),
+    }
     for path, old, new in diff_values(b, a):
-        if path == "schema_order" and schema_changed:
-            continue  # additions and removals are shown per feature already
+        if order_noise.get(path):
+            continue
         impact, reason = classify(kind, path, old, new)
         changes.append(FieldChange(path=path, before=old, after=new, impact=impact, reason=reason))
     return changes

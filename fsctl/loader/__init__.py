@@ -109,7 +109,7 @@ def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> Rep
         source_problems, warnings = check_sources(root, objects)
         problems.extend(source_problems)
     if problems:
-        raise DefinitionErrors(problems)
+        raise DefinitionErrors(list(dict.fromkeys(problems)))  # a module imported twice reports once
     return RepoDefinitions(
         root=root,
         config=config,

@@ -50,10 +50,10 @@ def expand_env(value: Any, file: str, where: str = "") -> Any:
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
+        if default is not None:  # as in the shell: the default stands in for unset or empty
+            return os.environ.get(name) or default
         if name in os.environ:
             return os.environ[name]
-        if default is not None:
-            return default
         raise ConfigError(
             f"{file}: field '{where}': environment variable {name} is not set",
             hint=f"export {name}=..., or write ${{{name}:-default}} to give a default",

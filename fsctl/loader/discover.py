@@ -17,6 +17,11 @@ _SKIP_DIRS = {"__pycache__", "node_modules", "venv", "site-packages"}
 _SUFFIXES = (".py", ".yaml", ".yml")
 
 
+def is_skipped_dir(name: str) -> bool:
+    """Folders never searched for definitions: hidden ones, caches, virtualenvs, packages."""
+    return name.startswith(".") or name in _SKIP_DIRS
+
+
 def definition_files(root: Path) -> list[Path]:
     import pathspec
 
@@ -32,9 +37,7 @@ def definition_files(root: Path) -> list[Path]:
         dirs[:] = sorted(
             d
             for d in dirs
-            if not d.startswith(".")
-            and d not in _SKIP_DIRS
-            and not spec.match_file(f"{(rel_folder / d).as_posix()}/")
+            if not is_skipped_dir(d) and not spec.match_file(f"{(rel_folder / d).as_posix()}/")
         )
         for name in sorted(files):
             rel = (rel_folder / name).as_posix()

@@ -43,10 +43,20 @@ def repo_import_context(root: Path) -> Iterator[None]:
     finally:
         sys.path[:] = saved_path
         for name in set(sys.modules) - saved_modules:
-            module = sys.modules.get(name)
-            file = getattr(module, "__file__", None) or ""
-            if name.startswith("_fsctl_repo_") or file.startswith(str(root)):
+            file = getattr(sys.modules.get(name), "__file__", None)
+            if name.startswith("_fsctl_repo_") or (file and _is_repo_module(Path(file), root)):
                 del sys.modules[name]
+
+
+def _is_repo_module(file: Path, root: Path) -> bool:
+    """A definition module of the repo (not a library in a .venv or site-packages inside it)."""
+    from fsctl.loader.discover import is_skipped_dir
+
+    try:
+        rel = file.resolve().relative_to(root)
+    except ValueError:
+        return False
+    return not any(is_skipped_dir(part) for part in rel.parts[:-1])
 
 
 def _relative(file: str, root: Path) -> str:

@@ -93,7 +93,13 @@ class StrictModel(BaseModel):
         self._built_in_python(origin, data)
 
     def _built_in_python(self, origin: Origin, data: dict[str, Any]) -> None:
-        """Hook: called after a successful construction from Python code."""
+        """Called after a successful construction from Python code: remember inline objects."""
+        object.__setattr__(self, "_children", _inline_objects(data))
+
+    @property
+    def children(self) -> list[FsctlObject]:
+        """Objects passed inline (e.g. a FileSource given directly to a FeatureView)."""
+        return getattr(self, "_children", [])
 
 
 def _label(data: dict[str, Any]) -> str | None:
@@ -114,8 +120,8 @@ class FsctlObject(StrictModel):
     tags: dict[str, str] = PydanticField(default_factory=dict)
 
     def _built_in_python(self, origin: Origin, data: dict[str, Any]) -> None:
+        super()._built_in_python(origin, data)
         object.__setattr__(self, "_origin", origin)
-        object.__setattr__(self, "_children", [v for v in _walk_values(data) if isinstance(v, FsctlObject)])
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> FsctlObject:
@@ -130,11 +136,6 @@ class FsctlObject(StrictModel):
     def origin(self) -> Origin | None:
         return getattr(self, "_origin", None)
 
-    @property
-    def children(self) -> list[FsctlObject]:
-        """Objects passed inline (e.g. a FileSource given directly to a FeatureView)."""
-        return getattr(self, "_children", [])
-
     def with_origin(self, origin: Origin) -> FsctlObject:
         object.__setattr__(self, "_origin", origin)
         return self
@@ -148,14 +149,15 @@ class FsctlObject(StrictModel):
         return []
 
 
-def _walk_values(data: dict[str, Any]) -> list[Any]:
-    out: list[Any] = []
+def _inline_objects(data: dict[str, Any]) -> list[FsctlObject]:
+    """fsctl objects passed as arguments, directly, in lists, or inside parts such as ModelVersion."""
+    out: list[FsctlObject] = []
     for value in data.values():
-        if isinstance(value, (list, tuple)):
-            for item in value:
-                out.append(item.view if isinstance(item, FeatureSelection) else item)
-        else:
-            out.append(value)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, FsctlObject):
+                out.append(item)
+            elif isinstance(item, StrictModel):
+                out.extend(item.children)
     return out
 
 

@@ -35,6 +35,10 @@ class MemoryRegistry:
                     f"{self._current.version} since it was read",
                     hint="re-run the plan against the new version",
                 )
+            if new.version != self._current.version + 1:
+                raise RegistryError(
+                    f"internal: writing version {new.version} on top of {self._current.version}"
+                )
             stored = copy.deepcopy(new)
             self._current = RegistrySnapshot(
                 location=self.location,

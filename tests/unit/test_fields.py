@@ -48,8 +48,24 @@ def test_parse_duration_accepts_documented_forms(text: object, seconds: int) -> 
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "2x", "h", "-1", "1.5h", "2h-", "h2", "abc", -1, 1.5, True, False, None, [], timedelta(seconds=-1),
-     timedelta(milliseconds=500)],
+    [
+        "",
+        "2x",
+        "h",
+        "-1",
+        "1.5h",
+        "2h-",
+        "h2",
+        "abc",
+        -1,
+        1.5,
+        True,
+        False,
+        None,
+        [],
+        timedelta(seconds=-1),
+        timedelta(milliseconds=500),
+    ],
 )
 def test_parse_duration_rejects_everything_else(bad: object) -> None:
     with pytest.raises(ValueError) as info:
@@ -65,8 +81,16 @@ def test_parse_duration_error_says_what_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(None, "none"), (0, "0s"), (1, "1s"), (90, "1m30s"), (3600, "1h"), (86400, "1d"), (93784, "1d2h3m4s"),
-     (604800, "7d")],
+    [
+        (None, "none"),
+        (0, "0s"),
+        (1, "1s"),
+        (90, "1m30s"),
+        (3600, "1h"),
+        (86400, "1d"),
+        (93784, "1d2h3m4s"),
+        (604800, "7d"),
+    ],
 )
 def test_format_duration(seconds: int | None, text: str) -> None:
     assert format_duration(seconds) == text
@@ -88,10 +112,21 @@ def test_every_scalar_dtype_and_its_list_is_valid(dtype: str) -> None:
 
 
 def test_scalar_dtypes_are_the_documented_ones() -> None:
-    assert set(SCALAR_DTYPES) == {"int32", "int64", "float32", "float64", "string", "bool", "bytes", "timestamp"}
+    assert set(SCALAR_DTYPES) == {
+        "int32",
+        "int64",
+        "float32",
+        "float64",
+        "string",
+        "bool",
+        "bytes",
+        "timestamp",
+    }
 
 
-@pytest.mark.parametrize(("given_", "canonical"), [(" int64 ", "int64"), ("list< float32 >", "list<float32>")])
+@pytest.mark.parametrize(
+    ("given_", "canonical"), [(" int64 ", "int64"), ("list< float32 >", "list<float32>")]
+)
 def test_dtype_is_normalised(given_: str, canonical: str) -> None:
     assert check_dtype(given_) == canonical
 
@@ -112,8 +147,18 @@ def test_unknown_dtype_message_lists_valid_dtypes() -> None:
 
 
 def test_python_dtype_constants_are_the_yaml_strings() -> None:
-    assert (types.Int32, types.Int64, types.Float32, types.Float64) == ("int32", "int64", "float32", "float64")
-    assert (types.String, types.Bool, types.Bytes, types.Timestamp) == ("string", "bool", "bytes", "timestamp")
+    assert (types.Int32, types.Int64, types.Float32, types.Float64) == (
+        "int32",
+        "int64",
+        "float32",
+        "float64",
+    )
+    assert (types.String, types.Bool, types.Bytes, types.Timestamp) == (
+        "string",
+        "bool",
+        "bytes",
+        "timestamp",
+    )
     assert types.Array(types.Int64) == "list<int64>"
     for name in types.__all__:
         value = getattr(types, name)

@@ -40,7 +40,13 @@ def _stats_view(**overrides: object) -> FeatureView:
 
 def test_public_api_is_explicit() -> None:
     assert set(fsctl.__all__) >= {
-        "Entity", "FileSource", "FeatureView", "Field", "FeatureService", "Model", "ModelVersion"
+        "Entity",
+        "FileSource",
+        "FeatureView",
+        "Field",
+        "FeatureService",
+        "Model",
+        "ModelVersion",
     }
     for name in ("Entity", "FileSource", "FeatureView", "Field", "FeatureService", "Model", "ModelVersion"):
         assert getattr(fsctl, name) is getattr(__import__("fsctl.model", fromlist=[name]), name)
@@ -156,7 +162,10 @@ def test_entity_join_keys_are_columns() -> None:
 def test_file_source_defaults_and_format() -> None:
     src = FileSource(name="src", path="data/x.parquet")
     assert (src.format, src.timestamp_field, src.created_timestamp_field, src.field_mapping) == (
-        "parquet", "event_timestamp", None, {}
+        "parquet",
+        "event_timestamp",
+        None,
+        {},
     )
     assert FileSource(name="src", path="x.csv", format="csv").format == "csv"
     with pytest.raises(DefinitionError, match="parquet or csv"):
@@ -290,10 +299,14 @@ def test_metadata_is_optional_on_every_kind() -> None:
 def _one_of_each() -> list[object]:
     return [
         Entity(name="driver", join_keys=["driver_id"], description="A driver"),
-        FileSource(name="src", path="data/x.parquet", created_timestamp_field="created", field_mapping={"a": "b"}),
+        FileSource(
+            name="src", path="data/x.parquet", created_timestamp_field="created", field_mapping={"a": "b"}
+        ),
         _stats_view(ttl="2d", freshness="1h", checks={"conv_rate": {"min": 0}}, tags={"t": "1"}),
         FeatureService(name="svc", features=["stats", {"view": "other", "features": ["x"]}]),
-        Model(name="churn", versions=[{"version": 1, "uri": "u", "feature_service": "svc"}], aliases={"P": 1}),
+        Model(
+            name="churn", versions=[{"version": 1, "uri": "u", "feature_service": "svc"}], aliases={"P": 1}
+        ),
     ]
 
 
