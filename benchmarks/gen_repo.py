@@ -31,6 +31,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 # (name, join keys); the last one has a compound key.
 ENTITIES = [
@@ -44,12 +45,28 @@ ENTITIES = [
 TOPICS = ["trips", "payments", "ratings", "sessions", "orders", "support", "promos", "geo", "fraud", "supply"]
 METRICS = ["count", "sum", "avg", "max", "min", "rate", "ratio", "p50", "p95", "share", "flag", "last"]
 WINDOWS = ["1h", "6h", "1d", "7d", "30d", "90d"]
-DTYPES = ["float64", "float64", "float64", "int64", "int64", "float32", "int32", "bool", "string", "list<float32>"]
+DTYPES = [
+    "float64",
+    "float64",
+    "float64",
+    "int64",
+    "int64",
+    "float32",
+    "int32",
+    "bool",
+    "string",
+    "list<float32>",
+]
 TTLS = ["1d", "2d", "7d", "30d", "90d"]
 TTL_DAYS = {"1d": 1, "2d": 2, "7d": 7, "30d": 30, "90d": 90}
 PY_DTYPE = {
-    "int32": "Int32", "int64": "Int64", "float32": "Float32", "float64": "Float64",
-    "string": "String", "bool": "Bool", "list<float32>": "Array(Float32)",
+    "int32": "Int32",
+    "int64": "Int64",
+    "float32": "Float32",
+    "float64": "Float64",
+    "string": "String",
+    "bool": "Bool",
+    "list<float32>": "Array(Float32)",
 }
 VIEWS_PER_YAML_FILE = 25
 PYTHON_SHARE = 0.10
@@ -84,9 +101,9 @@ class View:
 @dataclass
 class Layout:
     views: list[View]
-    sources: list[dict[str, object]]
-    services: list[dict[str, object]]
-    models: list[dict[str, object]]
+    sources: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    models: list[dict[str, Any]]
     changed: list[str]
 
 
@@ -97,19 +114,20 @@ def _entity_keys() -> dict[str, list[str]]:
 def changed_indices(views: int, changes: int) -> list[int]:
     """The views revision 1 changes: evenly spread, so YAML and Python files are both hit."""
     changes = min(changes, views)
-    return sorted({min(views - 1, int((k + 0.5) * views / changes)) for k in range(changes)})
+    # "+ k" moves each pick to another source (views are dealt to sources round-robin).
+    return sorted({min(views - 1, int((k + 0.5) * views / changes) + k) for k in range(changes)})
 
 
 def layout(views: int, services: int, sources: int, changes: int, revision: int, seed: int) -> Layout:
     rng = random.Random(seed)
-    keys = _entity_keys()
     entity_names = [e for e, _ in ENTITIES]
     source_defs = []
     for s in range(sources):
         primary = entity_names[s % 5]
         secondary = entity_names[(s + 1) % 5] if s % 5 != 4 else "route"
-        source_defs.append({"name": f"{primary}_export_{s:02d}",
-                            "entities": [primary, secondary], "index": s})
+        source_defs.append(
+            {"name": f"{primary}_export_{s:02d}", "entities": [primary, secondary], "index": s}
+        )
     to_change = set(changed_indices(views, changes)) if revision else set()
     changed: list[str] = []
     view_list: list[View] = []
@@ -128,15 +146,25 @@ def layout(views: int, services: int, sources: int, changes: int, revision: int,
             if fname in used:
                 continue
             used.add(fname)
-            feats.append(Feature(fname, rng.choice(DTYPES),
-                                 f"{metric} of {topic} over {window}" if rng.random() < 0.3 else ""))
+            feats.append(
+                Feature(
+                    fname,
+                    rng.choice(DTYPES),
+                    f"{metric} of {topic} over {window}" if rng.random() < 0.3 else "",
+                )
+            )
         numeric = [f.name for f in feats if f.dtype in ("float64", "float32")]
         checks: dict[str, dict[str, float]] = {}
         if numeric and rng.random() < 0.3:
             checks[numeric[0]] = {"min": 0, "max_null_fraction": 0.05}
         ttl = rng.choice(TTLS)
         view = View(
-            index=i, name=name, entities=ents, source=str(src["name"]), ttl=ttl, features=feats,
+            index=i,
+            name=name,
+            entities=ents,
+            source=str(src["name"]),
+            ttl=ttl,
+            features=feats,
             online=rng.random() < 0.85,
             freshness=rng.choice([None, None, "2h", "1d"]),
             checks=checks,
@@ -166,22 +194,28 @@ def layout(views: int, services: int, sources: int, changes: int, revision: int,
                 selections.append({"view": v.name, "features": subset})
             else:
                 selections.append(v.name)
-        service_defs.append({
-            "name": f"{TOPICS[j % len(TOPICS)]}_model_features_{j:03d}",
-            "features": selections,
-            "description": f"Features of model {j}",
-            "owner": f"{TOPICS[j % len(TOPICS)]}-ml@example.com",
-        })
+        service_defs.append(
+            {
+                "name": f"{TOPICS[j % len(TOPICS)]}_model_features_{j:03d}",
+                "features": selections,
+                "description": f"Features of model {j}",
+                "owner": f"{TOPICS[j % len(TOPICS)]}-ml@example.com",
+            }
+        )
 
     model_defs = []
     for m, mname in enumerate(["churn_classifier", "eta_regressor"][: max(0, min(2, services))]):
         bound = [service_defs[(m * 7 + k) % len(service_defs)]["name"] for k in range(3)]
-        model_defs.append({
-            "name": mname,
-            "versions": [{"version": k + 1, "uri": f"s3://models/{mname}/{k + 1}", "feature_service": svc}
-                         for k, svc in enumerate(bound)],
-            "aliases": {"Production": 2, "Challenger": 3},
-        })
+        model_defs.append(
+            {
+                "name": mname,
+                "versions": [
+                    {"version": k + 1, "uri": f"s3://models/{mname}/{k + 1}", "feature_service": svc}
+                    for k, svc in enumerate(bound)
+                ],
+                "aliases": {"Production": 2, "Challenger": 3},
+            }
+        )
     return Layout(view_list, source_defs, service_defs, model_defs, changed)
 
 
@@ -239,8 +273,14 @@ def _py_view(v: View) -> str:
         args.append(f"    freshness={v.freshness!r},")
     if v.checks:
         args.append(f"    checks={v.checks!r},")
-    args += ["    schema=[", *fields, "    ],", f"    description={v.description!r},",
-             f"    owner={v.owner!r},", f"    tags={v.tags!r},"]
+    args += [
+        "    schema=[",
+        *fields,
+        "    ],",
+        f"    description={v.description!r},",
+        f"    owner={v.owner!r},",
+        f"    tags={v.tags!r},",
+    ]
     return f"{v.name} = FeatureView(\n" + "\n".join(args) + "\n)\n"
 
 
@@ -255,8 +295,13 @@ def _arrow_type(dtype: str):  # type: ignore[no-untyped-def]
     import pyarrow as pa
 
     return {
-        "int32": pa.int32(), "int64": pa.int64(), "float32": pa.float32(), "float64": pa.float64(),
-        "string": pa.string(), "bool": pa.bool_(), "list<float32>": pa.list_(pa.float32()),
+        "int32": pa.int32(),
+        "int64": pa.int64(),
+        "float32": pa.float32(),
+        "float64": pa.float64(),
+        "string": pa.string(),
+        "bool": pa.bool_(),
+        "list<float32>": pa.list_(pa.float32()),
     }[dtype]
 
 
@@ -286,7 +331,7 @@ def write_source_data(root: Path, lay: Layout, seed: int) -> None:
         rows = ROWS_PER_SOURCE
         arrays: dict[str, object] = {}
         types: dict[str, object] = {}
-        for entity in src["entities"]:  # type: ignore[attr-defined]
+        for entity in src["entities"]:
             for key in keys[entity]:
                 arrays[key] = [1000 + (r % 8) for r in range(rows)]
                 types[key] = pa.int64()
@@ -301,12 +346,11 @@ def write_source_data(root: Path, lay: Layout, seed: int) -> None:
                 if f.name not in arrays:
                     arrays[f.name] = _column(f.dtype, rows, rng)
                     types[f.name] = _arrow_type(f.dtype)
-        table = pa.table({n: pa.array(arrays[n], type=types[n]) for n in arrays})  # type: ignore[arg-type]
+        table = pa.table({n: pa.array(arrays[n], type=types[n]) for n in arrays})
         pq.write_table(table, folder / f"{src['name']}.parquet")
 
 
 def write_definitions(root: Path, lay: Layout) -> None:
-    keys = _entity_keys()
     (root / "fsctl.yaml").write_text(
         "# Generated by benchmarks/gen_repo.py\n"
         "project: bench\n"
@@ -321,8 +365,10 @@ def write_definitions(root: Path, lay: Layout) -> None:
 
     docs = []
     for name, jk in ENTITIES:
-        docs.append(f"kind: Entity\nname: {name}\njoin_keys: [{', '.join(jk)}]\n"
-                    f"description: A {name}\nowner: platform@example.com\n")
+        docs.append(
+            f"kind: Entity\nname: {name}\njoin_keys: [{', '.join(jk)}]\n"
+            f"description: A {name}\nowner: platform@example.com\n"
+        )
     (root / "entities.yaml").write_text("---\n".join(docs))
 
     docs = []
@@ -336,7 +382,7 @@ def write_definitions(root: Path, lay: Layout) -> None:
 
     n_python = int(len(lay.views) * PYTHON_SHARE) if len(lay.views) >= 20 else 0
     yaml_views = lay.views[: len(lay.views) - n_python]
-    python_views = lay.views[len(lay.views) - n_python:]
+    python_views = lay.views[len(lay.views) - n_python :]
 
     by_source: dict[str, list[View]] = {}
     for v in yaml_views:
@@ -369,22 +415,23 @@ def write_definitions(root: Path, lay: Layout) -> None:
 
     docs = []
     for svc in lay.services:
-        sels = "\n".join(_yaml_selection(s) for s in svc["features"])  # type: ignore[attr-defined]
-        docs.append(f"kind: FeatureService\nname: {svc['name']}\ndescription: {svc['description']}\n"
-                    f"owner: {svc['owner']}\nfeatures:\n{sels}\n")
+        sels = "\n".join(_yaml_selection(s) for s in svc["features"])
+        docs.append(
+            f"kind: FeatureService\nname: {svc['name']}\ndescription: {svc['description']}\n"
+            f"owner: {svc['owner']}\nfeatures:\n{sels}\n"
+        )
     (root / "services.yaml").write_text("---\n".join(docs))
 
     docs = []
     for model in lay.models:
         versions = "\n".join(
             f"  - version: {v['version']}\n    uri: {v['uri']}\n    feature_service: {v['feature_service']}"
-            for v in model["versions"]  # type: ignore[attr-defined]
+            for v in model["versions"]
         )
-        aliases = ", ".join(f"{k}: {v}" for k, v in model["aliases"].items())  # type: ignore[attr-defined]
+        aliases = ", ".join(f"{k}: {v}" for k, v in model["aliases"].items())
         docs.append(f"kind: Model\nname: {model['name']}\nversions:\n{versions}\naliases: {{{aliases}}}\n")
     if docs:
         (root / "models.yaml").write_text("---\n".join(docs))
-    del keys
 
 
 def generate(
@@ -409,7 +456,9 @@ def generate(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("out", type=Path)
     parser.add_argument("--views", type=int, default=1000)
     parser.add_argument("--services", type=int, default=100)
@@ -420,9 +469,11 @@ def main() -> None:
     args = parser.parse_args()
     lay = generate(args.out, args.views, args.services, args.sources, args.changes, args.revision, args.seed)
     files = sum(1 for p in args.out.rglob("*") if p.suffix in (".py", ".yaml", ".yml"))
-    print(f"Wrote {args.out}: {len(lay.views)} views, {len(lay.services)} services, "
-          f"{len(lay.sources)} sources, {len(lay.models)} models in {files} definition files"
-          + (f"; changed: {', '.join(lay.changed)}" if lay.changed else ""))
+    print(
+        f"Wrote {args.out}: {len(lay.views)} views, {len(lay.services)} services, "
+        f"{len(lay.sources)} sources, {len(lay.models)} models in {files} definition files"
+        + (f"; changed: {', '.join(lay.changed)}" if lay.changed else "")
+    )
 
 
 if __name__ == "__main__":

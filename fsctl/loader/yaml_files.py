@@ -104,7 +104,7 @@ def load_yaml_file(path: Path, rel: str) -> tuple[list[FsctlObject], list[Proble
     except (OSError, UnicodeDecodeError) as exc:
         return [], [Problem(f"cannot read file: {exc}", file=rel)]
 
-    loader = yaml.SafeLoader(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml: ~3x faster, same marks
     try:
         while loader.check_node():
             node = loader.get_node()
