@@ -66,31 +66,34 @@ def _field_line(node: Any, loc: tuple[Any, ...]) -> int:
     return _line(node)
 
 
-def _duplicate_keys(
-    node: Any, rel: str, problems: list[Problem], kind: str | None, obj_name: str | None
-) -> None:
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _build(loader: Any, node: Any, duplicates: list[tuple[Any, int]]) -> Any:
+    """Turn a composed node into Python values in one pass, noting duplicate mapping keys
+    (PyYAML would silently keep the last). Plain strings are taken as they are; other scalars,
+    and mappings with merge keys, go through PyYAML's constructor."""
     import yaml
 
+    if isinstance(node, yaml.ScalarNode):
+        return node.value if node.tag == _STR_TAG else loader.construct_object(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, duplicates) for item in node.value]
     if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key, value in node.value:
-            key_name = str(getattr(key, "value", ""))
-            if key_name in seen:
-                problems.append(
-                    Problem(
-                        f"key '{key_name}' appears twice in one mapping (first on line {seen[key_name]})",
-                        file=rel,
-                        line=_line(key),
-                        kind=kind,
-                        name=obj_name,
-                        fix="keep one of them",
-                    )
-                )
-            seen[key_name] = _line(key)
-            _duplicate_keys(value, rel, problems, kind, obj_name)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _duplicate_keys(item, rel, problems, kind, obj_name)
+        if any(getattr(k, "tag", "") == "tag:yaml.org,2002:merge" for k, _ in node.value):
+            return loader.construct_object(node, deep=True)
+        out: dict[Any, Any] = {}
+        first: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = _build(loader, key_node, duplicates)
+            if isinstance(key, (list, dict)):
+                key = str(key)
+            if key in out:
+                duplicates.append((key_node, first[key]))
+            first.setdefault(key, _line(key_node))
+            out[key] = _build(loader, value_node, duplicates)
+        return out
+    return loader.construct_object(node, deep=True)
 
 
 def load_yaml_file(path: Path, rel: str) -> tuple[list[FsctlObject], list[Problem]]:
@@ -110,14 +113,24 @@ def load_yaml_file(path: Path, rel: str) -> tuple[list[FsctlObject], list[Proble
             node = loader.get_node()
             if node is None:
                 continue
-            before = len(problems)
-            data = loader.construct_document(node)
+            duplicates: list[tuple[Any, int]] = []
+            data = _build(loader, node, duplicates)
             doc_kind = (
                 data.get("kind") if isinstance(data, dict) and isinstance(data.get("kind"), str) else None
             )
             doc_name = str(data["name"]) if isinstance(data, dict) and data.get("name") is not None else None
-            _duplicate_keys(node, rel, problems, doc_kind, doc_name)
-            if len(problems) > before or data is None:
+            for key_node, first_line in duplicates:
+                problems.append(
+                    Problem(
+                        f"key '{key_node.value}' appears twice in one mapping (first on line {first_line})",
+                        file=rel,
+                        line=_line(key_node),
+                        kind=doc_kind,
+                        name=doc_name,
+                        fix="keep one of them",
+                    )
+                )
+            if duplicates or data is None:
                 continue
             line = _line(node)
             if not isinstance(data, dict):

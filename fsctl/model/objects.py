@@ -11,7 +11,6 @@ name is expected.
 from __future__ import annotations
 
 import sys
-from contextvars import ContextVar
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
@@ -19,10 +18,6 @@ from pydantic import Field as PydanticField
 
 from fsctl.errors import DefinitionError, DefinitionErrors, Problem
 from fsctl.model.fields import Column, Dtype, Duration, FeatureName, Name
-
-# Set while objects are built from data (YAML, the registry): validation errors then
-# propagate as pydantic errors, which the caller maps to lines and fields itself.
-_FROM_DATA: ContextVar[bool] = ContextVar("fsctl_from_data", default=False)
 
 KIND_ORDER = ("Entity", "FileSource", "FeatureView", "FeatureService", "Model")
 
@@ -75,12 +70,8 @@ class StrictModel(BaseModel):
     KIND: ClassVar[str] = ""
 
     def __init__(self, **data: Any) -> None:
-        if _FROM_DATA.get():
-            super().__init__(**data)
-            return
         frame = sys._getframe(1)
         origin = Origin(file=frame.f_code.co_filename, line=frame.f_lineno)
-        token = _FROM_DATA.set(True)  # nested models validate as data; errors surface here once
         try:
             super().__init__(**data)
         except ValidationError as exc:
@@ -88,9 +79,11 @@ class StrictModel(BaseModel):
             if len(problems) == 1:
                 raise DefinitionError(problems[0]) from None
             raise DefinitionErrors(problems) from None
-        finally:
-            _FROM_DATA.reset(token)
         self._built_in_python(origin, data)
+
+    # Only calls from Python code run the __init__ above: pydantic validates nested models and
+    # data (YAML, registry) without it, so their errors stay pydantic's, with locations.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     def _built_in_python(self, origin: Origin, data: dict[str, Any]) -> None:
         """Called after a successful construction from Python code: remember inline objects."""
@@ -126,11 +119,7 @@ class FsctlObject(StrictModel):
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> FsctlObject:
         """Validate a mapping (YAML document, registry entry); raises pydantic's ValidationError."""
-        token = _FROM_DATA.set(True)
-        try:
-            return cls.model_validate(data)
-        finally:
-            _FROM_DATA.reset(token)
+        return cls.model_validate(data)
 
     @property
     def origin(self) -> Origin | None:
