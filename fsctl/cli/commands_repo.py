@@ -4,30 +4,36 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, PlanFormat, RegistryOpt, RepoOpt
 from fsctl.cli.output import confirm, err, out
 
+if TYPE_CHECKING:
+    from fsctl.diff import Plan
+    from fsctl.loader import RepoDefinitions
+    from fsctl.services.apply import ApplyResult
 
-def render_plan(plan: object, fmt: PlanFormat) -> None:
+
+def render_plan(plan: Plan, fmt: PlanFormat) -> None:
     from fsctl.render.json_format import plan_json
     from fsctl.render.markdown import plan_markdown
     from fsctl.render.text import plan_text
 
     if fmt is PlanFormat.json:
-        out(plan_json(plan))  # type: ignore[arg-type]
+        out(plan_json(plan))
     elif fmt is PlanFormat.markdown:
-        out(plan_markdown(plan))  # type: ignore[arg-type]
+        out(plan_markdown(plan))
     else:
-        out(plan_text(plan), plan_text(plan, markup=True))  # type: ignore[arg-type]
+        out(plan_text(plan), plan_text(plan, markup=True))
 
 
-def _warn(definitions: object) -> None:
-    for warning in getattr(definitions, "warnings", []):
+def _warn(definitions: RepoDefinitions) -> None:
+    for warning in definitions.warnings:
         err(f"warning: {warning.render()}")
 
 
@@ -113,12 +119,12 @@ def plan(
     return 0
 
 
-def _confirmer(yes: bool) -> object:
+def _confirmer(yes: bool) -> Callable[[Plan], bool]:
     from fsctl.errors import UsageError
     from fsctl.render.text import plan_text
 
-    def ask(p: object) -> bool:
-        out(plan_text(p), plan_text(p, markup=True))  # type: ignore[arg-type]
+    def ask(p: Plan) -> bool:
+        out(plan_text(p), plan_text(p, markup=True))
         if yes:
             return True
         if not sys.stdin.isatty():
@@ -131,10 +137,7 @@ def _confirmer(yes: bool) -> object:
     return ask
 
 
-def _report(result: object, registry: str, started: float) -> int:
-    from fsctl.services.apply import ApplyResult
-
-    assert isinstance(result, ApplyResult)
+def _report(result: ApplyResult, registry: str, started: float) -> int:
     elapsed = time.perf_counter() - started
     if result.cancelled:
         out("Cancelled; nothing was written.")
@@ -173,18 +176,10 @@ def apply(
     project = open_project(repo, registry)
     ask = _confirmer(yes)
     if plan_file is not None:
-        result = apply_saved(project, plan_file, confirm=ask)  # type: ignore[arg-type]
+        result = apply_saved(project, plan_file, confirm=ask)
     else:
-        result = apply_definitions(project, confirm=ask)  # type: ignore[arg-type]
-    if not result.plan.has_changes:
-        out(plan_text_short(result.plan))
+        result = apply_definitions(project, confirm=ask)
     return _report(result, project.registry_uri, started)
-
-
-def plan_text_short(p: object) -> str:
-    from fsctl.render.text import plan_text
-
-    return plan_text(p).rstrip("\n")  # type: ignore[arg-type]
 
 
 def teardown(
@@ -199,7 +194,7 @@ def teardown(
 
     started = time.perf_counter()
     project = open_project(repo, registry)
-    result = teardown_service(project, confirm=_confirmer(yes))  # type: ignore[arg-type]
+    result = teardown_service(project, confirm=_confirmer(yes))
     return _report(result, project.registry_uri, started)
 
 
