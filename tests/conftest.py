@@ -28,3 +28,13 @@ def make_repo(tmp_path: Path) -> Callable[..., Path]:
         return write_files(tmp_path / name, files)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A moto server on 127.0.0.1 (one per test worker), with atomic conditional writes."""
+    from tests.support.s3 import start_server
+
+    server = start_server()
+    yield server
+    server.stop()

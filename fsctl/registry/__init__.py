@@ -22,16 +22,23 @@ _MEMORY: dict[str, Registry] = {}
 
 
 def open_registry(uri: str, root: Path) -> Registry:
-    """Build the registry for ``uri``: a local path (relative to the repo root) or ``memory://NAME``."""
+    """Build the registry for ``uri``: a local path (relative to ``root``), ``s3://bucket/key``
+    or ``memory://NAME``."""
     if uri.startswith("memory://"):
         from fsctl.registry.memory import MemoryRegistry
 
         return _MEMORY.setdefault(uri, MemoryRegistry(uri))
     if uri.startswith("s3://"):
-        raise UsageError(
-            f"registry {uri}: S3 registries are not supported by this version of fsctl yet",
-            hint="use a local registry path for now",
-        )
+        try:
+            import boto3  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                f"registry {uri}: S3 registries need boto3",
+                hint="install fsctl with the aws extra: pip install 'fsctl[aws]'",
+            ) from None
+        from fsctl.registry.s3 import S3Registry
+
+        return S3Registry(uri)
     if "://" in uri:
         raise UsageError(f"registry {uri}: unknown scheme; use a local path or s3://bucket/key")
     from fsctl.registry.local import LocalRegistry

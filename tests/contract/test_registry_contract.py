@@ -29,6 +29,7 @@ from fsctl.errors import ConflictError, CorruptRegistryError, RegistryError
 from fsctl.registry.document import FORMAT_VERSION, RegistrySnapshot, VersionInfo, empty_snapshot
 from fsctl.registry.local import LocalRegistry
 from fsctl.registry.memory import MemoryRegistry
+from fsctl.registry.s3 import S3Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,20 +37,31 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class RegistryKind:
     id: str
-    make: Callable[[Path, str], Any]
+    make: Callable[[Path, str, pytest.FixtureRequest], Any]
     same: Callable[[Any], Any]
+
+
+def _s3(tmp: Path, name: str, request: pytest.FixtureRequest) -> S3Registry:
+    server = request.getfixturevalue("s3_server")
+    bucket = server.new_bucket()
+    return S3Registry(f"s3://{bucket}/registries/{name}/registry.json", client=server.client())
 
 
 KINDS = [
     RegistryKind(
         id="local",
-        make=lambda tmp, name: LocalRegistry(tmp / name / "registry.json"),
+        make=lambda tmp, name, request: LocalRegistry(tmp / name / "registry.json"),
         same=lambda reg: LocalRegistry(reg.path),
     ),
     RegistryKind(
         id="memory",
-        make=lambda tmp, name: MemoryRegistry(f"memory://{name}"),
+        make=lambda tmp, name, request: MemoryRegistry(f"memory://{name}"),
         same=lambda reg: reg,  # one process: the object is the store
+    ),
+    RegistryKind(
+        id="s3",
+        make=_s3,
+        same=lambda reg: S3Registry(reg.location, client=reg.client),
     ),
 ]
 
@@ -60,7 +72,7 @@ def registry_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable
     kind: RegistryKind = request.param
 
     def make(name: str = "r") -> Any:
-        return kind.make(tmp_path, name)
+        return kind.make(tmp_path, name, request)
 
     make.kind = kind  # type: ignore[attr-defined]
     return make
