@@ -52,8 +52,13 @@ def init(
     return 0
 
 
-def validate(repo: RepoOpt = None, fmt: FormatOpt = DataFormat.text, debug: DebugOpt = False) -> int:
-    """Load and check every definition; no registry access."""
+def validate(
+    repo: RepoOpt = None,
+    registry: RegistryOpt = None,
+    fmt: FormatOpt = DataFormat.text,
+    debug: DebugOpt = False,
+) -> int:
+    """Load and check every definition; no registry access (--registry is accepted, not contacted)."""
     from fsctl.errors import DefinitionErrors
     from fsctl.loader import load_repo
 
