@@ -50,8 +50,9 @@ class S3Registry:
             import boto3
             from botocore.config import Config
 
+            # The document is small: fail within seconds, not minutes, when S3 does not answer.
             config = Config(
-                retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30
+                retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=5
             )
             self._client = boto3.client("s3", config=config)
         return self._client
@@ -61,11 +62,16 @@ class S3Registry:
 
     def _fail(self, exc: Exception, action: str) -> RegistryError:
         """Turn a boto error into one clear message naming bucket and key."""
+        from urllib.parse import urlsplit
+
         from botocore.exceptions import (
             ClientError,
+            ConnectionClosedError,
+            ConnectTimeoutError,
             EndpointConnectionError,
             NoCredentialsError,
             NoRegionError,
+            ReadTimeoutError,
         )
 
         where = f"s3://{self.bucket}/{self.key}"
@@ -79,11 +85,15 @@ class S3Registry:
                 f"cannot {action} the registry {where}: no AWS region configured",
                 hint="set AWS_REGION or AWS_DEFAULT_REGION",
             )
-        if isinstance(exc, EndpointConnectionError):
+        if isinstance(
+            exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+        ):
+            url = urlsplit(str(exc.kwargs.get("endpoint_url", "")))
+            endpoint = f"{url.scheme}://{url.netloc}" if url.netloc else "the S3 endpoint"
+            what = "did not answer in time" if isinstance(exc, ReadTimeoutError) else "cannot be reached"
             return RegistryError(
-                f"cannot {action} the registry {where}: the endpoint {exc.kwargs.get('endpoint_url', '')} "
-                "cannot be reached",
-                hint="check the network and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3",
+                f"cannot {action} the registry {where}: the endpoint {endpoint} {what}",
+                hint="check the network, any proxy, and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3",
             )
         if isinstance(exc, ClientError):
             code = str(exc.response.get("Error", {}).get("Code", ""))

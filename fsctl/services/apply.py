@@ -79,9 +79,18 @@ def apply_definitions(
                     f"the registry {project.registry_uri} kept moving: gave up after {max_attempts} attempts",
                     hint="another apply is running; run `fsctl apply` again when it is done",
                 ) from None
+            _backoff(attempt)
             continue
         return ApplyResult(plan, snapshot.version, version, attempt)
     raise AssertionError("unreachable")
+
+
+def _backoff(attempt: int) -> None:
+    """A short, jittered pause before re-planning, so racing applies spread out."""
+    import random
+    import time
+
+    time.sleep(random.uniform(0.05, 0.25) * attempt)
 
 
 def apply_saved(project: Project, path: Path, confirm: Callable[[Plan], bool] | None = None) -> ApplyResult:
@@ -118,4 +127,5 @@ def teardown(project: Project, confirm: Callable[[Plan], bool] | None = None) ->
         except ConflictError:
             if attempt == MAX_ATTEMPTS:
                 raise
+            _backoff(attempt)
     raise AssertionError("unreachable")
