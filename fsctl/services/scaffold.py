@@ -1,8 +1,9 @@
 """Use case: ``fsctl init NAME``: render a new repo from ``templates/init/<template>/``.
 
 Files ending in ``.j2`` are rendered with jinja2 (``project`` in the context)
-and lose the suffix; other files are copied. Sample data is then written to
-``data/`` so that ``fsctl plan`` works at once.
+and lose the suffix; other files are copied. A template whose ``.extends`` file
+names another template starts from that one's files and overrides them. Sample
+data is then written to ``data/`` so that ``fsctl plan`` works at once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,19 @@ _PROJECT_RE = re.compile(r"^[a-z0-9_]+$")
 def available_templates() -> list[str]:
     root = templates_dir() / "init"
     return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+def _template_files(source: Path) -> dict[Path, Path]:
+    """Relative path -> file of a template, starting from the template it extends."""
+    files: dict[Path, Path] = {}
+    base = source / ".extends"
+    if base.is_file():
+        files.update(_template_files(source.parent / base.read_text(encoding="utf-8").strip()))
+    for file in source.rglob("*"):
+        rel = file.relative_to(source)
+        if file.is_file() and rel != Path(".extends") and "__pycache__" not in rel.parts:
+            files[rel] = file
+    return files
 
 
 def init_repo(target: Path, template: str = "local") -> list[Path]:
@@ -44,10 +58,7 @@ def init_repo(target: Path, template: str = "local") -> list[Path]:
 
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     written: list[Path] = []
-    for file in sorted(p for p in source.rglob("*") if p.is_file()):
-        rel = file.relative_to(source)
-        if "__pycache__" in rel.parts:
-            continue
+    for rel, file in sorted(_template_files(source).items()):
         dest = target / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         if file.suffix == ".j2":
