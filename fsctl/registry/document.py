@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fsctl.errors import CorruptRegistryError
+from fsctl.errors import CorruptRegistryError, RegistryError
 
 FORMAT_VERSION = 1
 
@@ -92,6 +92,15 @@ class RegistrySnapshot:
             objects=objects,
             history=(*self.history, info),
         )
+
+
+def check_version(current: RegistrySnapshot, version: int) -> bool:
+    """Raise unless ``version`` exists in a registry now at ``current``; True if it is the current one."""
+    if version < 1 or version > current.version:
+        raise RegistryError(
+            f"the registry {current.location} has no version {version} (versions 1..{current.version})"
+        )
+    return version == current.version
 
 
 def empty_snapshot(location: str, project: str | None = None) -> RegistrySnapshot:

@@ -10,13 +10,14 @@ parse is never overwritten.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from fsctl.errors import ConflictError, CorruptRegistryError, RegistryError
-from fsctl.registry.document import RegistrySnapshot, dumps, empty_snapshot, parse_document
+from fsctl.registry.document import RegistrySnapshot, check_version, dumps, empty_snapshot, parse_document
 
 LOCK_TIMEOUT_SECONDS = 60.0
 
@@ -64,24 +65,13 @@ class LocalRegistry:
                 hint="check the path and its permissions",
             ) from None
         snapshot = parse_document(raw, self.location)
-        return RegistrySnapshot(
-            location=snapshot.location,
-            project=snapshot.project,
-            version=snapshot.version,
-            objects=snapshot.objects,
-            history=snapshot.history,
-            token=str(snapshot.version),
-        )
+        return dataclasses.replace(snapshot, token=str(snapshot.version))
 
     def read_version(self, version: int) -> dict[str, Any]:
         import json
 
         current = self.read()
-        if version < 1 or version > current.version:
-            raise RegistryError(
-                f"the registry {self.path} has no version {version} (versions 1..{current.version})"
-            )
-        if version == current.version:
+        if check_version(current, version):
             return current.to_document()
         file = self.history_dir / f"{version:08d}.json"
         try:

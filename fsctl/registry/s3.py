@@ -21,7 +21,7 @@ import json
 from typing import Any
 
 from fsctl.errors import ConflictError, RegistryError
-from fsctl.registry.document import RegistrySnapshot, dumps, empty_snapshot, parse_document
+from fsctl.registry.document import RegistrySnapshot, check_version, dumps, empty_snapshot, parse_document
 
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
@@ -125,25 +125,13 @@ class S3Registry:
             raise self._fail(exc, "read") from None
         except BotoCoreError as exc:
             raise self._fail(exc, "read") from None
-        snapshot = parse_document(body, self.location)
-        return RegistrySnapshot(
-            location=self.location,
-            project=snapshot.project,
-            version=snapshot.version,
-            objects=snapshot.objects,
-            history=snapshot.history,
-            token=str(response.get("ETag", "")),
-        )
+        return parse_document(body, self.location, token=str(response.get("ETag", "")))
 
     def read_version(self, version: int) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         current = self.read()
-        if version < 1 or version > current.version:
-            raise RegistryError(
-                f"the registry {self.location} has no version {version} (versions 1..{current.version})"
-            )
-        if version == current.version:
+        if check_version(current, version):
             return current.to_document()
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self._history_key(version))["Body"].read()

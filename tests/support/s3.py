@@ -40,6 +40,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def endpoint_env(endpoint: str) -> dict[str, str]:
+    """Environment for a separate process (the CLI) to use the S3 server at ``endpoint``."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def s3_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+
+
 @dataclass
 class S3Server:
     endpoint: str
@@ -48,24 +71,10 @@ class S3Server:
     @property
     def env(self) -> dict[str, str]:
         """Environment for a separate process (the CLI) to use this server."""
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
+        return endpoint_env(self.endpoint)
 
     def client(self) -> Any:
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name="us-east-1",
-        )
+        return s3_client(self.endpoint)
 
     def new_bucket(self) -> str:
         name = f"fsctl-{uuid.uuid4().hex[:12]}"
