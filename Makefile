@@ -10,7 +10,7 @@ DEMO   := --repo example_repo
 .PHONY: demo test lint typecheck pytest bench sysdeps clean
 
 # System packages the tests need (installed only when missing; apt-get as root or with sudo).
-SYSTEM_PACKAGES := git
+SYSTEM_PACKAGES := git redis-server
 sysdeps:
 	@missing=""; for cmd in $(SYSTEM_PACKAGES); do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
 	if ! $(PYTHON) -c "import venv, ensurepip" >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \

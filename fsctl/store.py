@@ -10,8 +10,9 @@ A thin facade over the services, for notebooks and pipelines::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fsctl.diff import Plan
 from fsctl.loader import RepoDefinitions, load_repo
@@ -20,6 +21,9 @@ from fsctl.services import apply as apply_service
 from fsctl.services import browse
 from fsctl.services.plan import make_plan
 from fsctl.services.project import Project, open_project
+
+if TYPE_CHECKING:
+    from fsctl.offline import RetrievalResult
 
 
 class FeatureStore:
@@ -49,3 +53,34 @@ class FeatureStore:
 
     def list(self, kind: str) -> list[dict[str, Any]]:
         return browse.list_objects(self.project, kind)[1]
+
+    def get_historical_features(
+        self,
+        entity_df: Any,
+        features: Sequence[str] | None = None,
+        *,
+        service: str | None = None,
+        model: str | None = None,
+        full_feature_names: bool = False,
+        leakage_guard: bool = False,
+    ) -> RetrievalResult:
+        """A point-in-time correct training set for ``entity_df`` (a pyarrow Table, a pandas or
+        polars DataFrame, or a parquet/CSV path holding the join keys and ``event_timestamp``).
+
+        Name the features as ``["view:feature", ...]``, by ``service=NAME``, or by the service
+        bound to ``model="NAME@ALIAS"`` / ``"NAME/VERSION"``. ``leakage_guard=True`` also
+        requires each row's created time to be at or before the entity row's time. The
+        result converts with ``to_arrow()`` / ``to_pandas()`` / ``to_polars()``, streams with
+        ``to_batches()``, and writes with ``write(path)`` (parquet or CSV by extension).
+        """
+        from fsctl.services.retrieve import get_historical_features
+
+        return get_historical_features(
+            self.project,
+            entity_df,
+            features=list(features) if features is not None else None,
+            service=service,
+            model=model,
+            full_feature_names=full_feature_names,
+            leakage_guard=leakage_guard,
+        )

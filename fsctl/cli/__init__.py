@@ -15,7 +15,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from fsctl.cli import commands_browse, commands_repo
+from fsctl.cli import commands_browse, commands_data, commands_repo
 from fsctl.cli.output import err
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ def _root(
 
 commands_repo.register(app)
 commands_browse.register(app)
+commands_data.register(app)
 
 
 def _debug_requested(args: Sequence[str]) -> bool:

@@ -31,3 +31,38 @@ def confirm(question: str) -> bool:
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
+
+
+class Progress:
+    """Stage messages on stderr: a spinner with elapsed time on a terminal, plain lines otherwise.
+
+    Use as a context manager; call the object with a message to start a new stage."""
+
+    def __init__(self) -> None:
+        self._status: object | None = None
+        self._start = 0.0
+
+    def __enter__(self) -> Progress:
+        import time
+
+        self._start = time.perf_counter()
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            status = Console(stderr=True).status("starting")
+            status.__enter__()
+            self._status = status
+        return self
+
+    def __call__(self, message: str) -> None:
+        import time
+
+        elapsed = time.perf_counter() - self._start
+        if self._status is not None:
+            self._status.update(f"{message} ({elapsed:.1f}s)")  # type: ignore[attr-defined]
+        else:
+            err(f"fsctl: {message} [{elapsed:.1f}s]")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)  # type: ignore[attr-defined]

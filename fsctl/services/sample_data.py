@@ -85,9 +85,22 @@ def _customer_rows(rng: random.Random) -> list[dict[str, Any]]:
     return _with_duplicates(rows, [22, 58, 91], lambda r: {"current_balance": 0.0})
 
 
+def _entity_rows() -> str:
+    """A small labelled entity file for ``fsctl historical``: rows before the first event,
+    a driver whose values have aged out of the TTL, and a duplicated row (both come out)."""
+    lines = ["driver_id,customer_id,event_timestamp,churned"]
+    times = ["2025-12-31T23:00:00Z", "2026-01-01T12:30:00Z", "2026-01-02T06:00:00Z", "2026-01-03T18:45:00Z"]
+    for i, driver in enumerate(_DRIVERS):
+        for j, when in enumerate(times):
+            lines.append(f"{driver},{_CUSTOMERS[(i + j) % len(_CUSTOMERS)]},{when},{(i * 7 + j) % 3 == 0:d}")
+    lines.append("1005,2002,2026-01-05T00:00:00Z,1")  # 1005 stopped reporting: its values are expired
+    lines.append(lines[6])  # the same entity row twice comes out twice
+    return "\n".join(lines) + "\n"
+
+
 def write_sample_data(folder: Path) -> list[Path]:
-    """Write ``driver_stats.parquet`` and ``customer_profile.parquet`` into ``folder``
-    (created if missing) and return their paths."""
+    """Write ``driver_stats.parquet``, ``customer_profile.parquet`` and ``entities.csv`` into
+    ``folder`` (created if missing) and return their paths."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -127,4 +140,7 @@ def write_sample_data(folder: Path) -> list[Path]:
         path = folder / name
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), path, compression="snappy")
         written.append(path)
+    entities = folder / "entities.csv"
+    entities.write_text(_entity_rows(), encoding="utf-8")
+    written.append(entities)
     return written

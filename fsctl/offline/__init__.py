@@ -1,0 +1,30 @@
+"""Offline retrieval: point-in-time correct training sets from file sources, in DuckDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fsctl.offline.engine import FeatureRef, ViewRequest, point_in_time_join
+from fsctl.offline.result import RetrievalResult, RetrievalStats
+
+__all__ = ["FeatureRef", "RetrievalResult", "RetrievalStats", "ViewRequest", "connect", "point_in_time_join"]
+
+
+def connect() -> Any:
+    """A DuckDB connection set up for fsctl: UTC session time zone, spilling to a temp folder,
+    and ``FSCTL_DUCKDB_MEMORY_LIMIT`` / ``FSCTL_DUCKDB_THREADS`` when set."""
+    import os
+    import tempfile
+
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/fsctl-duckdb-{os.getpid()}'")
+    limit = os.environ.get("FSCTL_DUCKDB_MEMORY_LIMIT")
+    if limit:
+        con.execute("SET memory_limit = ?", [limit])
+    threads = os.environ.get("FSCTL_DUCKDB_THREADS")
+    if threads:
+        con.execute("SET threads = ?", [int(threads)])
+    return con
