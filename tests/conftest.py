@@ -38,3 +38,16 @@ def s3_server():
     server = start_server()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real redis-server on 127.0.0.1 (one per test worker); fails if it is not installed."""
+    from tests.support.redis_server import start_server
+
+    try:
+        server = start_server(tmp_path_factory.mktemp("redis"))
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()

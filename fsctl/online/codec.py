@@ -1,0 +1,227 @@
+"""How online stores turn entity keys and feature values into strings, and back.
+
+Every online store keeps a record under one string key and its feature values as one
+compact JSON text, so all stores agree on what a key means and how each dtype is stored:
+
+* ``encode_key`` joins the parts of a key tuple with ``\\x1f``. Ints and strings both
+  become ``str()`` (CLI and HTTP callers pass ``"1001"`` for an int key ``1001``: both name
+  the same record), bools ``true`` / ``false``, bytes hex, datetimes ISO 8601 in UTC
+  (naive ones are taken as UTC).
+* ``encode_values`` / ``decode_values`` store a ``{feature: value}`` JSON object. By dtype:
+  ``timestamp`` as integer microseconds since the epoch (decoded to an aware UTC
+  ``datetime``), ``bytes`` as base64, lists of those element by element; NaN and infinities
+  roundtrip. Names the view no longer has are ignored; features missing from stored data
+  are absent from the decoded dict.
+
+Decoders are built once per view and cached, because a single-key online read must stay
+at a few microseconds of Python work.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from fsctl.errors import StoreError
+from fsctl.online.base import OnlineView
+
+KEY_SEPARATOR = "\x1f"
+_NULL_PART = "\x00"  # a null key part; never produced by str() of a real value
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = timedelta(microseconds=1)
+
+Converter = Callable[[Any], Any]
+
+
+# -- keys ------------------------------------------------------------------------------
+
+
+def _key_part(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return _NULL_PART
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a float column holding an int key (pandas upcasts)
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        return _key_part(item())
+    if isinstance(value, (str, int)):  # subclasses (enums and the like)
+        return _key_part(str(value) if isinstance(value, str) else int(value))
+    return str(value)
+
+
+def encode_key(key: tuple[Any, ...]) -> str:
+    """The canonical string of a tuple of join-key values (see the module docstring)."""
+    if len(key) == 1:
+        return _key_part(key[0])
+    return KEY_SEPARATOR.join([_key_part(part) for part in key])
+
+
+# -- values ----------------------------------------------------------------------------
+
+
+def timestamp_to_micros(value: Any) -> int:
+    """Microseconds since the epoch, UTC, of a datetime (naive = UTC), an ISO string or an int."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return (value - _EPOCH) // _US
+    if isinstance(value, bool):
+        raise TypeError(f"a timestamp cannot be a bool ({value!r})")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        return timestamp_to_micros(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    if isinstance(value, date):
+        return timestamp_to_micros(datetime(value.year, value.month, value.day))
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        return timestamp_to_micros(item())
+    raise TypeError(f"cannot store {type(value).__name__} {value!r} as a timestamp")
+
+
+def micros_to_datetime(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _encode_bytes(value: Any) -> str:
+    return base64.b64encode(bytes(value)).decode("ascii")
+
+
+def _decode_bytes(value: str) -> bytes:
+    return base64.b64decode(value)
+
+
+def _each(convert: Converter) -> Converter:
+    def convert_list(values: Any) -> Any:
+        return [None if v is None else convert(v) for v in values]
+
+    return convert_list
+
+
+_ENCODERS: dict[str, Converter] = {"timestamp": timestamp_to_micros, "bytes": _encode_bytes}
+_DECODERS: dict[str, Converter] = {"timestamp": micros_to_datetime, "bytes": _decode_bytes}
+
+
+def _converter(dtype: str, table: dict[str, Converter]) -> Converter | None:
+    dtype = dtype.replace(" ", "")
+    if dtype.startswith("list<") and dtype.endswith(">"):
+        inner = table.get(dtype[5:-1])
+        return _each(inner) if inner else None
+    return table.get(dtype)
+
+
+def _json_default(value: Any) -> Any:
+    """Values json cannot write as they are: numpy scalars and arrays, tuples of bytes, ..."""
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not a supported feature value type ({value!r})")
+
+
+# Built once: json.dumps/json.loads would set up an encoder or check for whitespace per call.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default).encode
+# The stored text is our own: one JSON object with no padding, so the scanner alone reads it.
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+class ViewCodec:
+    """The precomputed encoder and decoder of one view's feature values."""
+
+    __slots__ = ("decoders", "dtypes", "encoders", "name_set", "names", "view")
+
+    def __init__(self, view: OnlineView) -> None:
+        self.view = view.name
+        self.dtypes = dict(view.features)
+        self.names = view.feature_names
+        self.name_set = frozenset(self.names)
+        self.encoders = {
+            name: conv for name, dtype in view.features if (conv := _converter(dtype, _ENCODERS))
+        }
+        self.decoders = tuple(
+            (name, conv) for name, dtype in view.features if (conv := _converter(dtype, _DECODERS))
+        )
+
+    def encode(self, values: dict[str, Any]) -> str:
+        out: dict[str, Any] = {}
+        encoders = self.encoders
+        name = ""
+        try:
+            for name in self.names:
+                if name not in values:
+                    continue
+                value = values[name]
+                if value is not None:
+                    conv = encoders.get(name)
+                    if conv is not None:
+                        value = conv(value)
+                out[name] = value
+            name = ""
+            return _ENCODE(out)
+        except (TypeError, ValueError) as exc:
+            where = f"feature '{name}' ({self.dtypes[name]})" if name else "a feature value"
+            raise StoreError(
+                f"view '{self.view}': cannot store {where}: {exc}",
+                hint="make the source column match the dtype in the view's schema",
+            ) from None
+
+    def decode(self, text: str | bytes) -> dict[str, Any]:
+        if not isinstance(text, str):
+            text = bytes(text).decode("utf-8")
+        try:
+            values: dict[str, Any] = _SCAN(text, 0)[0]
+        except StopIteration:
+            raise ValueError(f"stored feature values are not JSON: {text[:80]!r}") from None
+        if values.keys() != self.name_set:
+            values = {k: v for k, v in values.items() if k in self.name_set}
+        for name, conv in self.decoders:
+            value = values.get(name)
+            if value is not None:
+                values[name] = conv(value)
+        return values
+
+
+_CODECS: dict[OnlineView, ViewCodec] = {}
+
+
+def codec_for(view: OnlineView) -> ViewCodec:
+    """The cached codec of ``view`` (stores call this once per read or write)."""
+    codec = _CODECS.get(view)
+    if codec is None:
+        if len(_CODECS) > 4096:  # views change rarely; bound the cache anyway
+            _CODECS.clear()
+        codec = _CODECS[view] = ViewCodec(view)
+    return codec
+
+
+def encode_values(view: OnlineView, values: dict[str, Any]) -> str:
+    """The compact JSON text stored for ``values`` (feature name -> value) of ``view``."""
+    return codec_for(view).encode(values)
+
+
+def decode_values(view: OnlineView, text: str | bytes) -> dict[str, Any]:
+    """The feature values stored as ``text``, typed per ``view``'s dtypes."""
+    return codec_for(view).decode(text)
