@@ -1,0 +1,330 @@
+"""The materialization state document: watermarks and run history, beside the registry.
+
+A view's *watermark* is the END of the last window whose rows were written to the online
+store; ``materialize-incremental`` starts there. Watermarks live here, not in the registry,
+so a materialize never changes the registry version (it never makes a saved plan stale),
+and a view whose data definition is unchanged keeps its watermark across applies. Each
+watermark is tied to the view's data *fingerprint*: when the definition changes, the old
+watermark no longer counts and the view starts afresh.
+
+Shape (``format_version`` 1)::
+
+    {
+      "format_version": 1,
+      "project": "driver_ranking",
+      "serial": 7,                                 # +1 per write; 0 means "no document yet"
+      "views": {"driver_stats": {"watermark": "2026-01-02T00:00:00Z" or null,
+                                 "fingerprint": "…", "updated_at": "2026-01-02T00:05:00Z"}},
+      "runs": [{"run_id", "view", "start", "end", "started_at", "finished_at", "status",
+                "rows_read", "keys_written", "actor", "error"}, …]   # newest last, at most 200
+    }
+
+Every time is ISO-8601 in UTC. The update rules (:func:`record_success`,
+:func:`record_failure`, :func:`forget_views`) are pure functions from a snapshot to a
+snapshot; the stores in this package only read and compare-and-swap whole documents.
+
+What counts as a breaking change to this format: removing or renaming a key, changing a
+value's type or meaning. Adding keys is not breaking; readers ignore unknown keys. A
+breaking change bumps ``FORMAT_VERSION``; a document with a newer format is refused, and a
+document that does not parse is never overwritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from fsctl.errors import StoreError
+
+FORMAT_VERSION = 1
+MAX_RUNS = 200
+
+RunStatus = Literal["succeeded", "failed"]
+
+
+def _utc(value: datetime, what: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime, got naive {value.isoformat()}")
+    return value.astimezone(timezone.utc)
+
+
+def format_time(value: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z`` suffix (microseconds only when there are some)."""
+    return _utc(value, "a time").isoformat().replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    """The inverse of :func:`format_time`; any explicit offset is converted to UTC."""
+    if not isinstance(text, str):
+        raise TypeError(f"a time must be an ISO-8601 string, got {type(text).__name__}")
+    value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return _utc(value, "a stored time")
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What is known about one view's online data."""
+
+    watermark: datetime | None
+    fingerprint: str
+    updated_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.watermark is not None:
+            object.__setattr__(self, "watermark", _utc(self.watermark, "watermark"))
+        object.__setattr__(self, "updated_at", _utc(self.updated_at, "updated_at"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "watermark": format_time(self.watermark) if self.watermark else None,
+            "fingerprint": self.fingerprint,
+            "updated_at": format_time(self.updated_at),
+        }
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One materialization run of one view, successful or not."""
+
+    run_id: str
+    view: str
+    start: datetime | None
+    end: datetime
+    started_at: datetime
+    finished_at: datetime
+    status: RunStatus
+    rows_read: int
+    keys_written: int
+    actor: str
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in ("succeeded", "failed"):
+            raise ValueError(f"run status must be 'succeeded' or 'failed', got {self.status!r}")
+        if self.start is not None:
+            object.__setattr__(self, "start", _utc(self.start, "start"))
+        for name in ("end", "started_at", "finished_at"):
+            object.__setattr__(self, name, _utc(getattr(self, name), name))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "view": self.view,
+            "start": format_time(self.start) if self.start else None,
+            "end": format_time(self.end),
+            "started_at": format_time(self.started_at),
+            "finished_at": format_time(self.finished_at),
+            "status": self.status,
+            "rows_read": self.rows_read,
+            "keys_written": self.keys_written,
+            "actor": self.actor,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    """What a reader saw, plus ``token`` for compare-and-swap (None: no document yet).
+
+    ``serial`` is the stored document's serial (0 when there is none); the store assigns
+    the next one on write, so the update functions never touch it.
+    """
+
+    location: str
+    project: str
+    views: dict[str, ViewState] = field(default_factory=dict)
+    runs: list[RunRecord] = field(default_factory=list)
+    token: str | None = None
+    serial: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return self.serial > 0
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "project": self.project,
+            "serial": self.serial,
+            "views": {name: self.views[name].to_dict() for name in sorted(self.views)},
+            "runs": [run.to_dict() for run in self.runs],
+        }
+
+
+def empty_state(location: str, project: str = "") -> StateSnapshot:
+    """The snapshot of a state document that does not exist yet."""
+    return StateSnapshot(location=location, project=project)
+
+
+# --- pure update rules -------------------------------------------------------------------
+
+
+def _append(runs: list[RunRecord], run: RunRecord) -> list[RunRecord]:
+    return [*runs, run][-MAX_RUNS:]
+
+
+def record_success(
+    snapshot: StateSnapshot,
+    view: str,
+    start: datetime | None,
+    end: datetime,
+    fingerprint: str,
+    run: RunRecord,
+) -> StateSnapshot:
+    """Record a successful run of ``view`` over ``[start, end)`` and move its watermark.
+
+    The watermark moves to ``end`` when the view has none, when its stored fingerprint
+    differs (the data definition changed: what was loaded before no longer counts), or
+    when the window is contiguous with what was loaded (``start`` is None or not after the
+    watermark) and ends after it. It never moves backwards and never jumps over a gap: a
+    window starting after the watermark leaves it where it is, so a later incremental run
+    still covers the gap. The run is always appended.
+    """
+    if run.view != view or run.status != "succeeded":
+        raise ValueError(
+            f"record_success needs a succeeded run of {view!r}, got {run.status} of {run.view!r}"
+        )
+    end = _utc(end, "end")
+    start = _utc(start, "start") if start is not None else None
+    current = snapshot.views.get(view)
+    views = dict(snapshot.views)
+    if current is None or current.watermark is None or current.fingerprint != fingerprint:
+        views[view] = ViewState(watermark=end, fingerprint=fingerprint, updated_at=run.finished_at)
+    elif (start is None or start <= current.watermark) and end > current.watermark:
+        views[view] = ViewState(watermark=end, fingerprint=fingerprint, updated_at=run.finished_at)
+    return dataclasses.replace(snapshot, views=views, runs=_append(snapshot.runs, run))
+
+
+def record_failure(snapshot: StateSnapshot, run: RunRecord) -> StateSnapshot:
+    """Record a failed run; no watermark moves."""
+    if run.status != "failed":
+        raise ValueError(f"record_failure needs a failed run, got {run.status}")
+    return dataclasses.replace(snapshot, runs=_append(snapshot.runs, run))
+
+
+def watermark_for(snapshot: StateSnapshot, view: str, fingerprint: str) -> datetime | None:
+    """The view's watermark if it was loaded under this ``fingerprint``; else None."""
+    current = snapshot.views.get(view)
+    if current is None or current.fingerprint != fingerprint:
+        return None
+    return current.watermark
+
+
+def forget_views(snapshot: StateSnapshot, keep: set[str]) -> StateSnapshot:
+    """Drop the state of every view not in ``keep`` (deleted views); run history stays."""
+    if set(snapshot.views) <= keep:
+        return snapshot
+    views = {name: state for name, state in snapshot.views.items() if name in keep}
+    return dataclasses.replace(snapshot, views=views)
+
+
+# --- storage format ----------------------------------------------------------------------
+
+
+def _corrupt(location: str, why: str) -> StoreError:
+    return StoreError(
+        f"the materialization state at {location} is not a valid fsctl state document: {why}",
+        hint="fsctl never overwrites it; restore it from a backup, or move it away to start "
+        "every view's watermark afresh (the next materialize-incremental reloads from the start)",
+    )
+
+
+def _view_state(raw: Any) -> ViewState:
+    if not isinstance(raw, dict) or not isinstance(raw.get("fingerprint"), str):
+        raise TypeError("expected an object with a string 'fingerprint'")
+    watermark = raw.get("watermark")
+    return ViewState(
+        watermark=parse_time(watermark) if watermark is not None else None,
+        fingerprint=raw["fingerprint"],
+        updated_at=parse_time(raw["updated_at"]),
+    )
+
+
+def _run_record(raw: Any) -> RunRecord:
+    if not isinstance(raw, dict):
+        raise TypeError("expected an object")
+    for name in ("rows_read", "keys_written"):
+        if not isinstance(raw.get(name), int) or isinstance(raw[name], bool):
+            raise TypeError(f"'{name}' is not an integer")
+    start, error = raw.get("start"), raw.get("error")
+    return RunRecord(
+        run_id=str(raw["run_id"]),
+        view=str(raw["view"]),
+        start=parse_time(start) if start is not None else None,
+        end=parse_time(raw["end"]),
+        started_at=parse_time(raw["started_at"]),
+        finished_at=parse_time(raw["finished_at"]),
+        status=raw["status"],
+        rows_read=raw["rows_read"],
+        keys_written=raw["keys_written"],
+        actor=str(raw["actor"]),
+        error=str(error) if error is not None else None,
+    )
+
+
+def parse_document(raw: bytes | str, location: str, token: str | None = None) -> StateSnapshot:
+    """Parse a stored document; anything unexpected is a :class:`StoreError` naming ``location``."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _corrupt(location, f"not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise _corrupt(location, "the document is not a JSON object")
+    fmt = doc.get("format_version")
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        raise _corrupt(location, "no format_version")
+    if fmt > FORMAT_VERSION:
+        raise StoreError(
+            f"the materialization state at {location} has format version {fmt}, newer than this "
+            f"fsctl reads ({FORMAT_VERSION}); it is never overwritten",
+            hint="upgrade fsctl",
+        )
+    serial, project = doc.get("serial"), doc.get("project")
+    views, runs = doc.get("views"), doc.get("runs")
+    if not isinstance(serial, int) or isinstance(serial, bool) or serial < 1:
+        raise _corrupt(location, "'serial' is not a positive integer")
+    if not isinstance(project, str):
+        raise _corrupt(location, "'project' is not a string")
+    if not isinstance(views, dict):
+        raise _corrupt(location, "'views' is not a mapping of view names to states")
+    if not isinstance(runs, list):
+        raise _corrupt(location, "'runs' is not a list")
+    try:
+        states = {str(name): _view_state(value) for name, value in views.items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _corrupt(location, f"a view entry is malformed ({type(exc).__name__}: {exc})") from None
+    try:
+        records = [_run_record(value) for value in runs]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _corrupt(location, f"a run entry is malformed ({type(exc).__name__}: {exc})") from None
+    return StateSnapshot(
+        location=location, project=project, views=states, runs=records, token=token, serial=serial
+    )
+
+
+def dumps(snapshot: StateSnapshot) -> bytes:
+    """Serialise with one line per view and per run: readable in a diff, small to store."""
+
+    def one(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+    document = snapshot.to_document()
+    lines = ["{"]
+    lines.extend(
+        f" {one(key)}: {one(document[key])}," for key in sorted(document) if key not in ("views", "runs")
+    )
+    views, runs = document["views"], document["runs"]
+    lines.append(' "views": {')
+    lines.extend(
+        f"  {one(name)}: {one(views[name])}{',' if i < len(views) - 1 else ''}"
+        for i, name in enumerate(views)
+    )
+    lines.append(" },")
+    lines.append(' "runs": [')
+    lines.extend(f"  {one(run)}{',' if i < len(runs) - 1 else ''}" for i, run in enumerate(runs))
+    lines.append(" ]")
+    lines.append("}")
+    return ("\n".join(lines) + "\n").encode("utf-8")

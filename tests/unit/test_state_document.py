@@ -1,0 +1,373 @@
+"""The materialization state document: watermark rules, run history, parsing, state URIs.
+
+Everything here is pure: snapshots in, snapshots out, bytes parsed without any store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from fsctl.errors import StoreError, UsageError
+from fsctl.state import open_state, state_uri_for
+from fsctl.state.document import (
+    FORMAT_VERSION,
+    MAX_RUNS,
+    RunRecord,
+    StateSnapshot,
+    ViewState,
+    dumps,
+    empty_state,
+    forget_views,
+    parse_document,
+    record_failure,
+    record_success,
+    watermark_for,
+)
+from fsctl.state.local import LocalStateStore
+from fsctl.state.memory import MemoryStateStore
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+LOCATION = "data/registry.state.json"
+
+
+def h(hours: int) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def run(
+    view: str = "stats",
+    start: datetime | None = None,
+    end: datetime = T0,
+    status: str = "succeeded",
+    run_id: str = "r",
+    error: str | None = None,
+) -> RunRecord:
+    return RunRecord(
+        run_id=run_id,
+        view=view,
+        start=start,
+        end=end,
+        started_at=h(100),
+        finished_at=h(101),
+        status=status,  # type: ignore[arg-type]
+        rows_read=10,
+        keys_written=3,
+        actor="ci@host",
+        error=error,
+    )
+
+
+def succeed(
+    snapshot: StateSnapshot,
+    start: datetime | None,
+    end: datetime,
+    fingerprint: str = "fp1",
+    view: str = "stats",
+) -> StateSnapshot:
+    return record_success(snapshot, view, start, end, fingerprint, run(view, start, end))
+
+
+def loaded(end: datetime = h(10), fingerprint: str = "fp1") -> StateSnapshot:
+    """A state where ``stats`` was loaded up to ``end``."""
+    return succeed(empty_state(LOCATION, "demo"), None, end, fingerprint)
+
+
+def watermark(snapshot: StateSnapshot, view: str = "stats") -> datetime | None:
+    return snapshot.views[view].watermark
+
+
+# --- watermark rules ---------------------------------------------------------------------
+
+
+def test_the_first_run_sets_the_watermark() -> None:
+    state = succeed(empty_state(LOCATION), h(0), h(10))
+    assert watermark(state) == h(10)
+    assert state.views["stats"].fingerprint == "fp1"
+    assert state.views["stats"].updated_at == h(101)
+    assert [r.end for r in state.runs] == [h(10)]
+
+
+def test_a_view_without_a_watermark_takes_the_end_even_after_a_gap() -> None:
+    state = dataclasses.replace(empty_state(LOCATION), views={"stats": ViewState(None, "fp1", h(0))})
+    assert watermark(succeed(state, h(50), h(60))) == h(60)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (h(10), h(20), h(20)),  # exactly contiguous
+        (h(5), h(20), h(20)),  # overlapping the loaded range
+        (None, h(20), h(20)),  # from the beginning of time
+        (h(0), h(11), h(11)),
+    ],
+    ids=["contiguous", "overlapping", "open-start", "reload-and-extend"],
+)
+def test_a_contiguous_window_advances_the_watermark(
+    start: datetime | None, end: datetime, expected: datetime
+) -> None:
+    assert watermark(succeed(loaded(h(10)), start, end)) == expected
+
+
+def test_a_gap_leaves_the_watermark_where_it_is() -> None:
+    state = succeed(loaded(h(10)), h(12), h(20))
+    assert watermark(state) == h(10)
+    assert len(state.runs) == 2  # the run is still recorded
+    # the incremental run that fills the gap then moves it past both windows' ends
+    assert watermark(succeed(state, h(10), h(30))) == h(30)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(h(0), h(5)), (None, h(10)), (h(2), h(10)), (h(10), h(10))],
+    ids=["earlier-window", "open-start-same-end", "same-end", "empty-window-at-watermark"],
+)
+def test_the_watermark_never_moves_backwards(start: datetime | None, end: datetime) -> None:
+    before = loaded(h(10))
+    after = succeed(before, start, end)
+    assert watermark(after) == h(10)
+    assert after.views["stats"] == before.views["stats"]  # the entry is untouched
+    assert len(after.runs) == 2
+
+
+def test_a_changed_fingerprint_starts_afresh() -> None:
+    state = loaded(h(10), fingerprint="old")
+    assert watermark_for(state, "stats", "old") == h(10)
+    assert watermark_for(state, "stats", "new") is None
+
+    # the new definition's first run sets the watermark, whatever its window
+    later = succeed(state, h(50), h(60), fingerprint="new")
+    assert watermark(later) == h(60)
+    assert later.views["stats"].fingerprint == "new"
+    earlier = succeed(state, h(0), h(5), fingerprint="new")
+    assert watermark(earlier) == h(5)
+    assert watermark_for(earlier, "stats", "new") == h(5)
+    assert watermark_for(earlier, "stats", "old") is None
+
+
+def test_watermark_for_an_unknown_view_is_none() -> None:
+    assert watermark_for(loaded(), "other", "fp1") is None
+    assert watermark_for(empty_state(LOCATION), "stats", "fp1") is None
+
+
+def test_views_are_independent() -> None:
+    state = succeed(loaded(h(10)), None, h(3), view="other")
+    assert watermark(state) == h(10)
+    assert watermark(state, "other") == h(3)
+
+
+def test_a_failure_keeps_the_watermark_and_is_recorded() -> None:
+    before = loaded(h(10))
+    failed = run(start=h(10), end=h(20), status="failed", run_id="boom", error="online store down")
+    after = record_failure(before, failed)
+    assert after.views == before.views
+    assert after.runs[-1] == failed
+    assert after.runs[-1].error == "online store down"
+    assert len(after.runs) == 2
+
+
+def test_runs_must_match_the_record_function() -> None:
+    with pytest.raises(ValueError):
+        record_failure(loaded(), run(status="succeeded"))
+    with pytest.raises(ValueError):
+        record_success(loaded(), "stats", None, h(20), "fp1", run(status="failed"))
+    with pytest.raises(ValueError):
+        record_success(loaded(), "stats", None, h(20), "fp1", run(view="other"))
+    with pytest.raises(ValueError):
+        run(status="maybe")
+
+
+def test_the_update_functions_do_not_mutate_their_input() -> None:
+    before = loaded(h(10))
+    views, runs = dict(before.views), list(before.runs)
+    succeed(before, h(10), h(20))
+    record_failure(before, run(status="failed"))
+    forget_views(before, set())
+    assert before.views == views and before.runs == runs
+
+
+def test_run_history_is_capped_newest_last() -> None:
+    state = empty_state(LOCATION)
+    for n in range(MAX_RUNS + 25):
+        state = record_success(
+            state, "stats", h(n), h(n + 1), "fp1", run(start=h(n), end=h(n + 1), run_id=f"r{n}")
+        )
+    assert len(state.runs) == MAX_RUNS == 200
+    assert state.runs[0].run_id == "r25"
+    assert state.runs[-1].run_id == f"r{MAX_RUNS + 24}"
+    assert watermark(state) == h(MAX_RUNS + 25)
+
+
+def test_forget_views_drops_deleted_views_and_keeps_history() -> None:
+    state = succeed(succeed(loaded(), None, h(3), view="a"), None, h(4), view="b")
+    kept = forget_views(state, {"stats", "b", "never-loaded"})
+    assert set(kept.views) == {"stats", "b"}
+    assert kept.runs == state.runs
+    assert forget_views(state, {"stats", "a", "b"}) is state  # nothing to forget: unchanged
+
+
+def test_times_are_utc_and_naive_ones_are_refused() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    record = run(start=datetime(2026, 1, 1, 2, tzinfo=plus_two), end=h(5))
+    assert record.start == T0 and record.start.tzinfo == timezone.utc
+    with pytest.raises(ValueError, match="timezone-aware"):
+        run(end=datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        record_success(empty_state(LOCATION), "stats", None, datetime(2026, 1, 2), "fp1", run())
+
+
+# --- the stored document -----------------------------------------------------------------
+
+
+def full_state() -> StateSnapshot:
+    state = loaded(h(10))
+    state = record_failure(state, run(start=h(10), end=h(20), status="failed", error="boom"))
+    state = dataclasses.replace(
+        state, views={**state.views, "fresh": ViewState(None, "fp9", h(1) + timedelta(microseconds=5))}
+    )
+    return dataclasses.replace(state, serial=3)
+
+
+def test_roundtrip() -> None:
+    state = full_state()
+    raw = dumps(state)
+    parsed = parse_document(raw, LOCATION, token="etag")
+    assert parsed == dataclasses.replace(state, token="etag")
+    assert dumps(parsed) == raw
+
+
+def test_document_shape() -> None:
+    document = json.loads(dumps(full_state()))
+    assert document["format_version"] == FORMAT_VERSION == 1
+    assert (document["project"], document["serial"]) == ("demo", 3)
+    assert document["views"]["stats"] == {
+        "watermark": "2026-01-01T10:00:00Z",
+        "fingerprint": "fp1",
+        "updated_at": "2026-01-05T05:00:00Z",
+    }
+    assert document["views"]["fresh"]["watermark"] is None
+    assert document["views"]["fresh"]["updated_at"] == "2026-01-01T01:00:00.000005Z"
+    assert document["runs"][0] == {
+        "run_id": "r",
+        "view": "stats",
+        "start": None,
+        "end": "2026-01-01T10:00:00Z",
+        "started_at": "2026-01-05T04:00:00Z",
+        "finished_at": "2026-01-05T05:00:00Z",
+        "status": "succeeded",
+        "rows_read": 10,
+        "keys_written": 3,
+        "actor": "ci@host",
+        "error": None,
+    }
+    assert document["runs"][1]["status"] == "failed"
+    assert document["runs"][1]["error"] == "boom"
+
+
+def test_unknown_keys_are_ignored() -> None:
+    document = json.loads(dumps(full_state()))
+    document["added_later"] = {"x": 1}
+    document["views"]["stats"]["also_new"] = True
+    document["runs"][0]["new_field"] = [1]
+    assert parse_document(json.dumps(document), LOCATION).views["stats"].watermark == h(10)
+
+
+def test_offsets_in_a_stored_document_are_converted_to_utc() -> None:
+    document = json.loads(dumps(full_state()))
+    document["views"]["stats"]["watermark"] = "2026-01-01T12:00:00+02:00"
+    assert parse_document(json.dumps(document), LOCATION).views["stats"].watermark == h(10)
+
+
+GOOD = json.loads(dumps(full_state()))
+
+
+def broken(path: tuple[str | int, ...], value: object) -> bytes:
+    document = json.loads(json.dumps(GOOD))
+    target = document
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return json.dumps(document).encode()
+
+
+CORRUPT = {
+    "not-json": b"{ this is not json",
+    "truncated": dumps(full_state())[:120],
+    "empty": b"",
+    "binary": b"\x00\xff\xfe\x01",
+    "list": b"[1, 2]",
+    "no-format-version": b'{"project": "demo", "serial": 1, "views": {}, "runs": []}',
+    "serial-zero": broken(("serial",), 0),
+    "serial-text": broken(("serial",), "3"),
+    "project-missing": broken(("project",), None),
+    "views-list": broken(("views",), []),
+    "runs-object": broken(("runs",), {}),
+    "view-not-object": broken(("views", "stats"), 5),
+    "view-no-fingerprint": broken(("views", "stats", "fingerprint"), None),
+    "bad-watermark": broken(("views", "stats", "watermark"), "yesterday"),
+    "naive-watermark": broken(("views", "stats", "watermark"), "2026-01-01T00:00:00"),
+    "numeric-time": broken(("views", "stats", "updated_at"), 12),
+    "run-not-object": broken(("runs", 0), "r"),
+    "run-bad-status": broken(("runs", 0, "status"), "maybe"),
+    "run-no-end": broken(("runs", 0, "end"), None),
+    "run-rows-text": broken(("runs", 0, "rows_read"), "10"),
+}
+
+
+@pytest.mark.parametrize("content", list(CORRUPT.values()), ids=list(CORRUPT))
+def test_a_document_that_does_not_parse_is_a_store_error(content: bytes) -> None:
+    with pytest.raises(StoreError) as info:
+        parse_document(content, LOCATION)
+    message = str(info.value)
+    assert LOCATION in message
+    assert "never overwrites" in message
+    error = info.value  # no chained traceback behind the message
+    assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
+
+
+def test_a_newer_format_is_refused() -> None:
+    content = broken(("format_version",), FORMAT_VERSION + 1)
+    with pytest.raises(StoreError) as info:
+        parse_document(content, LOCATION)
+    message = str(info.value)
+    assert LOCATION in message and str(FORMAT_VERSION + 1) in message
+    assert "upgrade fsctl" in message and "never overwritten" in message
+
+
+# --- where the state lives ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("registry", "state"),
+    [
+        ("data/registry.json", "data/registry.state.json"),
+        ("/abs/reg.json", "/abs/reg.state.json"),
+        ("data/registry", "data/registry.state.json"),
+        ("s3://bucket/prefix/registry.json", "s3://bucket/prefix/registry.state.json"),
+        ("s3://bucket/registry", "s3://bucket/registry.state.json"),
+        ("memory://x", "memory://x.state"),
+    ],
+)
+def test_state_uri_for(registry: str, state: str) -> None:
+    assert state_uri_for(registry) == state
+
+
+def test_open_state(tmp_path: Path) -> None:
+    local = open_state("data/registry.json", tmp_path)
+    assert isinstance(local, LocalStateStore)
+    assert local.path == tmp_path / "data" / "registry.state.json"
+    absolute = open_state(str(tmp_path / "elsewhere" / "r.json"), Path("/nowhere"))
+    assert isinstance(absolute, LocalStateStore)
+    assert absolute.path == tmp_path / "elsewhere" / "r.state.json"
+
+    memory = open_state("memory://unit-open-state", tmp_path)
+    assert isinstance(memory, MemoryStateStore)
+    assert open_state("memory://unit-open-state", tmp_path / "other") is memory
+    assert open_state("memory://unit-open-state-2", tmp_path) is not memory
+
+    with pytest.raises(UsageError):
+        open_state("ftp://host/registry.json", tmp_path)
