@@ -1,16 +1,16 @@
-"""Commands that move feature data: historical retrieval (and, with issue 5, materialization
-and online reads)."""
+"""Commands that move feature data: historical retrieval and materialization."""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, RegistryOpt, RepoOpt
-from fsctl.cli.output import Progress, out
+from fsctl.cli.output import Progress, err, out
 
 FeaturesOpt = Annotated[
     Optional[str],  # noqa: UP045
@@ -102,5 +102,152 @@ def historical(
     return 0
 
 
+ViewsOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--views", help="Comma-separated views (default: every online view).", show_default=False),
+]
+
+
+def parse_time(text: str, what: str) -> datetime:
+    """ISO 8601; without an offset, UTC."""
+    from fsctl.errors import UsageError
+
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{what} '{text}' is not an ISO-8601 time", hint="e.g. 2026-01-31T12:00:00Z"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class _MaterializeProgress:
+    """A progress bar per view on a terminal; plain log lines on stderr otherwise."""
+
+    def __init__(self) -> None:
+        import sys
+
+        self.bars: Any = None
+        self.tasks: dict[str, Any] = {}
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bars = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
+
+    def __enter__(self) -> _MaterializeProgress:
+        if self.bars is not None:
+            self.bars.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bars is not None:
+            self.bars.__exit__(*exc)
+
+    def start_view(self, view: str, keys: int, rows: int) -> None:
+        if self.bars is not None:
+            self.tasks[view] = self.bars.add_task(f"{view} ({rows:,} rows)", total=keys)
+        else:
+            err(f"fsctl: {view}: {rows:,} rows in the window, {keys:,} keys to write")
+
+    def advance(self, view: str, keys: int) -> None:
+        if self.bars is not None:
+            self.bars.advance(self.tasks[view], keys)
+
+    def message(self, text: str) -> None:
+        if self.bars is None:
+            err(f"fsctl: {text}")
+
+
+def _run_materialize(
+    end: str,
+    start: str | None,
+    incremental: bool,
+    views: str | None,
+    lookback: str | None,
+    repo: Path | None,
+    registry: str | None,
+    fmt: DataFormat,
+) -> int:
+    from datetime import timedelta
+
+    from fsctl.model.fields import parse_duration
+    from fsctl.render.materialize import materialize_json, materialize_text
+    from fsctl.services.materialize import materialize, raise_if_failed
+    from fsctl.services.project import open_project
+
+    end_time = parse_time(end, "END")
+    start_time = parse_time(start, "START") if start is not None else None
+    back = None
+    if lookback:
+        from fsctl.errors import UsageError
+
+        try:
+            back = timedelta(seconds=parse_duration(lookback))
+        except ValueError as exc:
+            raise UsageError(f"--lookback: {exc}") from None
+    project = open_project(repo, registry)
+    with _MaterializeProgress() as progress:
+        result = materialize(
+            project,
+            end_time,
+            start=start_time,
+            incremental=incremental,
+            views=split_refs(views),
+            lookback=back,
+            progress=progress,  # type: ignore[arg-type]
+        )
+    out(materialize_json(result.runs) if fmt is DataFormat.json else materialize_text(result.runs))
+    raise_if_failed(result)
+    return 0
+
+
+def materialize_cmd(
+    start: Annotated[
+        str, typer.Argument(help="Start of the window (inclusive), ISO 8601; UTC without an offset.")
+    ],
+    end: Annotated[
+        str, typer.Argument(help="End of the window (exclusive), ISO 8601; UTC without an offset.")
+    ],
+    views: ViewsOpt = None,
+    repo: RepoOpt = None,
+    registry: RegistryOpt = None,
+    fmt: FormatOpt = DataFormat.text,
+    debug: DebugOpt = False,
+) -> int:
+    """Load the latest value per entity key with START <= event time < END into the online store."""
+    return _run_materialize(end, start, False, views, None, repo, registry, fmt)
+
+
+def materialize_incremental(
+    end: Annotated[
+        str, typer.Argument(help="End of the window (exclusive), ISO 8601; UTC without an offset.")
+    ],
+    views: ViewsOpt = None,
+    lookback: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--lookback",
+            help="Also re-read this far before each watermark (e.g. 1h) to pick up late rows.",
+            show_default=False,
+        ),
+    ] = None,
+    repo: RepoOpt = None,
+    registry: RegistryOpt = None,
+    fmt: FormatOpt = DataFormat.text,
+    debug: DebugOpt = False,
+) -> int:
+    """Load each online view from its watermark up to END (no watermark: END minus the TTL)."""
+    return _run_materialize(end, None, True, views, lookback, repo, registry, fmt)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(historical)
+    app.command("materialize")(materialize_cmd)
+    app.command("materialize-incremental")(materialize_incremental)

@@ -53,6 +53,7 @@ def build_plan(
                     changes.append(Change(kind, name, UPDATE, fields=fields, impact=impact))
     desired_plain = {k: dict(v) for k, v in desired.items() if v}
     return Plan(
+        online_changes=_online_changes(current.get("FeatureView", {}), desired.get("FeatureView", {})),
         project=project,
         registry=registry,
         registry_version=registry_version,
@@ -61,6 +62,21 @@ def build_plan(
         desired=desired_plain,
         definitions_hash=fingerprint(desired_plain),
     )
+
+
+def _online_changes(
+    before: Mapping[str, dict[str, Any]], after: Mapping[str, dict[str, Any]]
+) -> tuple[tuple[str, str], ...]:
+    """Online tables to create (views that become online) and drop (views that stop being online)."""
+    changes = []
+    for name in sorted(set(before) | set(after)):
+        was = name in before and before[name].get("online", True)
+        now = name in after and after[name].get("online", True)
+        if now and not was:
+            changes.append(("create", name))
+        elif was and not now:
+            changes.append(("drop", name))
+    return tuple(changes)
 
 
 def _view_features(view: dict[str, Any]) -> list[str]:

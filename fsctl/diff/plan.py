@@ -99,6 +99,8 @@ class Plan:
     blocked: tuple[Blocked, ...]
     desired: dict[str, dict[str, dict[str, Any]]] = field(repr=False)
     definitions_hash: str = ""
+    # Infrastructure the apply changes: ("create" | "drop", view) for online tables.
+    online_changes: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -139,6 +141,7 @@ class Plan:
             "registry_version": self.registry_version,
             "changes": [c.to_dict() for c in self.changes],
             "blocked": [b.to_dict() for b in self.blocked],
+            "online_store": [{"action": a, "view": v} for a, v in self.online_changes],
             "summary": self.summary,
             "definitions_hash": self.definitions_hash,
             "plan_hash": self.plan_hash,

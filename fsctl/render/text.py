@@ -51,6 +51,14 @@ def plan_text(plan: Plan, markup: bool = False) -> str:
                 text += f"   (breaking: {field.reason})"
             lines.append(line(text))
     lines.append("")
+    if plan.online_changes:
+        lines.append("Online store:")
+        for action, view in plan.online_changes:
+            if action == "create":
+                lines.append(line(f"  + create the online table of view {view}", "green"))
+            else:
+                lines.append(line(f"  - drop the online table of view {view} (its online values are deleted)", "red"))
+        lines.append("")
     if plan.blocked:
         count = plural(len(plan.blocked), "change")
         lines.append(line(f"BLOCKED: {count} would break objects that depend on them:", "bold red"))

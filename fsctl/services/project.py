@@ -20,10 +20,23 @@ class Project:
     config: Any  # RepoConfig
     registry_uri: str
     registry: Registry
+    registry_base: Path  # what a relative registry path is relative to
 
     @property
     def name(self) -> str:
         return str(self.config.project)
+
+    def state(self) -> Any:
+        """The materialization state store beside the registry."""
+        from fsctl.state import open_state
+
+        return open_state(self.registry_uri, self.registry_base)
+
+    def online_store(self) -> Any:
+        """The online store of fsctl.yaml."""
+        from fsctl.online import open_online_store
+
+        return open_online_store(self.config.online_store, self.root)
 
 
 def registry_uri(config: Any, override: str | None) -> str:
@@ -41,4 +54,6 @@ def open_project(repo: Path | str | None = None, registry: str | None = None) ->
     # fsctl.yaml's path is relative to the repo; a path given on the command line or in
     # FSCTL_REGISTRY is relative to the working directory, like any other command-line path.
     base = root if uri == str(config.registry) else Path.cwd()
-    return Project(root=root, config=config, registry_uri=uri, registry=open_registry(uri, base))
+    return Project(
+        root=root, config=config, registry_uri=uri, registry=open_registry(uri, base), registry_base=base
+    )

@@ -42,6 +42,9 @@ class RegistryObjects:
             self._built[key] = object_from_dict({"kind": kind, **raw[name]})
         return self._built[key]
 
+    def names(self, kind: str) -> list[str]:
+        return list(self._raw.get(kind, {}))
+
     def view(self, name: str) -> FeatureView:
         return self.get("FeatureView", name, "feature view")
 

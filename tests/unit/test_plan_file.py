@@ -283,7 +283,11 @@ def racing_project(root: Path, races: int) -> tuple[Project, RacingRegistry]:
     base = open_project(root)
     registry = RacingRegistry(MemoryRegistry("memory://racing"), races)
     return Project(
-        root=base.root, config=base.config, registry_uri=base.registry_uri, registry=registry
+        root=base.root,
+        config=base.config,
+        registry_uri=base.registry_uri,
+        registry=registry,
+        registry_base=base.registry_base,
     ), registry
 
 

@@ -1,0 +1,33 @@
+"""Summaries of materialization runs, as text and JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fsctl.render.json_format import dumps
+
+
+def materialize_json(runs: list[Any]) -> str:
+    return dumps({"views": [r.to_dict() for r in runs]})
+
+
+def materialize_text(runs: list[Any]) -> str:
+    if not runs:
+        return "No online views to materialize."
+    lines = []
+    for r in runs:
+        window = f"[{r.start.isoformat() if r.start else 'earliest'}, {r.end.isoformat()})"
+        if r.status == "up-to-date":
+            lines.append(f"{r.view}: up to date {window}")
+            continue
+        head = f"{r.view}: {'FAILED' if r.status == 'failed' else 'done'} {window} in {r.seconds:.2f}s"
+        lines.append(head)
+        lines.append(
+            f"  rows read {r.rows_read:,}, keys {r.keys:,}, written {r.keys_written:,}"
+            + (f", kept newer {r.keys - r.keys_written:,}" if r.keys != r.keys_written else "")
+        )
+        if r.note:
+            lines.append(f"  ({r.note})")
+        if r.error:
+            lines.append(f"  error: {r.error}")
+    return "\n".join(lines)
