@@ -17,6 +17,7 @@ from fsctl.offline.sources import literal, quote, timestamp_sql
 TIMESTAMP_COLUMN = "event_timestamp"
 ROW = "__fsctl_row"
 TS = "__fsctl_ts"
+TABLE = "__fsctl_entities"
 
 
 def _reader_sql(path: Path) -> str:
@@ -67,11 +68,12 @@ def load_input(con: Any, entities: Any, table: str) -> None:
 
 
 def prepare(con: Any, entities: Any, join_keys: list[str]) -> tuple[str, dict[str, str], int]:
-    """Load and check the entity rows; returns (table, column types, row count). The table has
-    the input columns plus ``__fsctl_row`` (input position) and ``__fsctl_ts`` (UTC)."""
+    """Load and check the entity rows; returns (a relation to select from, the input's column
+    types, the row count). The relation has the input columns plus ``__fsctl_row`` (input
+    position) and ``__fsctl_ts`` (the entity time as a naive UTC timestamp)."""
     label = input_label(entities)
-    load_input(con, entities, "__fsctl_input_rows")
-    relation = con.table("__fsctl_input_rows")
+    load_input(con, entities, TABLE)
+    relation = con.table(TABLE)
     columns = dict(zip(relation.columns, [str(t) for t in relation.types], strict=True))
     shown = ", ".join(columns)
     for reserved in (ROW, TS):
@@ -95,27 +97,22 @@ def prepare(con: Any, entities: Any, join_keys: list[str]) -> tuple[str, dict[st
             hint="use timestamps, or ISO-8601 strings such as 2026-01-31T12:00:00Z",
         )
     try_ts = ts_sql.replace("CAST(", "TRY_CAST(")
-    bad = con.execute(
-        f"SELECT rowid, CAST({quote(TIMESTAMP_COLUMN)} AS VARCHAR) FROM __fsctl_input_rows "
-        f"WHERE {try_ts} IS NULL ORDER BY rowid LIMIT 1"
-    ).fetchall()
-    if bad:
-        bad = bad[0]
-        what = "is null" if bad[1] is None else f"{bad[1]!r} is not a timestamp"
+    # One pass finds the first bad row of every kind, and counts the rows.
+    checks = [f"min(rowid) FILTER (WHERE {try_ts} IS NULL)"]
+    checks += [f"min(rowid) FILTER (WHERE {quote(k)} IS NULL)" for k in join_keys]
+    found = con.execute(f"SELECT count(*), {', '.join(checks)} FROM {TABLE}").fetchall()[0]
+    count, bad_ts, bad_keys = found[0], found[1], found[2:]
+    if bad_ts is not None:
+        value = con.execute(
+            f"SELECT CAST({quote(TIMESTAMP_COLUMN)} AS VARCHAR) FROM {TABLE} WHERE rowid = {int(bad_ts)}"
+        ).fetchall()[0][0]
+        what = "is null" if value is None else f"{value!r} is not a timestamp"
         raise UsageError(
-            f"{label}: row {bad[0] + 1} column '{TIMESTAMP_COLUMN}' {what}",
+            f"{label}: row {bad_ts + 1} column '{TIMESTAMP_COLUMN}' {what}",
             hint="every entity row needs a time; ISO-8601 without an offset is read as UTC",
         )
-    for key in join_keys:
-        null = con.execute(
-            f"SELECT rowid FROM __fsctl_input_rows WHERE {quote(key)} IS NULL ORDER BY rowid LIMIT 1"
-        ).fetchall()
-        if null:
-            raise UsageError(f"{label}: row {null[0][0] + 1} has a null join key '{key}'")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE __fsctl_entities AS SELECT *, rowid AS {ROW}, {ts_sql} AS {TS} "
-        "FROM __fsctl_input_rows"
-    )
-    con.execute("DROP TABLE __fsctl_input_rows")
-    count = con.execute("SELECT count(*) FROM __fsctl_entities").fetchall()[0][0]
-    return "__fsctl_entities", columns, int(count)
+    for key, bad in zip(join_keys, bad_keys, strict=True):
+        if bad is not None:
+            raise UsageError(f"{label}: row {bad + 1} has a null join key '{key}'")
+    relation = f"(SELECT *, rowid AS {ROW}, {ts_sql} AS {TS} FROM {TABLE})"
+    return relation, columns, int(count)

@@ -158,7 +158,11 @@ def _load_view(
     fields = [f"__t := {t_sql}", f"__c := {c_sql}"] + [
         f"f{i} := {quote(source.column_for(f))}" for i, f in enumerate(view.feature_names)
     ]
-    order = f"(epoch_us({t_sql})::HUGEINT << 64) + coalesce(epoch_us({c_sql})::HUGEINT + 9223372036854775808, 0::HUGEINT)"
+    # (event, created) as one HUGEINT; multiplied, not shifted: times before 1970 are negative.
+    order = (
+        f"(epoch_us({t_sql})::HUGEINT * 18446744073709551616::HUGEINT) "
+        f"+ coalesce(epoch_us({c_sql})::HUGEINT + 9223372036854775808, 0::HUGEINT)"
+    )
     where = f"{t_sql} < {_sql_time(run.end)}"
     if run.start is not None:
         where += f" AND {t_sql} >= {_sql_time(run.start)}"
