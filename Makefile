@@ -27,7 +27,9 @@ $(BIN)/.installed: pyproject.toml
 	@touch $@
 
 demo: sysdeps $(BIN)/.installed
-	rm -rf example_repo/data/registry.json example_repo/data/registry.json.history example_repo/data/registry.json.lock
+	rm -rf example_repo/data/registry.json example_repo/data/registry.json.history example_repo/data/registry.json.lock \
+	  example_repo/data/registry.state.json example_repo/data/registry.state.json.lock example_repo/data/online.db* \
+	  example_repo/data/training_set.parquet
 	$(FSCTL) --version
 	$(FSCTL) validate $(DEMO)
 	$(FSCTL) plan $(DEMO)
@@ -37,6 +39,10 @@ demo: sysdeps $(BIN)/.installed
 	$(FSCTL) describe services driver_activity_v1 $(DEMO)
 	$(FSCTL) plan --detailed-exitcode $(DEMO)
 	$(FSCTL) registry history $(DEMO)
+	$(FSCTL) historical $(DEMO) --entities example_repo/data/entities.csv --service driver_activity_v1 \
+	  --output example_repo/data/training_set.parquet
+	$(FSCTL) materialize-incremental 2026-01-04T00:00:00Z $(DEMO)
+	$(FSCTL) materialize-incremental 2026-01-11T00:00:00Z $(DEMO)
 	@echo "demo: done; the example registry is example_repo/data/registry.json"
 
 lint: $(BIN)/.installed

@@ -32,6 +32,7 @@ GENERATE = """
 import duckdb, sys
 n, m, folder = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 drivers = max(n // 100, 1)
 con.execute(f'''COPY (
   SELECT (i % {drivers})::BIGINT AS driver_id,

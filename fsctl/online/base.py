@@ -60,6 +60,11 @@ class OnlineStore(Protocol):
         is later. Returns how many records were stored."""
         ...
 
+    def write_encoded(self, view: OnlineView, rows: Sequence[tuple[str, int, int | None, str]]) -> int:
+        """``write`` for records already encoded as ``(codec.encode_key(key), event_ts,
+        created_ts, codec.encode_values(values))`` (materialize encodes them in DuckDB)."""
+        ...
+
     def read(self, view: OnlineView, keys: Sequence[tuple[Any, ...]]) -> list[OnlineRecord | None]:
         """The stored record for each key, in order; None where there is none."""
         ...

@@ -225,3 +225,9 @@ def encode_values(view: OnlineView, values: dict[str, Any]) -> str:
 def decode_values(view: OnlineView, text: str | bytes) -> dict[str, Any]:
     """The feature values stored as ``text``, typed per ``view``'s dtypes."""
     return codec_for(view).decode(text)
+
+
+def encode_records(view: OnlineView, records: Any) -> list[tuple[str, int, int | None, str]]:
+    """Encode OnlineRecords for ``OnlineStore.write_encoded``."""
+    encode = codec_for(view).encode
+    return [(encode_key(r.key), r.event_ts, r.created_ts, encode(r.values)) for r in records]

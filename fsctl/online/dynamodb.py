@@ -22,7 +22,7 @@ from typing import Any
 
 from fsctl.errors import StoreError
 from fsctl.online.base import OnlineRecord, OnlineView
-from fsctl.online.codec import codec_for, encode_key
+from fsctl.online.codec import codec_for, encode_key, encode_records
 
 _THREADS = 8
 _BATCH_GET = 100
@@ -254,9 +254,11 @@ class DynamoDBOnlineStore:
     # -- records ----------------------------------------------------------------------
 
     def write(self, view: OnlineView, records: Sequence[OnlineRecord]) -> int:
+        return self.write_encoded(view, encode_records(view, records))
+
+    def write_encoded(self, view: OnlineView, rows: Sequence[tuple[str, int, int | None, str]]) -> int:
         table = self.table(view.project, view.name)
-        codec = codec_for(view)
-        items = [(encode_key(r.key), r.event_ts, r.created_ts, codec.encode(r.values)) for r in records]
+        items = list(rows)
         if not items:
             return 0
         client = self.client

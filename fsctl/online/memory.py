@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fsctl.online.base import OnlineRecord, OnlineView
-from fsctl.online.codec import codec_for, encode_key
+from fsctl.online.codec import codec_for, encode_key, encode_records
 from fsctl.online.rules import keeps_stored, missing_view
 
 
@@ -43,8 +43,9 @@ class MemoryOnlineStore:
             return {name for p, name in self._tables if p == project}
 
     def write(self, view: OnlineView, records: Sequence[OnlineRecord]) -> int:
-        codec = codec_for(view)
-        encoded = [(encode_key(r.key), r.event_ts, r.created_ts, codec.encode(r.values)) for r in records]
+        return self.write_encoded(view, encode_records(view, records))
+
+    def write_encoded(self, view: OnlineView, encoded: Sequence[tuple[str, int, int | None, str]]) -> int:
         stored = 0
         with self._lock:
             table = self._table(view)

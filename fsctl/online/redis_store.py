@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from fsctl.errors import StoreError
 from fsctl.online.base import OnlineRecord, OnlineView
-from fsctl.online.codec import codec_for, encode_key
+from fsctl.online.codec import codec_for, encode_key, encode_records
 from fsctl.online.rules import missing_view
 
 _BATCH = 1000
@@ -151,22 +151,23 @@ class RedisOnlineStore:
         return set(self._run("read from", self.client.smembers, self._views_key(project)))
 
     def write(self, view: OnlineView, records: Sequence[OnlineRecord]) -> int:
-        return int(self._run("write to", self._write, view, records))
+        return self.write_encoded(view, encode_records(view, records))
 
-    def _write(self, view: OnlineView, records: Sequence[OnlineRecord]) -> int:
+    def write_encoded(self, view: OnlineView, rows: Sequence[tuple[str, int, int | None, str]]) -> int:
+        return int(self._run("write to", self._write, view, rows))
+
+    def _write(self, view: OnlineView, rows: Sequence[tuple[str, int, int | None, str]]) -> int:
         client = self.client
         if not client.sismember(self._views_key(view.project), view.name):
             raise missing_view(self.location, view.project, view.name)
-        codec = codec_for(view)
         prefix = self._prefix(view.project, view.name)
         stored = 0
-        for start in range(0, len(records), _BATCH):
+        for start in range(0, len(rows), _BATCH):
             pipe = client.pipeline(transaction=False)
-            for r in records[start : start + _BATCH]:
-                created = "" if r.created_ts is None else str(r.created_ts)
+            for key, event_ts, created_ts, vals in rows[start : start + _BATCH]:
                 self._script(
-                    keys=[prefix + encode_key(r.key)],
-                    args=[str(r.event_ts), created, codec.encode(r.values)],
+                    keys=[prefix + key],
+                    args=[str(event_ts), "" if created_ts is None else str(created_ts), vals],
                     client=pipe,
                 )
             stored += sum(int(result) for result in pipe.execute())

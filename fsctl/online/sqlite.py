@@ -21,7 +21,7 @@ from typing import Any
 
 from fsctl.errors import StoreError
 from fsctl.online.base import OnlineRecord, OnlineView
-from fsctl.online.codec import ViewCodec, codec_for, encode_key
+from fsctl.online.codec import ViewCodec, codec_for, encode_key, encode_records
 from fsctl.online.rules import missing_view
 
 _BUSY_TIMEOUT_S = 30.0
@@ -158,9 +158,10 @@ class SQLiteOnlineStore:
         return {n[len(prefix) :] for n in names if n.startswith(prefix) and "__" not in n[len(prefix) :]}
 
     def write(self, view: OnlineView, records: Sequence[OnlineRecord]) -> int:
+        return self.write_encoded(view, encode_records(view, records))
+
+    def write_encoded(self, view: OnlineView, rows: Sequence[tuple[str, int, int | None, str]]) -> int:
         sql = self._statements(view.project, view.name)
-        codec = codec_for(view)
-        rows = [(encode_key(r.key), r.event_ts, r.created_ts, codec.encode(r.values)) for r in records]
         with self._connection("write to", view) as conn:
             before = conn.total_changes
             conn.execute("BEGIN IMMEDIATE")

@@ -155,8 +155,9 @@ def _load_view(
     keys = [quote(source.column_for(k)) for k in target.join_keys]
     for key, column in zip(target.join_keys, keys, strict=True):
         table.need(column.strip('"'), view, f"join key '{key}'")
+    # Values cast to their declared dtypes, so every store holds the view's types.
     fields = [f"__t := {t_sql}", f"__c := {c_sql}"] + [
-        f"f{i} := {quote(source.column_for(f))}" for i, f in enumerate(view.feature_names)
+        f"f{i} := {_cast(quote(source.column_for(f.name)), f.dtype)}" for i, f in enumerate(view.schema_)
     ]
     # (event, created) as one HUGEINT; multiplied, not shifted: times before 1970 are negative.
     order = (
@@ -177,32 +178,85 @@ def _load_view(
     progress.start_view(view.name, run.keys, run.rows_read)
     _fault("after-query")
     store.create(target)
-    names = view.feature_names
     width = len(target.join_keys)
-    cols = ", ".join(
-        [f"k{i}" for i in range(width)]
-        + ["epoch_us(v.__t)", "epoch_us(v.__c)"]
-        + [f"v.f{i}" for i in range(len(names))]
-    )
-    cursor = con.execute(f"SELECT {cols} FROM __fsctl_latest")
+    key_types = [table.columns[source.column_for(k)] for k in target.join_keys]
+    if all(_encodable_key(t) for t in key_types):
+        # Keys and values are encoded by DuckDB, exactly as fsctl.online.codec encodes them
+        # (str() of each key part joined by \x1f; one JSON object of values), so Python only
+        # passes finished rows to the store.
+        parts = [f"coalesce(CAST(k{i} AS VARCHAR), chr(0))" for i in range(width)]
+        values = ", ".join(
+            f"{quote(name)} := {_json_value(f'v.f{i}', dtype)}"
+            for i, (name, dtype) in enumerate(target.features)
+        )
+        cursor = con.execute(
+            f"SELECT {' || chr(31) || '.join(parts)}, epoch_us(v.__t), epoch_us(v.__c), "
+            f"CAST(to_json(struct_pack({values})) AS VARCHAR) FROM __fsctl_latest"
+        )
+        encoded = True
+    else:  # key types DuckDB would print differently from Python: encode in Python
+        cols = [f"k{i}" for i in range(width)] + ["epoch_us(v.__t)", "epoch_us(v.__c)"]
+        cols += [f"v.f{i}" for i in range(len(target.features))]
+        cursor = con.execute(f"SELECT {', '.join(cols)} FROM __fsctl_latest")
+        encoded = False
+    names = view.feature_names
     batches = 0
     while True:
         rows = cursor.fetchmany(BATCH_SIZE)
         if not rows:
             break
-        records = [
-            OnlineRecord(
-                tuple(row[:width]),
-                row[width],
-                row[width + 1],
-                dict(zip(names, row[width + 2 :], strict=True)),
-            )
-            for row in rows
-        ]
-        run.keys_written += store.write(target, records)
+        if encoded:
+            run.keys_written += store.write_encoded(target, rows)
+        else:
+            records = [
+                OnlineRecord(
+                    tuple(r[:width]), r[width], r[width + 1], dict(zip(names, r[width + 2 :], strict=True))
+                )
+                for r in rows
+            ]
+            run.keys_written += store.write(target, records)
         batches += 1
-        progress.advance(view.name, len(records))
+        progress.advance(view.name, len(rows))
         _fault(f"after-batch-{batches}")
+
+
+def _cast(column: str, dtype: str) -> str:
+    from fsctl.offline.sources import duckdb_type, timestamp_sql
+
+    if dtype == "timestamp":
+        return timestamp_sql(column, "TIMESTAMP WITH TIME ZONE") or column
+    return f"CAST({column} AS {duckdb_type(dtype)})"
+
+
+def _encodable_key(type_name: str) -> bool:
+    t = type_name.upper()
+    return t in ("VARCHAR", "BOOLEAN") or t in _INTEGERS
+
+
+_INTEGERS = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+}
+
+
+def _json_value(column: str, dtype: str) -> str:
+    """SQL for a feature value as fsctl.online.codec stores it in JSON."""
+    if dtype == "timestamp":
+        return f"epoch_us({column})"
+    if dtype == "bytes":
+        return f"base64({column})"
+    if dtype == "list<timestamp>":
+        return f"list_transform({column}, x -> epoch_us(x))"
+    if dtype == "list<bytes>":
+        return f"list_transform({column}, x -> base64(x))"
+    return column
 
 
 def materialize(

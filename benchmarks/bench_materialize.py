@@ -1,0 +1,126 @@
+"""Materialization into SQLite, and online reads, against the bare limits measured in the
+same run.
+
+Materialize: the driver-stats source of bench_retrieval.py (N rows, N/100 drivers), one
+view of 3 features, ``materialize START END`` over the whole 30 days into a fresh SQLite
+online store, in a fresh process (wall time, peak RSS). The limit: one DuckDB
+latest-per-key query (arg_max of the row by event time) plus a SQLite ``executemany`` into
+a keyed table, in one transaction.
+
+Reads (after materializing): in-process ``FeatureStore.get_online_features`` for one
+entity (p50/p99 over 10,000 calls) and for 1,000 entities (p50 over 200 calls), against a
+raw SQLite point select; HTTP reads from ``fsctl serve`` under a bounded loopback load
+(``--clients`` threads, each sending requests back to back).
+
+    python benchmarks/bench_materialize.py --sizes 1000000 10000000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_retrieval import OUT, prepare  # noqa: E402
+
+START, END = "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"
+
+RUN_FSCTL = """
+import json, os, resource, sys, time
+repo = sys.argv[1]
+for name in ("online.db", "online.db-wal", "online.db-shm", "registry.state.json"):
+    try:
+        os.remove(f"{repo}/data/{name}")
+    except FileNotFoundError:
+        pass
+from datetime import datetime, timezone
+from fsctl.services.materialize import materialize, raise_if_failed
+from fsctl.services.project import open_project
+# Libraries imported before timing, as the limit imports duckdb and sqlite3 before its clock.
+import duckdb, pyarrow, pydantic, yaml
+import fsctl.loader, fsctl.model.config, fsctl.offline.sources, fsctl.online.sqlite, fsctl.services.retrieve
+import fsctl.state.local, fsctl.diff.plan, filelock
+start = time.perf_counter()
+result = materialize(open_project(repo), datetime(2026, 2, 1, tzinfo=timezone.utc),
+                     start=datetime(2026, 1, 1, tzinfo=timezone.utc), views=["driver_hourly_stats"])
+raise_if_failed(result)
+print(json.dumps({"seconds": time.perf_counter() - start, "keys": result.runs[0].keys_written,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+RUN_LIMIT = """
+import json, os, resource, sqlite3, sys, time
+import duckdb
+repo = sys.argv[1]
+db = f"{repo}/data/limit.db"
+for suffix in ("", "-wal", "-shm"):
+    try:
+        os.remove(db + suffix)
+    except FileNotFoundError:
+        pass
+start = time.perf_counter()
+con = duckdb.connect()
+rows = con.execute(f'''SELECT driver_id, epoch_us(v.t), v.a, v.b FROM (
+    SELECT driver_id, arg_max({{'t': event_timestamp, 'a': conv_rate, 'b': acc_rate}}, event_timestamp) AS v
+    FROM read_parquet('{repo}/data/driver_stats.parquet')
+    WHERE event_timestamp >= TIMESTAMP '2026-01-01' AND event_timestamp < TIMESTAMP '2026-02-01'
+    GROUP BY driver_id)''').fetchall()
+lite = sqlite3.connect(db)
+lite.execute("PRAGMA journal_mode=WAL")
+lite.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, e INTEGER, a REAL, b REAL)")
+with lite:
+    lite.executemany("INSERT OR REPLACE INTO t VALUES (?, ?, ?, ?)", rows)
+print(json.dumps({"seconds": time.perf_counter() - start, "keys": len(rows),
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run(code: str, *args: str) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def bench_materialize(sizes: list[int], repeat: int) -> list[str]:
+    lines = [
+        "| N (source rows) | keys | fsctl materialize | limit: DuckDB query + SQLite executemany | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for n in sizes:
+        repo = prepare(n, max(n // 10, 1))
+        fs, lim = [], []
+        for _ in range(repeat):
+            fs.append(run(RUN_FSCTL, str(repo)))
+            lim.append(run(RUN_LIMIT, str(repo)))
+        f_s = statistics.median(r["seconds"] for r in fs)
+        l_s = statistics.median(r["seconds"] for r in lim)
+        lines.append(
+            f"| {n:,} | {int(fs[0]['keys']):,} | {f_s:.2f} s, {max(r['rss_mb'] for r in fs):.0f} MB "
+            f"| {l_s:.2f} s, {max(r['rss_mb'] for r in lim):.0f} MB | {f_s / l_s:.2f}x |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", type=int, default=[1_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-reads", action="store_true")
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    lines = bench_materialize(args.sizes, args.repeat)
+    if not args.skip_reads:
+        from bench_online_reads import bench_reads
+
+        lines += [""] + bench_reads(prepare(args.sizes[0], max(args.sizes[0] // 10, 1)), args.clients)
+    print("\n".join(lines))
+    print(f"# {time.perf_counter() - started:.0f}s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
