@@ -24,6 +24,7 @@ from fsctl.services.project import Project, open_project
 
 if TYPE_CHECKING:
     from fsctl.offline import RetrievalResult
+    from fsctl.services.online import OnlineResponse
 
 
 class FeatureStore:
@@ -83,4 +84,38 @@ class FeatureStore:
             model=model,
             full_feature_names=full_feature_names,
             leakage_guard=leakage_guard,
+        )
+
+    def get_online_features(
+        self,
+        features: Sequence[str] | None = None,
+        *,
+        service: str | None = None,
+        model: str | None = None,
+        entity_rows: Any,
+        ignore_ttl: bool = False,
+        full_feature_names: bool = False,
+    ) -> OnlineResponse:
+        """The latest values of the features for each entity row, from the online store.
+
+        ``entity_rows`` is ``{"driver_id": [1001, 1002]}`` or ``[{"driver_id": 1001}, ...]``;
+        name the features as ``["view:feature", ...]``, by ``service=NAME`` or by
+        ``model="NAME@ALIAS"``. Each value has a status: ``present``, ``missing`` (no
+        record) or ``expired`` (older than the view's TTL: null unless ``ignore_ttl``).
+        ``to_columns()`` gives Feast's ``{name: [values]}``, ``to_dict()`` the JSON of
+        ``fsctl online``. The registry is cached for ``FSCTL_REGISTRY_CACHE_SECONDS``
+        (default 10) and the store stays open, so repeated calls cost microseconds.
+        """
+        reader = getattr(self, "_online_reader", None)
+        if reader is None:
+            from fsctl.services.online import OnlineReader
+
+            reader = self._online_reader = OnlineReader(self.project)
+        return reader.get(
+            features,
+            service=service,
+            model=model,
+            entity_rows=entity_rows,
+            ignore_ttl=ignore_ttl,
+            full_feature_names=full_feature_names,
         )

@@ -15,7 +15,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from fsctl.cli import commands_browse, commands_data, commands_repo
+from fsctl.cli import commands_browse, commands_data, commands_online, commands_repo
 from fsctl.cli.output import err
 
 app = typer.Typer(
@@ -51,6 +51,7 @@ def _root(
 commands_repo.register(app)
 commands_browse.register(app)
 commands_data.register(app)
+commands_online.register(app)
 
 
 def _debug_requested(args: Sequence[str]) -> bool:
