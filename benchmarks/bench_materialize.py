@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_retrieval import OUT, prepare  # noqa: E402
+from bench_retrieval import prepare
 
 START, END = "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"
 
@@ -117,7 +117,7 @@ def main() -> None:
     if not args.skip_reads:
         from bench_online_reads import bench_reads
 
-        lines += [""] + bench_reads(prepare(args.sizes[0], max(args.sizes[0] // 10, 1)), args.clients)
+        lines += ["", *bench_reads(prepare(args.sizes[0], max(args.sizes[0] // 10, 1)), args.clients)]
     print("\n".join(lines))
     print(f"# {time.perf_counter() - started:.0f}s", file=sys.stderr)
 
