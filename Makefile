@@ -43,7 +43,8 @@ demo: sysdeps $(BIN)/.installed
 	  --output example_repo/data/training_set.parquet
 	$(FSCTL) materialize-incremental 2026-01-04T00:00:00Z $(DEMO)
 	$(FSCTL) materialize-incremental 2026-01-11T00:00:00Z $(DEMO)
-	@echo "demo: done; the example registry is example_repo/data/registry.json"
+	$(FSCTL) online $(DEMO) --service driver_activity_v1 --entity driver_id=1001 --entity customer_id=2001 --ignore-ttl
+	@echo "demo: done; see example_repo/data/ (registry.json, training_set.parquet, online.db)"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check fsctl tests benchmarks

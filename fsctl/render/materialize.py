@@ -24,7 +24,7 @@ def materialize_text(runs: list[Any]) -> str:
         lines.append(head)
         lines.append(
             f"  rows read {r.rows_read:,}, keys {r.keys:,}, written {r.keys_written:,}"
-            + (f", kept newer {r.keys - r.keys_written:,}" if r.keys != r.keys_written else "")
+            + (f", kept newer {r.keys_kept_newer:,}" if r.keys_kept_newer else "")
         )
         if r.note:
             lines.append(f"  ({r.note})")

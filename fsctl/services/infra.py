@@ -48,9 +48,10 @@ def drop_tables(project: Project, views: list[str]) -> None:
             store.drop(project.name, name)
     finally:
         store.close()
-    state_store = project.state()
-    keep = set(state_store.read().views) - set(views)
-    state.update(state_store, lambda s: forget_views(s, keep))
+    # Decided inside the compare-and-swap, on the document being replaced: a watermark that
+    # another process records meanwhile is kept.
+    dropped = set(views)
+    state.update(project.state(), lambda s: forget_views(s, set(s.views) - dropped))
 
 
 def dropped_views(plan: Plan) -> list[str]:

@@ -37,10 +37,16 @@ class ViewRun:
     rows_read: int = 0
     keys: int = 0
     keys_written: int = 0
+    keys_sent: int = 0  # keys handed to the store in batches it accepted
     seconds: float = 0.0
     status: str = "succeeded"  # succeeded | failed | up-to-date
     error: str | None = None
     note: str = ""
+
+    @property
+    def keys_kept_newer(self) -> int:
+        """Keys the store kept because it held a newer record (not keys a failure left unwritten)."""
+        return self.keys_sent - self.keys_written
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,7 +57,7 @@ class ViewRun:
             "rows_read": self.rows_read,
             "keys": self.keys,
             "keys_written": self.keys_written,
-            "keys_kept_newer": self.keys - self.keys_written,
+            "keys_kept_newer": self.keys_kept_newer,
             "seconds": round(self.seconds, 3),
             "error": self.error,
             "note": self.note,
@@ -215,6 +221,7 @@ def _load_view(
                 for r in rows
             ]
             run.keys_written += store.write(target, records)
+        run.keys_sent += len(rows)
         batches += 1
         progress.advance(view.name, len(rows))
         _fault(f"after-batch-{batches}")

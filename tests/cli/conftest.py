@@ -43,7 +43,9 @@ def fsctl() -> Callable[..., subprocess.CompletedProcess[str]]:
 def example_repo(tmp_path: Path) -> Path:
     """A private copy of example_repo with no registry yet."""
     target = tmp_path / "example_repo"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("registry.json*", "online.db*", "__pycache__"))
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(
+            "registry.json*", "registry.state.json*", "online.db*", "training_set.parquet", "__pycache__"
+        ))
     return target
 
 

@@ -150,8 +150,9 @@ class Outcome:
         """(version it was made against, names added, names deleted) of the last plan printed."""
         block = self.stdout.rsplit("Plan for project", 1)[-1]
         against = re.search(r"\(version (\d+)\)", block)
-        added = set(re.findall(r"^\s+\+ \w+ (\S+)", block, re.M))
-        deleted = set(re.findall(r"^\s+- \w+ (\S+)", block, re.M))
+        kinds = "Entity|FileSource|FeatureView|FeatureService|Model"  # not "Online store:" lines
+        added = set(re.findall(rf"^\s+\+ (?:{kinds}) (\S+)", block, re.M))
+        deleted = set(re.findall(rf"^\s+- (?:{kinds}) (\S+)", block, re.M))
         return (int(against.group(1)) if against else -1), added, deleted
 
     def describe(self) -> str:
