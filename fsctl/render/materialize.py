@@ -17,8 +17,8 @@ def materialize_text(runs: list[Any]) -> str:
     lines = []
     for r in runs:
         window = f"[{r.start.isoformat() if r.start else 'earliest'}, {r.end.isoformat()})"
-        if r.status == "up-to-date":
-            lines.append(f"{r.view}: up to date {window}")
+        if r.status in ("up-to-date", "skipped"):
+            lines.append(f"{r.view}: {r.status.replace('-', ' ')} {window}" + (f" ({r.note})" if r.note else ""))
             continue
         head = f"{r.view}: {'FAILED' if r.status == 'failed' else 'done'} {window} in {r.seconds:.2f}s"
         lines.append(head)

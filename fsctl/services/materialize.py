@@ -39,7 +39,7 @@ class ViewRun:
     keys_written: int = 0
     keys_sent: int = 0  # keys handed to the store in batches it accepted
     seconds: float = 0.0
-    status: str = "succeeded"  # succeeded | failed | up-to-date
+    status: str = "succeeded"  # succeeded | failed | up-to-date | skipped
     error: str | None = None
     note: str = ""
 
@@ -328,6 +328,12 @@ def materialize(
             sink.message(f"materializing {view.name}")
             try:
                 _load_view(con, project, store, objects, view, run, sink)
+                if not _still_online(project, view.name):
+                    # An apply deleted the view (or set online: false) while it loaded: drop the
+                    # table it recreated, and record no watermark for a view that is gone.
+                    store.drop(project.name, view.name)
+                    run.status, run.note = "skipped", "the view was removed by a concurrent apply"
+                    continue
             except FsctlError as exc:
                 run.status, run.error = "failed", exc.message
             except Exception as exc:  # a source or store failure: record it, keep the watermark
@@ -381,6 +387,11 @@ def _success(snapshot: Any, project: str, **run: Any) -> Any:
     from fsctl.state.document import record_success
 
     return dataclasses.replace(record_success(snapshot, **run), project=project)
+
+
+def _still_online(project: Project, view: str) -> bool:
+    raw = project.registry.read().objects.get("FeatureView", {}).get(view)
+    return raw is not None and bool(raw.get("online", True))
 
 
 def _failure(snapshot: Any, project: str, run: Any) -> Any:
