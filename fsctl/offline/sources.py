@@ -85,6 +85,10 @@ class SourceTable:
 
     def timestamp(self, column: str, view: FeatureView | None, role: str) -> str:
         type_name = self.need(column, view, role)
+        if type_name.upper() == "TIMESTAMP WITH TIME ZONE":
+            # timezone(), not CAST: DuckDB pushes a CAST of a column down into read_csv, which
+            # then parses '2024-01-01T03:00:00+02:00' as 03:00 and drops the offset.
+            return f"timezone('UTC', {quote(column)})"
         sql = timestamp_sql(quote(column), type_name)
         if sql is None:
             raise StoreError(

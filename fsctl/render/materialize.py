@@ -18,7 +18,8 @@ def materialize_text(runs: list[Any]) -> str:
     for r in runs:
         window = f"[{r.start.isoformat() if r.start else 'earliest'}, {r.end.isoformat()})"
         if r.status in ("up-to-date", "skipped"):
-            lines.append(f"{r.view}: {r.status.replace('-', ' ')} {window}" + (f" ({r.note})" if r.note else ""))
+            why = f" ({r.note})" if r.status == "skipped" else ""
+            lines.append(f"{r.view}: {r.status.replace('-', ' ')} {window}{why}")
             continue
         head = f"{r.view}: {'FAILED' if r.status == 'failed' else 'done'} {window} in {r.seconds:.2f}s"
         lines.append(head)
