@@ -83,16 +83,26 @@ def _packing(con: Any, group: _Group, ts_sql: str, created_sql: str | None) -> t
     if created_sql is None:
         return t_us, probe_us
     c_us = f"epoch_us({created_sql})"
+    import duckdb
+
     # max/min of the remainders (not bool_and: about twice as fast); both, for pre-1970 times.
-    stats = con.execute(
-        f"""SELECT min(t), max(t), min(t % 1000000), max(t % 1000000), min(t % 1000), max(t % 1000),
-                   min(d), max(d), min(d % 1000000), max(d % 1000000), min(d % 1000), max(d % 1000)
-            FROM (SELECT {t_us} AS t, {c_us} - {t_us} AS d FROM {table.from_sql})"""
-    ).fetchall()[0]
+    try:
+        stats = con.execute(
+            f"""SELECT min(t), max(t), min(t % 1000000), max(t % 1000000), min(t % 1000), max(t % 1000),
+                       min(d), max(d), min(d % 1000000), max(d % 1000000), min(d % 1000), max(d % 1000)
+                FROM (SELECT {t_us} AS t, {c_us} - {t_us} AS d FROM {table.from_sql})"""
+        ).fetchall()[0]
+    except duckdb.Error as exc:  # unreadable data is the user's to fix, not a bug
+        raise StoreError(
+            f"cannot read source '{table.source.name}' at {table.location}: {str(exc).splitlines()[0]}",
+            hint="check that the source's files are complete and readable",
+        ) from None
     tmin, tmax, dmin, dmax = stats[0], stats[1], stats[6], stats[7]
     t_s, t_ms = stats[2] == stats[3] == 0, stats[4] == stats[5] == 0
     d_s, d_ms = stats[8] == stats[9] == 0, stats[10] == stats[11] == 0
-    huge_order = f"({t_us}::HUGEINT * {_TWO_64}) + coalesce({c_us}::HUGEINT + 9223372036854775808, 0::HUGEINT)"
+    huge_order = (
+        f"({t_us}::HUGEINT * {_TWO_64}) + coalesce({c_us}::HUGEINT + 9223372036854775808, 0::HUGEINT)"
+    )
     huge_probe = f"({probe_us}::HUGEINT * {_TWO_64}) + 18446744073709551615::HUGEINT"
     if tmin is None:
         return huge_order, huge_probe
@@ -270,6 +280,10 @@ def point_in_time_join(
     try:
         con.execute(sql)
     except duckdb.Error as exc:
-        raise StoreError(f"point-in-time join failed: {str(exc).splitlines()[0]}") from None
+        read = ", ".join(f"'{t.source.name}' at {t.location}" for t in opened.values())
+        raise StoreError(
+            f"point-in-time join failed: {str(exc).splitlines()[0]} (reading {read})",
+            hint="check that the source's files are complete and readable",
+        ) from None
     columns = list(entity_types) + outputs
     return RetrievalResult(con, "__fsctl_result", columns, matched, count)

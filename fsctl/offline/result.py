@@ -73,10 +73,20 @@ class RetrievalResult:
             raise UsageError(
                 f"output file {path}: unknown extension '{path.suffix}'", hint="use .parquet or .csv"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        import duckdb
+
         tmp = path.with_name(f".{path.name}.tmp")
-        self._con.execute(f"COPY ({self._select()}) TO {literal(str(tmp))} ({options})")
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._con.execute(f"COPY ({self._select()}) TO {literal(str(tmp))} ({options})")
+            tmp.replace(path)
+        except (OSError, duckdb.Error) as exc:  # a path the user can fix: no half-written file
+            if tmp.is_file():
+                tmp.unlink()
+            raise UsageError(
+                f"cannot write output file {path}: {str(exc).splitlines()[0]}",
+                hint="write to a file path in a folder you can write to",
+            ) from None
         return path
 
     def to_parquet(self, path: str | Path) -> Path:

@@ -113,6 +113,23 @@ def _s3_filesystem() -> Any:
     return fs.S3FileSystem(connect_timeout=5, request_timeout=30, **kwargs)
 
 
+def _glob_match(path: str, pattern: str) -> bool:
+    """Glob as DuckDB does for local files: ``*``, ``?`` and ``[...]`` match within one path
+    segment, ``**`` any number of segments (so ``parts/*.parquet`` skips ``parts/old/x.parquet``)."""
+    import fnmatch
+
+    parts, pats = path.split("/"), pattern.split("/")
+
+    def match(i: int, j: int) -> bool:
+        if j == len(pats):
+            return i == len(parts)
+        if pats[j] == "**":
+            return any(match(k, j + 1) for k in range(i, len(parts) + 1))
+        return i < len(parts) and fnmatch.fnmatchcase(parts[i], pats[j]) and match(i + 1, j + 1)
+
+    return match(0, 0)
+
+
 def _open_s3(con: Any, source: FileSource, name: str) -> None:
     import pyarrow.dataset as ds
 
@@ -120,13 +137,13 @@ def _open_s3(con: Any, source: FileSource, name: str) -> None:
     try:
         filesystem = _s3_filesystem()
         if any(ch in path for ch in "*?["):
-            import fnmatch
+            import re
 
-            base = path.split("*")[0].rsplit("/", 1)[0]
+            base = re.split(r"[*?\[]", path, maxsplit=1)[0].rsplit("/", 1)[0]
             from pyarrow.fs import FileSelector
 
             infos = filesystem.get_file_info(FileSelector(base, recursive=True))
-            files = sorted(i.path for i in infos if i.is_file and fnmatch.fnmatch(i.path, path))
+            files = sorted(i.path for i in infos if i.is_file and _glob_match(i.path, path))
             if not files:
                 raise FileNotFoundError(f"no files match {source.path}")
             dataset = ds.dataset(files, filesystem=filesystem, format=source.format)
