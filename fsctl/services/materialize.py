@@ -163,7 +163,8 @@ def _load_view(
         table.need(column.strip('"'), view, f"join key '{key}'")
     # Values cast to their declared dtypes, so every store holds the view's types.
     fields = [f"__t := {t_sql}", f"__c := {c_sql}"] + [
-        f"f{i} := {_cast(quote(source.column_for(f.name)), f.dtype)}" for i, f in enumerate(view.schema_)
+        f"f{i} := {_cast(table, view, source.column_for(f.name), f.dtype)}"
+        for i, f in enumerate(view.schema_)
     ]
     # (event, created) as one HUGEINT; multiplied, not shifted: times before 1970 are negative.
     order = (
@@ -227,12 +228,12 @@ def _load_view(
         _fault(f"after-batch-{batches}")
 
 
-def _cast(column: str, dtype: str) -> str:
-    from fsctl.offline.sources import duckdb_type, timestamp_sql
+def _cast(table: Any, view: FeatureView, column: str, dtype: str) -> str:
+    from fsctl.offline.sources import duckdb_type, quote
 
-    if dtype == "timestamp":
-        return timestamp_sql(column, "TIMESTAMP WITH TIME ZONE") or column
-    return f"CAST({column} AS {duckdb_type(dtype)})"
+    if dtype == "timestamp":  # zoned or ISO-8601 text -> naive UTC, as event times are read
+        return str(table.timestamp(column, view, f"feature column '{column}'"))
+    return f"CAST({quote(column)} AS {duckdb_type(dtype)})"
 
 
 def _encodable_key(type_name: str) -> bool:

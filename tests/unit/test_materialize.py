@@ -602,3 +602,37 @@ def test_rows_are_written_in_bounded_batches(repo: Path, monkeypatch: pytest.Mon
     assert sink.batches == [7] * 14 + [2]
     assert (run.keys, run.keys_written) == (100, 100)
     assert as_values(read_online(repo, range(100))) == expected_latest(rows, h(0), h(10))
+
+
+def test_csv_times_with_offsets_are_read_as_utc_for_events_and_timestamp_features(make_repo: MakeRepo) -> None:
+    """A CSV source whose event times and a timestamp feature carry a +02:00 offset: the
+    window and the stored value are in UTC (DuckDB must not drop the offset)."""
+    csv = (
+        "driver_id,event_timestamp,created,last_trip\n"
+        "1,2025-06-01T01:30:00+02:00,2025-06-01T01:31:00+02:00,2025-05-31T23:00:00+02:00\n"
+        "2,2025-06-01T02:30:00+02:00,2025-06-01T02:31:00+02:00,2025-06-01T00:00:00+02:00\n"
+    )
+    repo = make_repo(
+        {
+            "fsctl.yaml": CONFIG,
+            "defs.yaml": defs(
+                ENTITY,
+                source_yaml(path="data/stats.csv", extra="format: csv\n"),
+                view_yaml(ttl=None, features=[("last_trip", "timestamp")]),
+            ),
+            "data/stats.csv": csv,
+        }
+    )
+    project = open_project(repo)
+    apply_definitions(project)
+    # 01:30+02:00 is 23:30 UTC the day before: inside [T0 - 1h, T0); 02:30+02:00 is 00:30 UTC: after END.
+    result = materialize(project, T0, start=T0 - timedelta(hours=1))
+    raise_if_failed(result)
+    assert result.runs[0].keys_written == 1
+    objects = RegistryObjects(project)
+    view = objects.view("stats")
+    target = online_view("mat", view, {"driver": objects.get("Entity", "driver", "entity")})
+    record = project.online_store().read(target, [(1,)])[0]
+    assert record is not None
+    assert record.event_ts == us(datetime(2025, 5, 31, 23, 30, tzinfo=UTC))
+    assert record.values["last_trip"] == datetime(2025, 5, 31, 21, 0, tzinfo=UTC)
