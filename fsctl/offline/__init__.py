@@ -20,6 +20,7 @@ def connect() -> Any:
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # it writes to stdout; fsctl reports progress itself
     con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/fsctl-duckdb-{os.getpid()}'")
     limit = os.environ.get("FSCTL_DUCKDB_MEMORY_LIMIT")
     if limit:
