@@ -33,12 +33,11 @@ MARKER = "<!-- fsctl-plan -->"
 # --repo / --registry / --debug every command takes. Copied here rather than read from the
 # design page, which is not part of this repository.
 #
-# Why: the aws template ships a scheduled `fsctl materialize-incremental` workflow, a
-# command DESIGN.md specifies but the CLI does not have yet (it arrives with a later
-# issue). A command line the installed CLI knows is checked against its real `--help`;
-# one it does not know yet must at least be a command of this table, used with flags the
-# table names, so CI stays green today and the workflow is checked for real as soon as
-# the command lands. A typo (`fsctl materialise-incremental`, `--view`) fails either way.
+# Why: a command line the installed CLI knows is checked against its real `--help` (the
+# aws template's scheduled `materialize-incremental` is, now that the command exists); one
+# it does not know must at least be a command of this table, used with flags the table
+# names, so a template may use a command DESIGN.md specifies before it is built. A typo
+# (`fsctl materialise-incremental`, `--view`) fails either way.
 _COMMON = {"--repo", "--registry", "--debug", "--help", "-h"}
 DESIGN_COMMANDS: dict[str, set[str]] = {
     "init": {"--template", "--debug", "--help", "-h"},
