@@ -20,6 +20,10 @@ ServiceOpt = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option("--service", help="A feature service: all of its features.", show_default=False),
 ]
+ModelOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--model", help="The feature service bound to NAME@ALIAS or NAME/VERSION.", show_default=False),
+]
 FullNamesOpt = Annotated[
     bool, typer.Option("--full-feature-names", help="Name output columns view__feature.")
 ]
@@ -50,12 +54,7 @@ def historical(
     ],
     features: FeaturesOpt = None,
     service: ServiceOpt = None,
-    model: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            "--model", help="The feature service bound to NAME@ALIAS or NAME/VERSION.", show_default=False
-        ),
-    ] = None,
+    model: ModelOpt = None,
     full_feature_names: FullNamesOpt = False,
     leakage_guard: Annotated[
         bool,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from fsctl.cli.commands_data import FeaturesOpt, FullNamesOpt, ServiceOpt, one_of, split_refs
+from fsctl.cli.commands_data import FeaturesOpt, FullNamesOpt, ModelOpt, ServiceOpt, one_of, split_refs
 from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, RegistryOpt, RepoOpt
 from fsctl.cli.output import err, out
 
@@ -39,12 +39,7 @@ def parse_entity_options(values: list[str], join_keys: tuple[str, ...]) -> dict[
 def online(
     features: FeaturesOpt = None,
     service: ServiceOpt = None,
-    model: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            "--model", help="The feature service bound to NAME@ALIAS or NAME/VERSION.", show_default=False
-        ),
-    ] = None,
+    model: ModelOpt = None,
     entity: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option(

@@ -68,7 +68,6 @@ class _Group:
     guarded: bool = False
 
 
-_G = {"s": 1_000_000, "ms": 1_000, "us": 1}
 # 2**64 as a HUGEINT: times are multiplied by it, not shifted (DuckDB refuses to shift a
 # negative number, and times before 1970 are negative).
 _TWO_64 = "18446744073709551616::HUGEINT"

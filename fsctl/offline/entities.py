@@ -2,7 +2,7 @@
 (labels pass through), loaded into DuckDB in their input order and checked.
 
 Accepted inputs: a pyarrow Table or RecordBatchReader, a pandas or polars DataFrame, or a
-path to a parquet or CSV file (or JSON lines, for online reads). The rows keep their
+path to a parquet or CSV file. The rows keep their
 input order through ``rowid`` of the temp table they are loaded into.
 """
 
@@ -26,8 +26,6 @@ def _reader_sql(path: Path) -> str:
         return f"read_parquet({literal(str(path))})"
     if suffix == ".csv":
         return f"read_csv({literal(str(path))}, header = true, auto_detect = true)"
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return f"read_json({literal(str(path))}, format = 'newline_delimited')"
     raise UsageError(f"entity file {path}: unknown extension '{path.suffix}'", hint="use .parquet or .csv")
 
 

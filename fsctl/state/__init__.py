@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from fsctl.errors import ConflictError, UsageError
+from fsctl.errors import ConflictError
 from fsctl.state.base import StateStore
 from fsctl.state.document import (
     FORMAT_VERSION,
@@ -66,28 +66,21 @@ def state_uri_for(registry_uri: str) -> str:
 def open_state(registry_uri: str, root: Path) -> StateStore:
     """The state store beside the registry at ``registry_uri`` (a local path relative to
     ``root``, ``s3://bucket/key`` or ``memory://NAME``)."""
+    from fsctl.registry import local_path, location_kind
+
     uri = state_uri_for(registry_uri)
-    if uri.startswith("memory://"):
+    kind = location_kind(uri, "materialization state")
+    if kind == "memory":
         from fsctl.state.memory import MemoryStateStore
 
         return _MEMORY.setdefault(uri, MemoryStateStore(uri))
-    if uri.startswith("s3://"):
-        try:
-            import boto3  # noqa: F401
-        except ImportError:
-            raise UsageError(
-                f"registry {registry_uri}: S3 registries need boto3",
-                hint="install fsctl with the aws extra: pip install 'fsctl[aws]'",
-            ) from None
+    if kind == "s3":
         from fsctl.state.s3 import S3StateStore
 
         return S3StateStore(uri)
-    if "://" in uri:
-        raise UsageError(f"registry {registry_uri}: unknown scheme; use a local path or s3://bucket/key")
     from fsctl.state.local import LocalStateStore
 
-    path = Path(uri)
-    return LocalStateStore(path if path.is_absolute() else root / path)
+    return LocalStateStore(local_path(uri, root))
 
 
 def update(
