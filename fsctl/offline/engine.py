@@ -73,6 +73,12 @@ class _Group:
 _TWO_64 = "18446744073709551616::HUGEINT"
 
 
+def event_created_order(t_us: str, c_us: str) -> str:
+    """SQL ordering rows exactly by (event time, created time), a null created time first, as
+    one HUGEINT of the two microsecond values (materialization uses it too)."""
+    return f"({t_us}::HUGEINT * {_TWO_64}) + coalesce({c_us}::HUGEINT + 9223372036854775808, 0::HUGEINT)"
+
+
 def _packing(con: Any, group: _Group, ts_sql: str, created_sql: str | None) -> tuple[str, str]:
     """(order column SQL over the source, probe SQL over the entity rows) for this group."""
     table = group.table
@@ -99,9 +105,7 @@ def _packing(con: Any, group: _Group, ts_sql: str, created_sql: str | None) -> t
     tmin, tmax, dmin, dmax = stats[0], stats[1], stats[6], stats[7]
     t_s, t_ms = stats[2] == stats[3] == 0, stats[4] == stats[5] == 0
     d_s, d_ms = stats[8] == stats[9] == 0, stats[10] == stats[11] == 0
-    huge_order = (
-        f"({t_us}::HUGEINT * {_TWO_64}) + coalesce({c_us}::HUGEINT + 9223372036854775808, 0::HUGEINT)"
-    )
+    huge_order = event_created_order(t_us, c_us)
     huge_probe = f"({probe_us}::HUGEINT * {_TWO_64}) + 18446744073709551615::HUGEINT"
     if tmin is None:
         return huge_order, huge_probe

@@ -143,6 +143,7 @@ def _load_view(
     run: ViewRun,
     progress: ProgressSink,
 ) -> None:
+    from fsctl.offline.engine import event_created_order
     from fsctl.offline.sources import check_features, open_source, quote
     from fsctl.online import OnlineRecord
     from fsctl.online.views import online_view
@@ -166,11 +167,7 @@ def _load_view(
         f"f{i} := {_cast(table, view, source.column_for(f.name), f.dtype)}"
         for i, f in enumerate(view.schema_)
     ]
-    # (event, created) as one HUGEINT; multiplied, not shifted: times before 1970 are negative.
-    order = (
-        f"(epoch_us({t_sql})::HUGEINT * 18446744073709551616::HUGEINT) "
-        f"+ coalesce(epoch_us({c_sql})::HUGEINT + 9223372036854775808, 0::HUGEINT)"
-    )
+    order = event_created_order(f"epoch_us({t_sql})", f"epoch_us({c_sql})")
     where = f"{t_sql} < {_sql_time(run.end)}"
     if run.start is not None:
         where += f" AND {t_sql} >= {_sql_time(run.start)}"
