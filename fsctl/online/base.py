@@ -69,4 +69,10 @@ class OnlineStore(Protocol):
         """The stored record for each key, in order; None where there is none."""
         ...
 
+    def sync(self) -> None:
+        """Make every write so far survive a power loss, not only a crash of this process;
+        materialize calls it before it moves a watermark. A no-op where an acknowledged
+        write is already durable."""
+        ...
+
     def close(self) -> None: ...

@@ -350,5 +350,8 @@ class DynamoDBOnlineStore:
             hint="retry later, or check the table's capacity and the account limits",
         )
 
+    def sync(self) -> None:
+        pass  # DynamoDB acknowledges a write once it is durable
+
     def close(self) -> None:
         self._client = None

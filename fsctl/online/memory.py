@@ -67,5 +67,8 @@ class MemoryOnlineStore:
             for key, row in zip(keys, found, strict=True)
         ]
 
+    def sync(self) -> None:
+        pass
+
     def close(self) -> None:
         pass

@@ -212,6 +212,9 @@ class RedisOnlineStore:
             )
         return out
 
+    def sync(self) -> None:
+        pass  # durability is the server's persistence setting (appendonly / fsync policy)
+
     def close(self) -> None:
         with self._lock:
             if self._client is not None:

@@ -194,8 +194,8 @@ def _load_view(
             for i, (name, dtype) in enumerate(target.features)
         )
         cursor = con.execute(
-            f"SELECT {' || chr(31) || '.join(parts)}, epoch_us(v.__t), epoch_us(v.__c), "
-            f"CAST(to_json(struct_pack({values})) AS VARCHAR) FROM __fsctl_latest"
+            f"SELECT {' || chr(31) || '.join(parts)} AS key, epoch_us(v.__t), epoch_us(v.__c), "
+            f"CAST(to_json(struct_pack({values})) AS VARCHAR) FROM __fsctl_latest ORDER BY key"
         )
         encoded = True
     else:  # key types DuckDB would print differently from Python: encode in Python
@@ -326,6 +326,7 @@ def materialize(
             sink.message(f"materializing {view.name}")
             try:
                 _load_view(con, project, store, objects, view, run, sink)
+                store.sync()  # the rows must be durable before the watermark says they are there
                 if not _still_online(project, view.name):
                     # An apply deleted the view (or set online: false) while it loaded: drop the
                     # table it recreated, and record no watermark for a view that is gone.

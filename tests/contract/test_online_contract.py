@@ -12,6 +12,7 @@ are at the end of the file.
 from __future__ import annotations
 
 import math
+import shutil
 import sqlite3
 import threading
 import time
@@ -372,6 +373,17 @@ def test_large_batch_roundtrip(store: OnlineStore, project: str) -> None:
     assert all(r is not None and r.event_ts == T0 + r.values["trips"] for r in got[:-1])
 
 
+def test_sync_keeps_every_record_and_the_store_stays_usable(store: OnlineStore, project: str) -> None:
+    view = make_view(project)
+    store.create(view)
+    store.write(view, [rec(i, conv=0.5, trips=i) for i in range(20)])
+    store.sync()
+    store.sync()  # idempotent, and fine with nothing new to sync
+    store.write(view, [rec(20, conv=0.5, trips=20)])
+    got = store.read(view, [(i,) for i in range(21)])
+    assert [r.values["trips"] if r else None for r in got] == list(range(21))
+
+
 def test_reads_from_threads(store: OnlineStore, project: str) -> None:
     view = make_view(project)
     store.create(view)
@@ -413,7 +425,33 @@ def test_sqlite_layout(tmp_path: Path) -> None:
             ("vals", "TEXT"),
         ]
         rows = conn.execute('SELECT key, event_ts, created_ts, vals FROM "proj__stats"').fetchall()
+        ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'proj__stats'").fetchone()[0]
     assert rows == [("1001", T0, None, '{"conv":0.5,"trips":3}')]
+    assert ddl.endswith("WITHOUT ROWID")  # one B-tree keyed by the key
+
+
+def test_sqlite_sync_moves_committed_rows_into_the_database_file(tmp_path: Path) -> None:
+    """A commit only appends to the WAL, which is not fsynced (synchronous = NORMAL); sync
+    checkpoints it, so the rows are in the main file even if the WAL were lost."""
+    path = tmp_path / "online.db"
+    store = SQLiteOnlineStore(path)
+    view = make_view("proj")
+    store.create(view)
+    store.write(view, [rec(i, T0, None, conv=0.5, trips=i) for i in range(50)])
+
+    def rows_in_main_file_alone() -> int:
+        copy = tmp_path / "copy.db"
+        shutil.copyfile(path, copy)  # the main file only: no -wal beside it
+        with sqlite3.connect(copy) as conn:
+            tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'proj__stats'").fetchone()[0]
+            count = conn.execute('SELECT count(*) FROM "proj__stats"').fetchone()[0] if tables else 0
+        copy.unlink()
+        return int(count)
+
+    assert rows_in_main_file_alone() == 0  # still only in the WAL
+    store.sync()
+    assert rows_in_main_file_alone() == 50
+    store.close()
 
 
 def test_dynamodb_layout(s3_server: Any, monkeypatch: pytest.MonkeyPatch, project: str) -> None:

@@ -494,6 +494,45 @@ def test_a_store_failing_part_way_reports_what_was_written_not_kept_newer(
     assert len(read_online(repo, range(10))) == 6
 
 
+def test_the_store_is_synced_before_the_watermark_moves(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit that a power loss could still undo must not be covered by a watermark."""
+    write_rows(repo / "data/stats.parquet", [(k, h(1), None, 0.5, k) for k in range(5)])
+    apply(repo)
+    events: list[str] = []
+    real_store, real_state = Project.online_store, Project.state
+
+    class SyncSpy:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def write_encoded(self, view: Any, rows: Any) -> int:
+            events.append("write")
+            return int(self.inner.write_encoded(view, rows))
+
+        def sync(self) -> None:
+            events.append("sync")
+            self.inner.sync()
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    class StateSpy:
+        def __init__(self, inner: Any) -> None:
+            self.inner, self.location = inner, inner.location
+
+        def read(self) -> Any:
+            return self.inner.read()
+
+        def write(self, new: Any, expected: Any) -> Any:
+            events.append("watermark")
+            return self.inner.write(new, expected)
+
+    monkeypatch.setattr(Project, "online_store", lambda self: SyncSpy(real_store(self)))
+    monkeypatch.setattr(Project, "state", lambda self: StateSpy(real_state(self)))
+    assert run_of(mat(repo, h(2), start=h(0))).status == "succeeded"
+    assert events == ["write", "sync", "watermark"]
+
+
 # --- online tables follow apply and teardown -----------------------------------------------
 
 
