@@ -24,7 +24,7 @@ from fsctl.services.project import Project, open_project
 
 if TYPE_CHECKING:
     from fsctl.offline import RetrievalResult
-    from fsctl.services.online import OnlineResponse
+    from fsctl.services.online_response import OnlineResponse
 
 
 class FeatureStore:

@@ -69,7 +69,8 @@ def online(
 ) -> int:
     """Read the latest feature values of entities from the online store."""
     from fsctl.render.online import online_json, online_text
-    from fsctl.services.online import OnlineReader, read_entity_file
+    from fsctl.services.entity_input import read_entity_file
+    from fsctl.services.online import OnlineReader
     from fsctl.services.project import open_project
 
     one_of(features=features, service=service, model=model)

@@ -25,25 +25,28 @@ ignored. Output names are ``feature``, or ``view__feature`` with full feature na
 
 from __future__ import annotations
 
-import base64
 import math
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from fsctl.errors import FsctlError, UsageError
-from fsctl.online.base import OnlineRecord, OnlineStore, OnlineView
-from fsctl.online.codec import micros_to_datetime, timestamp_to_micros
+from fsctl.online.base import OnlineRecord, OnlineStore
+from fsctl.online.codec import timestamp_to_micros
+from fsctl.services.entity_input import EntityRows, entity_columns
+from fsctl.services.online_response import (
+    EXPIRED,
+    MISSING,
+    PRESENT,
+    OnlineResponse,
+    ReadPlan,
+    ViewPlan,
+)
 from fsctl.services.project import Project
-
-PRESENT = "present"
-MISSING = "missing"
-EXPIRED = "expired"
 
 DEFAULT_CACHE_SECONDS = 10.0
 CACHE_ENV = "FSCTL_REGISTRY_CACHE_SECONDS"
@@ -51,167 +54,7 @@ _MAX_PLANS = 1024  # distinct request shapes kept per registry version
 _ABSENT = object()
 _EMPTY: list[Any] = []  # placeholder; every slot is filled by its view
 
-EntityRows = Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]]
 
-
-# -- plans -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ViewPlan:
-    """How one requested view is read: its store view, its keys and which outputs it fills."""
-
-    view: OnlineView
-    join_keys: tuple[str, ...]
-    ttl_us: int  # 0: no lower bound on age
-    slots: tuple[tuple[int, str], ...]  # (output position, feature name)
-
-
-@dataclass(frozen=True)
-class ReadPlan:
-    """A request resolved against one registry version."""
-
-    registry_version: int
-    refs: tuple[str, ...]  # view:feature, in output order
-    names: tuple[str, ...]  # output names, in the same order
-    join_keys: tuple[str, ...]  # every key the request needs, in first-use order
-    key_views: dict[str, str]  # join key -> the first view that needs it (for messages)
-    views: tuple[ViewPlan, ...]
-
-
-# -- the response ----------------------------------------------------------------------
-
-
-def iso_timestamp(value: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z`` (microseconds only when there are any)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` as JSON can carry it: bytes base64, datetimes ISO 8601, NaN and infinities
-    null, tuples lists, numpy scalars and arrays as Python values."""
-    kind = type(value)
-    if value is None or kind is str or kind is int or kind is bool:
-        return value
-    if kind is float:
-        return value if math.isfinite(value) else None
-    if kind is list or kind is tuple:
-        return [json_safe(v) for v in value]
-    if kind is dict:
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, datetime):
-        return iso_timestamp(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, (str, bool, int)):  # subclasses (enums and the like)
-        return value
-    if isinstance(value, float):
-        return float(value) if math.isfinite(value) else None
-    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
-    if callable(tolist):
-        return json_safe(tolist())
-    isoformat = getattr(value, "isoformat", None)  # dates, times
-    if callable(isoformat):
-        return isoformat()
-    return str(value)
-
-
-class OnlineResponse:
-    """The result of an online read, kept by column (cheap to build); ``rows``,
-    :meth:`to_dict` and :meth:`to_columns` present it.
-
-    ``entity`` holds the join key values of every row as given; ``values``, ``statuses``
-    and ``event_ts`` hold, per output name (``names``), one entry per row. Event times are
-    integers of microseconds since the epoch (None where the status is missing). Treat
-    these lists as read-only: features of one view may share their status and time lists.
-    """
-
-    __slots__ = ("_rows", "entity", "event_ts", "names", "refs", "registry_version", "statuses", "values")
-
-    def __init__(
-        self,
-        plan: ReadPlan,
-        entity: dict[str, list[Any]],
-        values: list[list[Any]],
-        statuses: list[list[str]],
-        event_ts: list[list[int | None]],
-    ) -> None:
-        self.registry_version = plan.registry_version
-        self.refs = plan.refs
-        self.names = plan.names
-        self.entity = entity
-        self.values = values
-        self.statuses = statuses
-        self.event_ts = event_ts
-        self._rows: list[dict[str, Any]] | None = None
-
-    def __len__(self) -> int:
-        return len(self.statuses[0]) if self.statuses else 0
-
-    @property
-    def join_keys(self) -> tuple[str, ...]:
-        return tuple(self.entity)
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        """One ``{"entity": {key: value}, "features": {name: {"value", "status",
-        "event_timestamp"}}}`` per entity row, in input order (values and times as Python
-        objects: times are aware UTC datetimes)."""
-        if self._rows is None:
-            keys = list(self.entity.items())
-            columns = list(zip(self.names, self.values, self.statuses, self.event_ts, strict=True))
-            rows = []
-            for i in range(len(self)):
-                features = {}
-                for name, values, statuses, times in columns:
-                    ts = times[i]
-                    features[name] = {
-                        "value": values[i],
-                        "status": statuses[i],
-                        "event_timestamp": None if ts is None else micros_to_datetime(ts),
-                    }
-                rows.append({"entity": {k: col[i] for k, col in keys}, "features": features})
-            self._rows = rows
-        return self._rows
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON of ``fsctl online --format json`` (DESIGN.md): ``{"rows": [...]}`` with
-        ISO-8601 event times and JSON-safe values."""
-        keys = list(self.entity.items())
-        columns = list(zip(self.names, self.values, self.statuses, self.event_ts, strict=True))
-        iso: dict[int, str] = {}  # rows of one view share event times
-        rows = []
-        for i in range(len(self)):
-            features = {}
-            for name, values, statuses, times in columns:
-                ts = times[i]
-                if ts is not None:
-                    text = iso.get(ts)
-                    if text is None:
-                        text = iso[ts] = iso_timestamp(micros_to_datetime(ts))
-                features[name] = {
-                    "value": json_safe(values[i]),
-                    "status": statuses[i],
-                    "event_timestamp": None if ts is None else text,
-                }
-            rows.append({"entity": {k: json_safe(col[i]) for k, col in keys}, "features": features})
-        return {"rows": rows}
-
-    def to_columns(self) -> dict[str, list[Any]]:
-        """Feast's ``to_dict()`` shape: ``{join key or feature name: [value per row]}``, join
-        keys first. Expired values are null unless the read ignored the TTL."""
-        out: dict[str, list[Any]] = {k: list(v) for k, v in self.entity.items()}
-        for name, values in zip(self.names, self.values, strict=True):
-            out[name] = list(values)
-        return out
-
-    def __repr__(self) -> str:
-        return f"OnlineResponse({len(self)} rows, features={list(self.names)})"
-
-
-# -- the reader ------------------------------------------------------------------------
 
 
 @dataclass
@@ -385,7 +228,7 @@ class OnlineReader:
         TTLs are measured from: a datetime (naive = UTC) or microseconds since the epoch.
         """
         plan = self.plan(features, service, model, full_feature_names)
-        entity, n = _entity_columns(entity_rows, plan)
+        entity, n = entity_columns(entity_rows, plan)
         if now is None:
             now_us = time.time_ns() // 1000
         else:
@@ -544,139 +387,3 @@ def _build_plan(
         key_views=key_views,
         views=tuple(views),
     )
-
-
-# -- entity rows -----------------------------------------------------------------------
-
-
-def _as_list(value: Any) -> list[Any] | None:
-    """A column as a list; None for a scalar."""
-    if type(value) is list:
-        return value
-    if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__len__"):
-        return None
-    tolist = getattr(value, "tolist", None)  # numpy arrays, pandas and polars series
-    if callable(tolist):
-        return list(tolist())
-    if isinstance(value, Mapping):
-        return None
-    return list(value)
-
-
-def _missing_key(plan: ReadPlan, key: str, where: str) -> UsageError:
-    view = plan.key_views[key]
-    keys = next(vp.join_keys for vp in plan.views if vp.view.name == view)
-    return UsageError(
-        f"{where}no value for join key '{key}' of feature view '{view}'",
-        hint=f"give {', '.join(keys)} for every entity row"
-        + (f"; the request needs {', '.join(plan.join_keys)}" if len(plan.join_keys) > len(keys) else ""),
-    )
-
-
-def _entity_columns(entity_rows: Any, plan: ReadPlan) -> tuple[dict[str, list[Any]], int]:
-    """The plan's join key columns out of ``entity_rows`` (columns or rows), checked; and
-    the number of rows."""
-    keys = plan.join_keys
-    if type(entity_rows) is dict:  # the common case, checked in a few steps
-        columns: list[Any] = [entity_rows.get(k) for k in keys]
-        first = columns[0]
-        if type(first) is list and all(type(c) is list and len(c) == len(first) for c in columns):
-            return dict(zip(keys, columns, strict=True)), len(first)
-    if isinstance(entity_rows, Mapping):
-        return _mapping_columns(entity_rows, plan)
-    if isinstance(entity_rows, (str, bytes)) or not isinstance(entity_rows, Sequence):
-        if hasattr(entity_rows, "to_dict") or hasattr(entity_rows, "to_pydict"):
-            return _mapping_columns(_frame_columns(entity_rows), plan)
-        raise UsageError(
-            f"entity_rows must be a dict of lists or a list of dicts, not {type(entity_rows).__name__}"
-        )
-    rows = entity_rows
-    out: dict[str, list[Any]] = {}
-    for key in keys:
-        try:
-            out[key] = [row[key] for row in rows]
-        except KeyError:
-            index = next(i for i, row in enumerate(rows) if key not in row)
-            raise _missing_key(plan, key, f"entity row {index + 1}: ") from None
-        except TypeError:
-            index = next(i for i, row in enumerate(rows) if not isinstance(row, Mapping))
-            raise UsageError(
-                f"entity row {index + 1} is a {type(rows[index]).__name__}, not a mapping of join keys"
-            ) from None
-    return out, len(rows)
-
-
-def _mapping_columns(entity_rows: Mapping[str, Any], plan: ReadPlan) -> tuple[dict[str, list[Any]], int]:
-    columns: dict[str, list[Any] | None] = {}
-    for key in plan.join_keys:
-        if key not in entity_rows:
-            raise _missing_key(plan, key, "")
-        columns[key] = _as_list(entity_rows[key])
-    scalars = [k for k, v in columns.items() if v is None]
-    if scalars:
-        if len(scalars) != len(columns):
-            raise UsageError(
-                f"entity column '{scalars[0]}' is a single value while others are lists",
-                hint="give every join key a list of values, one per entity row",
-            )
-        return {k: [entity_rows[k]] for k in columns}, 1
-    lengths = {k: len(v) for k, v in columns.items() if v is not None}
-    if len(set(lengths.values())) > 1:
-        shown = ", ".join(f"{k} has {n}" for k, n in lengths.items())
-        raise UsageError(
-            f"entity columns have different lengths: {shown}",
-            hint="give the same number of values for every join key, one per entity row",
-        )
-    return {k: v for k, v in columns.items() if v is not None}, next(iter(lengths.values()))
-
-
-def _frame_columns(frame: Any) -> dict[str, list[Any]]:
-    """A pyarrow Table or a pandas / polars DataFrame as ``{column: values}``."""
-    if hasattr(frame, "to_pydict"):  # pyarrow
-        return dict(frame.to_pydict())
-    if type(frame).__module__.split(".")[0] == "polars":
-        return dict(frame.to_dict(as_series=False))
-    return {str(k): list(v) for k, v in frame.to_dict(orient="list").items()}
-
-
-def read_entity_file(path: Path, join_keys: Sequence[str]) -> dict[str, list[Any]]:
-    """The ``join_keys`` columns of an entity file: parquet, CSV, or JSON lines (``.jsonl``,
-    ``.ndjson``, ``.json``: one object per line)."""
-    suffix = path.suffix.lower()
-    readers = (".parquet", ".csv", ".jsonl", ".ndjson", ".json")
-    if suffix not in readers:
-        raise UsageError(
-            f"entity file {path}: unknown extension '{path.suffix}'",
-            hint="use .parquet, .csv or .jsonl (JSON lines)",
-        )
-    if not path.is_file():
-        raise UsageError(f"entity file {path} does not exist")
-    import pyarrow as pa
-
-    try:
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(path)
-        elif suffix == ".csv":
-            import pyarrow.csv as pcsv
-
-            table = pcsv.read_csv(path)
-        else:
-            import pyarrow.json as pjson
-
-            table = pjson.read_json(path)
-    except (pa.ArrowException, OSError) as exc:
-        what = (
-            " (JSON lines expected: one object per line)" if suffix in (".json", ".jsonl", ".ndjson") else ""
-        )
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"cannot read entity file {path}{what}: {first}") from None
-    missing = [k for k in join_keys if k not in table.column_names]
-    if missing:
-        raise UsageError(
-            f"entity file {path} has no column {', '.join(repr(k) for k in missing)} "
-            f"(columns: {', '.join(table.column_names) or 'none'})",
-            hint=f"the requested features are keyed by {', '.join(join_keys)}",
-        )
-    return {k: table.column(k).to_pylist() for k in join_keys}

@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from fsctl.errors import FsctlError, RegistryError, StoreError, UsageError
 from fsctl.online.codec import micros_to_datetime
-from fsctl.services.online import (
+from fsctl.services.online import OnlineReader
+from fsctl.services.online_response import (
     EXPIRED,
     MISSING,
     PRESENT,
-    OnlineReader,
     OnlineResponse,
     iso_timestamp,
     json_safe,

@@ -1,0 +1,148 @@
+"""Entity rows of an online read: the join key columns out of what callers give (a dict of
+lists, a list of dicts, a dataframe or arrow table, an entity file), checked against the
+request plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fsctl.errors import UsageError
+from fsctl.services.online_response import ReadPlan
+
+EntityRows = Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]]
+
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    """A column as a list; None for a scalar."""
+    if type(value) is list:
+        return value
+    if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__len__"):
+        return None
+    tolist = getattr(value, "tolist", None)  # numpy arrays, pandas and polars series
+    if callable(tolist):
+        return list(tolist())
+    if isinstance(value, Mapping):
+        return None
+    return list(value)
+
+
+def _missing_key(plan: ReadPlan, key: str, where: str) -> UsageError:
+    view = plan.key_views[key]
+    keys = next(vp.join_keys for vp in plan.views if vp.view.name == view)
+    return UsageError(
+        f"{where}no value for join key '{key}' of feature view '{view}'",
+        hint=f"give {', '.join(keys)} for every entity row"
+        + (f"; the request needs {', '.join(plan.join_keys)}" if len(plan.join_keys) > len(keys) else ""),
+    )
+
+
+def entity_columns(entity_rows: Any, plan: ReadPlan) -> tuple[dict[str, list[Any]], int]:
+    """The plan's join key columns out of ``entity_rows`` (columns or rows), checked; and
+    the number of rows."""
+    keys = plan.join_keys
+    if type(entity_rows) is dict:  # the common case, checked in a few steps
+        columns: list[Any] = [entity_rows.get(k) for k in keys]
+        first = columns[0]
+        if type(first) is list and all(type(c) is list and len(c) == len(first) for c in columns):
+            return dict(zip(keys, columns, strict=True)), len(first)
+    if isinstance(entity_rows, Mapping):
+        return _mapping_columns(entity_rows, plan)
+    if isinstance(entity_rows, (str, bytes)) or not isinstance(entity_rows, Sequence):
+        if hasattr(entity_rows, "to_dict") or hasattr(entity_rows, "to_pydict"):
+            return _mapping_columns(_frame_columns(entity_rows), plan)
+        raise UsageError(
+            f"entity_rows must be a dict of lists or a list of dicts, not {type(entity_rows).__name__}"
+        )
+    rows = entity_rows
+    out: dict[str, list[Any]] = {}
+    for key in keys:
+        try:
+            out[key] = [row[key] for row in rows]
+        except KeyError:
+            index = next(i for i, row in enumerate(rows) if key not in row)
+            raise _missing_key(plan, key, f"entity row {index + 1}: ") from None
+        except TypeError:
+            index = next(i for i, row in enumerate(rows) if not isinstance(row, Mapping))
+            raise UsageError(
+                f"entity row {index + 1} is a {type(rows[index]).__name__}, not a mapping of join keys"
+            ) from None
+    return out, len(rows)
+
+
+def _mapping_columns(entity_rows: Mapping[str, Any], plan: ReadPlan) -> tuple[dict[str, list[Any]], int]:
+    columns: dict[str, list[Any] | None] = {}
+    for key in plan.join_keys:
+        if key not in entity_rows:
+            raise _missing_key(plan, key, "")
+        columns[key] = _as_list(entity_rows[key])
+    scalars = [k for k, v in columns.items() if v is None]
+    if scalars:
+        if len(scalars) != len(columns):
+            raise UsageError(
+                f"entity column '{scalars[0]}' is a single value while others are lists",
+                hint="give every join key a list of values, one per entity row",
+            )
+        return {k: [entity_rows[k]] for k in columns}, 1
+    lengths = {k: len(v) for k, v in columns.items() if v is not None}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{k} has {n}" for k, n in lengths.items())
+        raise UsageError(
+            f"entity columns have different lengths: {shown}",
+            hint="give the same number of values for every join key, one per entity row",
+        )
+    return {k: v for k, v in columns.items() if v is not None}, next(iter(lengths.values()))
+
+
+def _frame_columns(frame: Any) -> dict[str, list[Any]]:
+    """A pyarrow Table or a pandas / polars DataFrame as ``{column: values}``."""
+    if hasattr(frame, "to_pydict"):  # pyarrow
+        return dict(frame.to_pydict())
+    if type(frame).__module__.split(".")[0] == "polars":
+        return dict(frame.to_dict(as_series=False))
+    return {str(k): list(v) for k, v in frame.to_dict(orient="list").items()}
+
+
+def read_entity_file(path: Path, join_keys: Sequence[str]) -> dict[str, list[Any]]:
+    """The ``join_keys`` columns of an entity file: parquet, CSV, or JSON lines (``.jsonl``,
+    ``.ndjson``, ``.json``: one object per line)."""
+    suffix = path.suffix.lower()
+    readers = (".parquet", ".csv", ".jsonl", ".ndjson", ".json")
+    if suffix not in readers:
+        raise UsageError(
+            f"entity file {path}: unknown extension '{path.suffix}'",
+            hint="use .parquet, .csv or .jsonl (JSON lines)",
+        )
+    if not path.is_file():
+        raise UsageError(f"entity file {path} does not exist")
+    import pyarrow as pa
+
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+        elif suffix == ".csv":
+            import pyarrow.csv as pcsv
+
+            table = pcsv.read_csv(path)
+        else:
+            import pyarrow.json as pjson
+
+            table = pjson.read_json(path)
+    except (pa.ArrowException, OSError) as exc:
+        what = (
+            " (JSON lines expected: one object per line)" if suffix in (".json", ".jsonl", ".ndjson") else ""
+        )
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"cannot read entity file {path}{what}: {first}") from None
+    missing = [k for k in join_keys if k not in table.column_names]
+    if missing:
+        raise UsageError(
+            f"entity file {path} has no column {', '.join(repr(k) for k in missing)} "
+            f"(columns: {', '.join(table.column_names) or 'none'})",
+            hint=f"the requested features are keyed by {', '.join(join_keys)}",
+        )
+    return {k: table.column(k).to_pylist() for k in join_keys}

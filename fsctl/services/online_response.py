@@ -1,0 +1,172 @@
+"""The answer to an online read (:class:`OnlineResponse`), the request plan it answers, and
+the JSON forms of its values. Statuses per value: ``present``, ``missing``, ``expired`` (see
+:mod:`fsctl.services.online`)."""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from fsctl.online.base import OnlineView
+from fsctl.online.codec import micros_to_datetime
+
+PRESENT = "present"
+MISSING = "missing"
+EXPIRED = "expired"
+
+
+
+@dataclass(frozen=True)
+class ViewPlan:
+    """How one requested view is read: its store view, its keys and which outputs it fills."""
+
+    view: OnlineView
+    join_keys: tuple[str, ...]
+    ttl_us: int  # 0: no lower bound on age
+    slots: tuple[tuple[int, str], ...]  # (output position, feature name)
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """A request resolved against one registry version."""
+
+    registry_version: int
+    refs: tuple[str, ...]  # view:feature, in output order
+    names: tuple[str, ...]  # output names, in the same order
+    join_keys: tuple[str, ...]  # every key the request needs, in first-use order
+    key_views: dict[str, str]  # join key -> the first view that needs it (for messages)
+    views: tuple[ViewPlan, ...]
+
+
+
+
+def iso_timestamp(value: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` (microseconds only when there are any)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as JSON can carry it: bytes base64, datetimes ISO 8601, NaN and infinities
+    null, tuples lists, numpy scalars and arrays as Python values."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is list or kind is tuple:
+        return [json_safe(v) for v in value]
+    if kind is dict:
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return iso_timestamp(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, (str, bool, int)):  # subclasses (enums and the like)
+        return value
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist):
+        return json_safe(tolist())
+    isoformat = getattr(value, "isoformat", None)  # dates, times
+    if callable(isoformat):
+        return isoformat()
+    return str(value)
+
+
+class OnlineResponse:
+    """The result of an online read, kept by column (cheap to build); ``rows``,
+    :meth:`to_dict` and :meth:`to_columns` present it.
+
+    ``entity`` holds the join key values of every row as given; ``values``, ``statuses``
+    and ``event_ts`` hold, per output name (``names``), one entry per row. Event times are
+    integers of microseconds since the epoch (None where the status is missing). Treat
+    these lists as read-only: features of one view may share their status and time lists.
+    """
+
+    __slots__ = ("_rows", "entity", "event_ts", "names", "refs", "registry_version", "statuses", "values")
+
+    def __init__(
+        self,
+        plan: ReadPlan,
+        entity: dict[str, list[Any]],
+        values: list[list[Any]],
+        statuses: list[list[str]],
+        event_ts: list[list[int | None]],
+    ) -> None:
+        self.registry_version = plan.registry_version
+        self.refs = plan.refs
+        self.names = plan.names
+        self.entity = entity
+        self.values = values
+        self.statuses = statuses
+        self.event_ts = event_ts
+        self._rows: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.statuses[0]) if self.statuses else 0
+
+    @property
+    def join_keys(self) -> tuple[str, ...]:
+        return tuple(self.entity)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """One ``{"entity": {key: value}, "features": {name: {"value", "status",
+        "event_timestamp"}}}`` per entity row, in input order (values and times as Python
+        objects: times are aware UTC datetimes)."""
+        if self._rows is None:
+            keys = list(self.entity.items())
+            columns = list(zip(self.names, self.values, self.statuses, self.event_ts, strict=True))
+            rows = []
+            for i in range(len(self)):
+                features = {}
+                for name, values, statuses, times in columns:
+                    ts = times[i]
+                    features[name] = {
+                        "value": values[i],
+                        "status": statuses[i],
+                        "event_timestamp": None if ts is None else micros_to_datetime(ts),
+                    }
+                rows.append({"entity": {k: col[i] for k, col in keys}, "features": features})
+            self._rows = rows
+        return self._rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``fsctl online --format json`` (DESIGN.md): ``{"rows": [...]}`` with
+        ISO-8601 event times and JSON-safe values."""
+        keys = list(self.entity.items())
+        columns = list(zip(self.names, self.values, self.statuses, self.event_ts, strict=True))
+        iso: dict[int, str] = {}  # rows of one view share event times
+        rows = []
+        for i in range(len(self)):
+            features = {}
+            for name, values, statuses, times in columns:
+                ts = times[i]
+                if ts is not None:
+                    text = iso.get(ts)
+                    if text is None:
+                        text = iso[ts] = iso_timestamp(micros_to_datetime(ts))
+                features[name] = {
+                    "value": json_safe(values[i]),
+                    "status": statuses[i],
+                    "event_timestamp": None if ts is None else text,
+                }
+            rows.append({"entity": {k: json_safe(col[i]) for k, col in keys}, "features": features})
+        return {"rows": rows}
+
+    def to_columns(self) -> dict[str, list[Any]]:
+        """Feast's ``to_dict()`` shape: ``{join key or feature name: [value per row]}``, join
+        keys first. Expired values are null unless the read ignored the TTL."""
+        out: dict[str, list[Any]] = {k: list(v) for k, v in self.entity.items()}
+        for name, values in zip(self.names, self.values, strict=True):
+            out[name] = list(values)
+        return out
+
+    def __repr__(self) -> str:
+        return f"OnlineResponse({len(self)} rows, features={list(self.names)})"
