@@ -20,11 +20,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fsctl import s3_objects
 from fsctl.errors import ConflictError, RegistryError
 from fsctl.registry.document import RegistrySnapshot, check_version, dumps, empty_snapshot, parse_document
-
-_CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
-_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -47,71 +45,16 @@ class S3Registry:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            # The document is small: fail within seconds, not minutes, when S3 does not answer.
-            config = Config(
-                retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=5
-            )
-            self._client = boto3.client("s3", config=config)
+            self._client = s3_objects.client()
         return self._client
 
     def _history_key(self, version: int) -> str:
         return f"{self.key}.history/{version:08d}.json"
 
     def _fail(self, exc: Exception, action: str) -> RegistryError:
-        """Turn a boto error into one clear message naming bucket and key."""
-        from urllib.parse import urlsplit
-
-        from botocore.exceptions import (
-            ClientError,
-            ConnectionClosedError,
-            ConnectTimeoutError,
-            EndpointConnectionError,
-            NoCredentialsError,
-            NoRegionError,
-            ReadTimeoutError,
-        )
-
-        where = f"s3://{self.bucket}/{self.key}"
-        if isinstance(exc, NoCredentialsError):
-            return RegistryError(
-                f"cannot {action} the registry {where}: no AWS credentials found",
-                hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is available",
-            )
-        if isinstance(exc, NoRegionError):
-            return RegistryError(
-                f"cannot {action} the registry {where}: no AWS region configured",
-                hint="set AWS_REGION or AWS_DEFAULT_REGION",
-            )
-        if isinstance(
-            exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
-        ):
-            url = urlsplit(str(exc.kwargs.get("endpoint_url", "")))
-            endpoint = f"{url.scheme}://{url.netloc}" if url.netloc else "the S3 endpoint"
-            what = "did not answer in time" if isinstance(exc, ReadTimeoutError) else "cannot be reached"
-            return RegistryError(
-                f"cannot {action} the registry {where}: the endpoint {endpoint} {what}",
-                hint="check the network, any proxy, and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3",
-            )
-        if isinstance(exc, ClientError):
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            message = exc.response.get("Error", {}).get("Message", "") or code
-            if code == "NoSuchBucket":
-                return RegistryError(
-                    f"cannot {action} the registry {where}: bucket '{self.bucket}' does not exist",
-                    hint="create the bucket, or fix the registry URI",
-                )
-            if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
-                return RegistryError(
-                    f"cannot {action} the registry {where}: access denied ({code})",
-                    hint="check the credentials in use and that the bucket policy allows "
-                    + ("s3:GetObject" if action == "read" else "s3:PutObject")
-                    + " on this key",
-                )
-            return RegistryError(f"cannot {action} the registry {where}: {code}: {message}")
-        return RegistryError(f"cannot {action} the registry {where}: {type(exc).__name__}: {exc}")
+        """A boto error as one clear message naming bucket and key."""
+        message, hint = s3_objects.describe(exc, action, "the registry", self.bucket, self.key)
+        return RegistryError(message, hint=hint)
 
     def read(self) -> RegistrySnapshot:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -120,7 +63,7 @@ class S3Registry:
             response = self.client.get_object(Bucket=self.bucket, Key=self.key)
             body = response["Body"].read()
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING_CODES:
+            if s3_objects.error_code(exc) in s3_objects.MISSING_CODES:
                 return empty_snapshot(self.location)
             raise self._fail(exc, "read") from None
         except BotoCoreError as exc:
@@ -136,7 +79,7 @@ class S3Registry:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self._history_key(version))["Body"].read()
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING_CODES:
+            if s3_objects.error_code(exc) in s3_objects.MISSING_CODES:
                 raise RegistryError(
                     f"version {version} is not kept under s3://{self.bucket}/{self.key}.history/"
                 ) from None
@@ -168,9 +111,7 @@ class S3Registry:
                 self._heal_history(expected)
             self._put(self.key, dumps(new.to_document()), **conditions)
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-            if code in _CONFLICT_CODES or status in ("409", "412"):
+            if s3_objects.is_conflict(exc):
                 raise ConflictError(
                     f"the registry {self.location} changed since version {expected.version} was read",
                     hint="re-run `fsctl plan` (or `fsctl apply` without a plan file) against the new version",
@@ -191,7 +132,7 @@ class S3Registry:
         try:
             self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING_CODES:
+            if s3_objects.error_code(exc) in s3_objects.MISSING_CODES:
                 self._put(key, dumps(current.to_document()))
             else:
                 raise

@@ -7,8 +7,7 @@ state yet"; every other failure (no such bucket, access denied, no credentials, 
 down, a body that does not parse) is a :class:`~fsctl.errors.StoreError` naming the bucket
 and key and what to check, and nothing is written after a failed read.
 
-The client (short timeouts, few retries, the standard AWS chain including
-``AWS_ENDPOINT_URL``) and the error messages are the S3 registry's own.
+The client and the error messages are the S3 registry's (:mod:`fsctl.s3_objects`).
 """
 
 from __future__ import annotations
@@ -16,29 +15,27 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fsctl.errors import ConflictError, RegistryError, StoreError
-from fsctl.registry.s3 import _CONFLICT_CODES, _MISSING_CODES, S3Registry
+from fsctl import s3_objects
+from fsctl.errors import ConflictError, StoreError
+from fsctl.registry.s3 import parse_s3_uri
 from fsctl.state.document import StateSnapshot, dumps, empty_state, parse_document
-
-
-def _as_store_error(error: RegistryError) -> StoreError:
-    message = error.message.replace("the registry ", "the materialization state ", 1)
-    return StoreError(message, hint=error.hint)
 
 
 class S3StateStore:
     def __init__(self, uri: str, client: Any = None) -> None:
         self.location = uri
-        # Reused for its client construction and its error mapping; it never touches the registry.
-        self._s3 = S3Registry(uri, client=client)
-        self.bucket, self.key = self._s3.bucket, self._s3.key
+        self.bucket, self.key = parse_s3_uri(uri)
+        self._client = client
 
     @property
     def client(self) -> Any:
-        return self._s3.client
+        if self._client is None:
+            self._client = s3_objects.client()
+        return self._client
 
     def _fail(self, exc: Exception, action: str) -> StoreError:
-        return _as_store_error(self._s3._fail(exc, action))
+        message, hint = s3_objects.describe(exc, action, "the materialization state", self.bucket, self.key)
+        return StoreError(message, hint=hint)
 
     def read(self) -> StateSnapshot:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -47,7 +44,7 @@ class S3StateStore:
             response = self.client.get_object(Bucket=self.bucket, Key=self.key)
             body = response["Body"].read()
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING_CODES:
+            if s3_objects.error_code(exc) in s3_objects.MISSING_CODES:
                 return empty_state(self.location)
             raise self._fail(exc, "read") from None
         except BotoCoreError as exc:
@@ -68,9 +65,7 @@ class S3StateStore:
                 **conditions,
             )
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-            if code in _CONFLICT_CODES or status in ("409", "412"):
+            if s3_objects.is_conflict(exc):
                 raise ConflictError(
                     f"the materialization state {self.location} changed since serial "
                     f"{expected.serial} was read",
