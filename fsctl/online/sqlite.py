@@ -12,6 +12,7 @@ from its worker threads). The file and its folder are created on first use.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -210,10 +211,22 @@ class SQLiteOnlineStore:
         return out
 
     def sync(self) -> None:
-        # Commits do not fsync (synchronous = NORMAL, WAL); a checkpoint fsyncs the WAL first,
-        # so even a PASSIVE one, which never waits for readers, makes every commit durable.
+        # Commits do not fsync (synchronous = NORMAL, WAL). A checkpoint that copies frames
+        # fsyncs the WAL first and the database after; PASSIVE never waits for readers, so a
+        # reader on an older snapshot can leave frames behind: then fsync the WAL directly.
         with self._connection("sync") as conn:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if row is None or row[1] == row[2]:  # every frame is in the database file now
+                return
+            wal = f"{self.path}-wal"
+            try:
+                fd = os.open(wal, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise self._fail(exc, f"sync {wal}") from None
 
     def close(self) -> None:
         with self._lock:

@@ -454,6 +454,41 @@ def test_sqlite_sync_moves_committed_rows_into_the_database_file(tmp_path: Path)
     store.close()
 
 
+def test_sqlite_sync_fsyncs_the_wal_when_a_reader_holds_frames_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader on an older snapshot (fsctl serve mid-read) keeps a PASSIVE checkpoint from
+    copying the newest frames; sync must then fsync the WAL itself."""
+    import os
+
+    path = tmp_path / "online.db"
+    store = SQLiteOnlineStore(path)
+    view = make_view("proj")
+    store.create(view)
+    store.write(view, [rec(1, T0, None, conv=0.5, trips=1)])
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute('SELECT count(*) FROM "proj__stats"').fetchone() == (1,)  # snapshot held
+    store.write(view, [rec(2, T0, None, conv=0.5, trips=2)])
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    store.sync()
+    assert synced == [f"{path}-wal"]
+    reader.execute("COMMIT")
+    reader.close()
+    synced.clear()
+    store.sync()  # nothing held back now: the checkpoint completes, no extra fsync
+    assert synced == []
+    assert [r.values["trips"] if r else None for r in store.read(view, [(1,), (2,)])] == [1, 2]
+    store.close()
+
+
 def test_dynamodb_layout(s3_server: Any, monkeypatch: pytest.MonkeyPatch, project: str) -> None:
     for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)
