@@ -151,6 +151,48 @@ def test_materialize_text_summary_and_progress(repo: Path) -> None:
     assert registry_version(repo) == 1
 
 
+def test_a_terminal_gets_a_progress_bar_per_view_and_stdout_keeps_the_summary(repo: Path) -> None:
+    """stderr on a pseudo-terminal: a rich bar per view (keys written / keys); stdout, a
+    pipe, gets the plain summary and no escape codes."""
+    import os
+    import pty
+    import sys
+
+    from tests.cli.conftest import fsctl_env
+
+    master, slave = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "fsctl", "materialize", "2025-06-01", "2025-06-02", "--repo", str(repo)],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            env=fsctl_env(TERM="xterm"),
+            timeout=120,
+        )
+        os.close(slave)
+        slave = -1
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the writer is gone and everything was read
+                break
+            if not chunk:
+                break
+            screen += chunk
+    finally:
+        if slave != -1:
+            os.close(slave)
+        os.close(master)
+    assert done.returncode == 0, done.stdout
+    text = screen.decode("utf-8", "replace")
+    assert "stats (4 rows)" in text and "3/3" in text  # the bar, finished
+    assert "rows in the window" not in text  # the plain lines are for pipes only
+    assert done.stdout.splitlines()[1] == "  rows read 4, keys 3, written 3"
+    assert "\x1b" not in done.stdout
+
+
 def test_materialize_json_summary(repo: Path) -> None:
     result = ok(fsctl_in(repo, "materialize", "2025-06-01", "2025-06-02", "--format", "json"))
     document = json.loads(result.stdout)
