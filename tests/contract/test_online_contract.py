@@ -430,6 +430,25 @@ def test_sqlite_layout(tmp_path: Path) -> None:
     assert ddl.endswith("WITHOUT ROWID")  # one B-tree keyed by the key
 
 
+def test_sqlite_tables_made_before_without_rowid_keep_working(tmp_path: Path) -> None:
+    """Stores created by earlier versions have rowid tables; CREATE ... IF NOT EXISTS keeps
+    them, and every write and read works the same on them."""
+    path = tmp_path / "online.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            'CREATE TABLE "proj__stats" '
+            "(key TEXT PRIMARY KEY, event_ts INTEGER NOT NULL, created_ts INTEGER, vals TEXT NOT NULL)"
+        )
+        conn.execute("""INSERT INTO "proj__stats" VALUES ('1', ?, NULL, '{"conv":0.5,"trips":1}')""", (T0,))
+    store = SQLiteOnlineStore(path)
+    view = make_view("proj")
+    store.create(view)
+    assert store.write(view, [rec(1, T0 - 1, None, conv=0.0, trips=0), rec(2, T0, None, conv=0.2, trips=2)]) == 1
+    assert [r.values["trips"] if r else None for r in store.read(view, [(1,), (2,), (3,)])] == [1, 2, None]
+    store.sync()
+    store.close()
+
+
 def test_sqlite_sync_moves_committed_rows_into_the_database_file(tmp_path: Path) -> None:
     """A commit only appends to the WAL, which is not fsynced (synchronous = NORMAL); sync
     checkpoints it, so the rows are in the main file even if the WAL were lost."""
