@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fsctl.aws_errors import error_code, transport_error
+
 CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 
@@ -20,11 +22,6 @@ def client() -> Any:
     return boto3.client("s3", config=config)
 
 
-def error_code(exc: Any) -> str:
-    """The S3 error code of a botocore ClientError ("" if none)."""
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def is_conflict(exc: Any) -> bool:
     """A conditional write lost its race (412 / 409)."""
     status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
@@ -33,34 +30,18 @@ def is_conflict(exc: Any) -> bool:
 
 def describe(exc: Exception, action: str, what: str, bucket: str, key: str) -> tuple[str, str | None]:
     """(message, hint) for a boto error while ``action``-ing ``what`` at s3://bucket/key."""
-    from urllib.parse import urlsplit
-
-    from botocore.exceptions import (
-        ClientError,
-        ConnectionClosedError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        NoRegionError,
-        ReadTimeoutError,
-    )
+    from botocore.exceptions import ClientError
 
     head = f"cannot {action} {what} s3://{bucket}/{key}"
-    if isinstance(exc, NoCredentialsError):
-        return (
-            f"{head}: no AWS credentials found",
-            "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is available",
-        )
-    if isinstance(exc, NoRegionError):
-        return f"{head}: no AWS region configured", "set AWS_REGION or AWS_DEFAULT_REGION"
-    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)):
-        url = urlsplit(str(exc.kwargs.get("endpoint_url", "")))
-        endpoint = f"{url.scheme}://{url.netloc}" if url.netloc else "the S3 endpoint"
-        problem = "did not answer in time" if isinstance(exc, ReadTimeoutError) else "cannot be reached"
-        return (
-            f"{head}: the endpoint {endpoint} {problem}",
-            "check the network, any proxy, and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3",
-        )
+    common = transport_error(
+        exc,
+        head,
+        region_hint="set AWS_REGION or AWS_DEFAULT_REGION",
+        endpoint_hint="check the network, any proxy, and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3",
+        service="S3",
+    )
+    if common is not None:
+        return common
     if isinstance(exc, ClientError):
         code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message", "") or code

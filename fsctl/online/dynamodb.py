@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from fsctl.aws_errors import error_code, transport_error
 from fsctl.errors import StoreError
 from fsctl.online.base import OnlineRecord, OnlineView
 from fsctl.online.codec import codec_for, encode_key, encode_records
@@ -43,10 +44,6 @@ _NEWER_THAN_STORED = (
 _NEWER_THAN_STORED_NULL_CREATED = (
     "attribute_not_exists(k) OR event_ts < :e OR (event_ts = :e AND attribute_not_exists(created_ts))"
 )
-
-
-def _code(exc: Any) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 class DynamoDBOnlineStore:
@@ -92,43 +89,23 @@ class DynamoDBOnlineStore:
 
     def _fail(self, exc: BaseException, action: str, table: str | None) -> StoreError:
         """Turn a botocore error into one message naming the table and what to check."""
-        from urllib.parse import urlsplit
-
-        from botocore.exceptions import (
-            ClientError,
-            ConnectionClosedError,
-            ConnectTimeoutError,
-            EndpointConnectionError,
-            NoCredentialsError,
-            NoRegionError,
-            PartialCredentialsError,
-            ReadTimeoutError,
-        )
+        from botocore.exceptions import ClientError
 
         where = f"DynamoDB table {table}" if table else f"DynamoDB tables {self.table_prefix}*"
         head = f"cannot {action} {where} ({self.region})"
-        if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-            return StoreError(
-                f"{head}: no AWS credentials found",
-                hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is available",
-            )
-        if isinstance(exc, NoRegionError):
-            return StoreError(
-                f"{head}: no AWS region configured", hint="set online_store.region in fsctl.yaml"
-            )
-        if isinstance(
-            exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
-        ):
-            url = urlsplit(str(exc.kwargs.get("endpoint_url", "") or self.endpoint_url or ""))
-            endpoint = f"{url.scheme}://{url.netloc}" if url.netloc else "the DynamoDB endpoint"
-            what = "did not answer in time" if isinstance(exc, ReadTimeoutError) else "cannot be reached"
-            return StoreError(
-                f"{head}: the endpoint {endpoint} {what}",
-                hint="check the network, any proxy, online_store.endpoint_url and "
-                "AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB",
-            )
+        common = transport_error(
+            exc,
+            head,
+            region_hint="set online_store.region in fsctl.yaml",
+            endpoint_hint="check the network, any proxy, online_store.endpoint_url and "
+            "AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB",
+            service="DynamoDB",
+            endpoint_url=self.endpoint_url,
+        )
+        if common is not None:
+            return StoreError(common[0], hint=common[1])
         if isinstance(exc, ClientError):
-            code = _code(exc)
+            code = error_code(exc)
             message = exc.response.get("Error", {}).get("Message", "") or code
             if code == "ResourceNotFoundException" and table:
                 return StoreError(
@@ -170,7 +147,7 @@ class DynamoDBOnlineStore:
             try:
                 status = self.client.describe_table(TableName=table)["Table"]["TableStatus"]
             except ClientError as exc:
-                if _code(exc) != "ResourceNotFoundException":
+                if error_code(exc) != "ResourceNotFoundException":
                     raise
                 status = None
             if status == "ACTIVE":
@@ -189,7 +166,7 @@ class DynamoDBOnlineStore:
                         BillingMode="PAY_PER_REQUEST",
                     )
                 except ClientError as exc:
-                    if _code(exc) != "ResourceInUseException":  # created meanwhile by someone else
+                    if error_code(exc) != "ResourceInUseException":  # created meanwhile by someone else
                         raise
             self.client.get_waiter("table_exists").wait(
                 TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 300}
@@ -212,15 +189,15 @@ class DynamoDBOnlineStore:
                     self.client.delete_table(TableName=table)
                     break
                 except ClientError as exc:
-                    if _code(exc) == "ResourceNotFoundException":
+                    if error_code(exc) == "ResourceNotFoundException":
                         return
-                    if _code(exc) != "ResourceInUseException":
+                    if error_code(exc) != "ResourceInUseException":
                         raise
                 # Being created or updated (delete once that is done), or being deleted already.
                 try:
                     status = self.client.describe_table(TableName=table)["Table"]["TableStatus"]
                 except ClientError as exc:
-                    if _code(exc) == "ResourceNotFoundException":
+                    if error_code(exc) == "ResourceNotFoundException":
                         return
                     raise
                 if status == "DELETING":
@@ -292,7 +269,7 @@ class DynamoDBOnlineStore:
                     )
                     stored += 1
                 except ClientError as exc:
-                    if _code(exc) == "ConditionalCheckFailedException":
+                    if error_code(exc) == "ConditionalCheckFailedException":
                         continue  # the stored record is newer: kept, as the contract says
                     stop.set()
                     raise self._fail(exc, "write to", table) from None

@@ -21,6 +21,7 @@ import json
 from typing import Any
 
 from fsctl import s3_objects
+from fsctl.aws_errors import error_code
 from fsctl.errors import ConflictError, RegistryError
 from fsctl.registry.document import RegistrySnapshot, check_version, dumps, empty_snapshot, parse_document
 
@@ -63,7 +64,7 @@ class S3Registry:
             response = self.client.get_object(Bucket=self.bucket, Key=self.key)
             body = response["Body"].read()
         except ClientError as exc:
-            if s3_objects.error_code(exc) in s3_objects.MISSING_CODES:
+            if error_code(exc) in s3_objects.MISSING_CODES:
                 return empty_snapshot(self.location)
             raise self._fail(exc, "read") from None
         except BotoCoreError as exc:
@@ -79,7 +80,7 @@ class S3Registry:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self._history_key(version))["Body"].read()
         except ClientError as exc:
-            if s3_objects.error_code(exc) in s3_objects.MISSING_CODES:
+            if error_code(exc) in s3_objects.MISSING_CODES:
                 raise RegistryError(
                     f"version {version} is not kept under s3://{self.bucket}/{self.key}.history/"
                 ) from None
@@ -132,7 +133,7 @@ class S3Registry:
         try:
             self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if s3_objects.error_code(exc) in s3_objects.MISSING_CODES:
+            if error_code(exc) in s3_objects.MISSING_CODES:
                 self._put(key, dumps(current.to_document()))
             else:
                 raise

@@ -16,6 +16,7 @@ import dataclasses
 from typing import Any
 
 from fsctl import s3_objects
+from fsctl.aws_errors import error_code
 from fsctl.errors import ConflictError, StoreError
 from fsctl.registry.s3 import parse_s3_uri
 from fsctl.state.document import StateSnapshot, dumps, empty_state, parse_document
@@ -44,7 +45,7 @@ class S3StateStore:
             response = self.client.get_object(Bucket=self.bucket, Key=self.key)
             body = response["Body"].read()
         except ClientError as exc:
-            if s3_objects.error_code(exc) in s3_objects.MISSING_CODES:
+            if error_code(exc) in s3_objects.MISSING_CODES:
                 return empty_state(self.location)
             raise self._fail(exc, "read") from None
         except BotoCoreError as exc:
