@@ -1,13 +1,15 @@
-"""What the S3 registry and the S3 state document share: one small JSON object per URI,
-its client (short timeouts, few retries, the standard AWS chain including
-``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3``), and boto errors as one clear message and
-hint naming the bucket and key. Each caller wraps the message in its own error type."""
+"""What the S3 registry and the S3 state document share: one small JSON document per URI
+(:class:`S3Object`), read and conditionally written through one client (short timeouts,
+few retries, the standard AWS chain including ``AWS_ENDPOINT_URL`` /
+``AWS_ENDPOINT_URL_S3``), with boto errors as one clear message and hint naming the bucket
+and key, in the caller's error type."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fsctl.aws_errors import error_code, transport_error
+from fsctl.errors import FsctlError
 
 CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
@@ -55,3 +57,77 @@ def describe(exc: Exception, action: str, what: str, bucket: str, key: str) -> t
             )
         return f"{head}: {code}: {message}", None
     return f"{head}: {type(exc).__name__}: {exc}", None
+
+
+class LostRace(Exception):
+    """A conditional write found the object changed since it was read (412 / 409)."""
+
+
+class S3Object:
+    """One small JSON document at ``s3://bucket/key`` (and objects beside it, by key).
+
+    Reads tell "no object" (None) from every other failure; writes are conditional when
+    given a token: ``If-Match`` on the ETag read, or ``If-None-Match: *`` for the first
+    write, and a lost race raises :class:`LostRace`. Every other boto failure becomes
+    ``error(message, hint=...)`` naming ``what`` and the bucket and key.
+    """
+
+    def __init__(self, bucket: str, key: str, what: str, error: type[FsctlError], client: Any = None) -> None:
+        self.bucket, self.key, self.what, self.error = bucket, key, what, error
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = client()
+        return self._client
+
+    def fail(self, exc: Exception, action: str) -> FsctlError:
+        message, hint = describe(exc, action, self.what, self.bucket, self.key)
+        return self.error(message, hint=hint)
+
+    def get(self, key: str | None = None) -> tuple[bytes, str] | None:
+        """(body, ETag) of the object at ``key`` (default: the document), None if there is none."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key or self.key)
+            return response["Body"].read(), str(response.get("ETag", ""))
+        except ClientError as exc:
+            if error_code(exc) in MISSING_CODES:
+                return None
+            raise self.fail(exc, "read") from None
+        except BotoCoreError as exc:
+            raise self.fail(exc, "read") from None
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as exc:
+            if error_code(exc) in MISSING_CODES:
+                return False
+            raise self.fail(exc, "write") from None
+        except BotoCoreError as exc:
+            raise self.fail(exc, "write") from None
+
+    def put(self, body: bytes, *, key: str | None = None, conditional: bool = False, token: str | None = None) -> str:
+        """Write ``body``; returns the new ETag ("" if S3 gave none). ``conditional``: only
+        over the version with ETag ``token``, or only if there is no object when ``token``
+        is None; otherwise raise :class:`LostRace`."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        conditions = ({"IfMatch": token} if token else {"IfNoneMatch": "*"}) if conditional else {}
+        try:
+            response = self.client.put_object(
+                Bucket=self.bucket, Key=key or self.key, Body=body, ContentType="application/json", **conditions
+            )
+        except ClientError as exc:
+            if conditional and is_conflict(exc):
+                raise LostRace from None
+            raise self.fail(exc, "write") from None
+        except BotoCoreError as exc:
+            raise self.fail(exc, "write") from None
+        return str(response.get("ETag", ""))

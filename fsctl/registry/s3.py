@@ -20,10 +20,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fsctl import s3_objects
-from fsctl.aws_errors import error_code
 from fsctl.errors import ConflictError, RegistryError
 from fsctl.registry.document import RegistrySnapshot, check_version, dumps, empty_snapshot, parse_document
+from fsctl.s3_objects import LostRace, S3Object
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -41,99 +40,56 @@ class S3Registry:
     def __init__(self, uri: str, client: Any = None) -> None:
         self.location = uri
         self.bucket, self.key = parse_s3_uri(uri)
-        self._client = client
+        self._object = S3Object(self.bucket, self.key, "the registry", RegistryError, client=client)
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = s3_objects.client()
-        return self._client
+        return self._object.client
 
     def _history_key(self, version: int) -> str:
         return f"{self.key}.history/{version:08d}.json"
 
-    def _fail(self, exc: Exception, action: str) -> RegistryError:
-        """A boto error as one clear message naming bucket and key."""
-        message, hint = s3_objects.describe(exc, action, "the registry", self.bucket, self.key)
-        return RegistryError(message, hint=hint)
-
     def read(self) -> RegistrySnapshot:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self.key)
-            body = response["Body"].read()
-        except ClientError as exc:
-            if error_code(exc) in s3_objects.MISSING_CODES:
-                return empty_snapshot(self.location)
-            raise self._fail(exc, "read") from None
-        except BotoCoreError as exc:
-            raise self._fail(exc, "read") from None
-        return parse_document(body, self.location, token=str(response.get("ETag", "")))
+        got = self._object.get()
+        if got is None:
+            return empty_snapshot(self.location)
+        body, etag = got
+        return parse_document(body, self.location, token=etag)
 
     def read_version(self, version: int) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         current = self.read()
         if check_version(current, version):
             return current.to_document()
+        got = self._object.get(self._history_key(version))
+        if got is None:
+            raise RegistryError(f"version {version} is not kept under s3://{self.bucket}/{self.key}.history/")
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self._history_key(version))["Body"].read()
-        except ClientError as exc:
-            if error_code(exc) in s3_objects.MISSING_CODES:
-                raise RegistryError(
-                    f"version {version} is not kept under s3://{self.bucket}/{self.key}.history/"
-                ) from None
-            raise self._fail(exc, "read") from None
-        except BotoCoreError as exc:
-            raise self._fail(exc, "read") from None
-        try:
-            return dict(json.loads(body))
+            return dict(json.loads(got[0]))
         except ValueError as exc:
             raise RegistryError(
                 f"s3://{self.bucket}/{self._history_key(version)} is not valid JSON: {exc}"
             ) from None
 
-    def _put(self, key: str, data: bytes, **conditions: str) -> None:
-        self.client.put_object(
-            Bucket=self.bucket, Key=key, Body=data, ContentType="application/json", **conditions
-        )
-
     def write(self, new: RegistrySnapshot, expected: RegistrySnapshot) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         if new.version != expected.version + 1:
             raise RegistryError(f"internal: writing version {new.version} on top of {expected.version}")
-        conditions = (
-            {"IfMatch": expected.token} if expected.exists and expected.token else {"IfNoneMatch": "*"}
-        )
+        body = dumps(new.to_document())
+        if expected.exists:
+            self._heal_history(expected)
         try:
-            if expected.exists:
-                self._heal_history(expected)
-            self._put(self.key, dumps(new.to_document()), **conditions)
-        except ClientError as exc:
-            if s3_objects.is_conflict(exc):
-                raise ConflictError(
-                    f"the registry {self.location} changed since version {expected.version} was read",
-                    hint="re-run `fsctl plan` (or `fsctl apply` without a plan file) against the new version",
-                ) from None
-            raise self._fail(exc, "write") from None
-        except BotoCoreError as exc:
-            raise self._fail(exc, "write") from None
+            self._object.put(body, conditional=True, token=expected.token if expected.exists else None)
+        except LostRace:
+            raise ConflictError(
+                f"the registry {self.location} changed since version {expected.version} was read",
+                hint="re-run `fsctl plan` (or `fsctl apply` without a plan file) against the new version",
+            ) from None
         try:
-            self._put(self._history_key(new.version), dumps(new.to_document()))
-        except (ClientError, BotoCoreError):
+            self._object.put(body, key=self._history_key(new.version))
+        except RegistryError:
             pass  # healed by the next write; the version itself has landed
 
     def _heal_history(self, current: RegistrySnapshot) -> None:
         """Make sure the version being replaced is kept (a crash may have skipped its copy)."""
-        from botocore.exceptions import ClientError
-
         key = self._history_key(current.version)
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if error_code(exc) in s3_objects.MISSING_CODES:
-                self._put(key, dumps(current.to_document()))
-            else:
-                raise
+        if not self._object.exists(key):
+            self._object.put(dumps(current.to_document()), key=key)
