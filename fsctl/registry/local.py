@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fsctl.errors import ConflictError, CorruptRegistryError, RegistryError
+from fsctl.errors import ConflictError, CorruptRegistryError, FsctlError, RegistryError
 from fsctl.registry.document import RegistrySnapshot, check_version, dumps, empty_snapshot, parse_document
 
 LOCK_TIMEOUT_SECONDS = 60.0
@@ -42,17 +44,33 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+@contextmanager
+def locked_write(path: Path, what: str, error: type[FsctlError]) -> Iterator[None]:
+    """Hold ``<path>.lock`` for a read-check-write of ``path``; a lock that stays taken, or
+    an OS failure inside, becomes one ``error`` naming ``what`` and the file."""
+    from filelock import FileLock
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_SECONDS):
+            yield
+    except TimeoutError:  # before OSError: filelock's Timeout is an OSError too
+        raise error(
+            f"timed out after {LOCK_TIMEOUT_SECONDS:.0f}s waiting for the lock {path}.lock",
+            hint="another fsctl is writing; if none is running, the lock is stale",
+        ) from None
+    except OSError as exc:
+        raise error(
+            f"cannot write {what} {path}: {exc.strerror or exc}",
+            hint="check the folder exists and is writable",
+        ) from None
+
+
 class LocalRegistry:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.location = str(path)
         self.history_dir = path.with_name(path.name + ".history")
-
-    def _lock(self) -> Any:
-        from filelock import FileLock
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_SECONDS)
 
     def read(self) -> RegistrySnapshot:
         try:
@@ -82,30 +100,16 @@ class LocalRegistry:
             raise CorruptRegistryError(f"{file} is not valid JSON: {exc}") from None
 
     def write(self, new: RegistrySnapshot, expected: RegistrySnapshot) -> None:
-        try:
-            lock = self._lock()
-            with lock:
-                current = self.read()
-                if current.version != expected.version:
-                    raise ConflictError(
-                        f"the registry {self.path} moved from version {expected.version} to "
-                        f"{current.version} since it was read",
-                        hint="re-run `fsctl plan` (or `fsctl apply` without a plan file) against the new version",
-                    )
-                if new.version != current.version + 1:
-                    raise RegistryError(
-                        f"internal: writing version {new.version} on top of {current.version}"
-                    )
-                data = dumps(new.to_document())
-                atomic_write(self.history_dir / f"{new.version:08d}.json", data)
-                atomic_write(self.path, data)
-        except OSError as exc:
-            raise RegistryError(
-                f"cannot write the registry {self.path}: {exc.strerror or exc}",
-                hint="check the folder exists and is writable",
-            ) from None
-        except TimeoutError:
-            raise RegistryError(
-                f"timed out after {LOCK_TIMEOUT_SECONDS:.0f}s waiting for the lock {self.path}.lock",
-                hint="another fsctl is writing; if none is running, the lock is stale",
-            ) from None
+        with locked_write(self.path, "the registry", RegistryError):
+            current = self.read()
+            if current.version != expected.version:
+                raise ConflictError(
+                    f"the registry {self.path} moved from version {expected.version} to "
+                    f"{current.version} since it was read",
+                    hint="re-run `fsctl plan` (or `fsctl apply` without a plan file) against the new version",
+                )
+            if new.version != current.version + 1:
+                raise RegistryError(f"internal: writing version {new.version} on top of {current.version}")
+            data = dumps(new.to_document())
+            atomic_write(self.history_dir / f"{new.version:08d}.json", data)
+            atomic_write(self.path, data)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 from fsctl.errors import ConflictError, StoreError
-from fsctl.registry.local import LOCK_TIMEOUT_SECONDS, atomic_write
+from fsctl.registry.local import atomic_write, locked_write
 from fsctl.state.document import StateSnapshot, dumps, empty_state, parse_document
 
 
@@ -22,12 +21,6 @@ class LocalStateStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.location = str(path)
-
-    def _lock(self) -> Any:
-        from filelock import FileLock
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_SECONDS)
 
     def read(self) -> StateSnapshot:
         try:
@@ -43,26 +36,15 @@ class LocalStateStore:
         return dataclasses.replace(snapshot, token=str(snapshot.serial))
 
     def write(self, new: StateSnapshot, expected: StateSnapshot) -> StateSnapshot:
-        try:
-            with self._lock():
-                current = self.read()
-                if current.token != expected.token:
-                    raise ConflictError(
-                        f"the materialization state {self.path} moved from serial {expected.serial} "
-                        f"to {current.serial} since it was read",
-                        hint="read it again and re-apply the change (fsctl.state.update does this)",
-                    )
-                serial = current.serial + 1
-                stored = dataclasses.replace(new, location=self.location, serial=serial, token=str(serial))
-                atomic_write(self.path, dumps(stored))
-                return stored
-        except TimeoutError:  # before OSError: filelock's Timeout is an OSError too
-            raise StoreError(
-                f"timed out after {LOCK_TIMEOUT_SECONDS:.0f}s waiting for the lock {self.path}.lock",
-                hint="another fsctl is writing; if none is running, the lock is stale",
-            ) from None
-        except OSError as exc:
-            raise StoreError(
-                f"cannot write the materialization state {self.path}: {exc.strerror or exc}",
-                hint="check the folder exists and is writable",
-            ) from None
+        with locked_write(self.path, "the materialization state", StoreError):
+            current = self.read()
+            if current.token != expected.token:
+                raise ConflictError(
+                    f"the materialization state {self.path} moved from serial {expected.serial} "
+                    f"to {current.serial} since it was read",
+                    hint="read it again and re-apply the change (fsctl.state.update does this)",
+                )
+            serial = current.serial + 1
+            stored = dataclasses.replace(new, location=self.location, serial=serial, token=str(serial))
+            atomic_write(self.path, dumps(stored))
+            return stored

@@ -475,6 +475,24 @@ def test_local_registry_creates_its_folder(tmp_path: Path) -> None:
     assert registry.read().version == 1
 
 
+def test_a_lock_held_too_long_is_a_clear_timeout_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from filelock import FileLock
+
+    import fsctl.registry.local as local_module
+
+    registry = LocalRegistry(tmp_path / "registry.json")
+    write_next(registry, "one")
+    monkeypatch.setattr(local_module, "LOCK_TIMEOUT_SECONDS", 0.2)
+    with FileLock(str(registry.path) + ".lock"):  # another writer that does not let go
+        with pytest.raises(RegistryError) as caught:
+            write_next(registry, "two")
+    assert caught.value.message == f"timed out after 0s waiting for the lock {registry.path}.lock"
+    assert caught.value.hint is not None and "another fsctl is writing" in caught.value.hint
+    assert registry.read().version == 1
+
+
 CORRUPT = {
     "not-json": b"{ this is not json",
     "truncated": b'{"format_version": 1, "project": "demo", "version": 2, "objects": {"Enti',

@@ -439,6 +439,22 @@ def test_local_document_is_readable_json_and_leaves_no_temp_files(tmp_path: Path
     assert leftovers(store) == []
 
 
+def test_local_lock_held_too_long_is_a_clear_timeout_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from filelock import FileLock
+
+    import fsctl.registry.local as local_module
+
+    store = LocalStateStore(tmp_path / "registry.state.json")
+    update(store, advance("stats", "r0"))
+    monkeypatch.setattr(local_module, "LOCK_TIMEOUT_SECONDS", 0.2)
+    with FileLock(str(store.path) + ".lock"), pytest.raises(StoreError) as caught:
+        update(store, advance("stats", "r1"))
+    assert caught.value.message == f"timed out after 0s waiting for the lock {store.path}.lock"
+    assert store.read().serial == 1
+
+
 # --- S3 that cannot be used --------------------------------------------------------------
 
 
