@@ -50,6 +50,7 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import fsctl_env
+from tests.support.lockstep import run_in_lockstep
 
 pytestmark = pytest.mark.slow
 
@@ -69,25 +70,6 @@ APPLIED = re.compile(r"^Applied: registry (\S+) version (\d+) -> (\d+) \(", re.M
 MOVED = re.compile(r"registry .*(moved|changed|kept moving)", re.S)
 RETRIED = re.compile(r" after \d+ attempts\.$", re.M)
 STALE = re.compile(r"registry moved (since the plan was made|while the plan was being applied)")
-
-# Import everything first, signal readiness, wait for the start file, then run the CLI
-# exactly as `python -m fsctl ARGS` does.
-_LAUNCHER = r"""
-import os, runpy, sys, time
-ready, go, s3 = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
-import fsctl.cli, fsctl.loader, fsctl.services.apply, fsctl.registry.local, yaml
-if s3:
-    import boto3, botocore.config, fsctl.registry.s3
-open(ready, "w").close()
-deadline = time.monotonic() + 60
-while not os.path.exists(go):
-    if time.monotonic() > deadline:
-        sys.exit(99)
-    time.sleep(0.002)
-sys.argv = ["fsctl", *sys.argv[4:]]
-runpy.run_module("fsctl", run_name="__main__", alter_sys=True)
-"""
-
 
 def extra_entity(name: str) -> str:
     return f"kind: Entity\nname: {name}\njoin_keys: [{name}_id]\n"
@@ -160,46 +142,13 @@ class Outcome:
 
 
 def race(tmp: Path, backend: Backend, jobs: list[tuple[str, Path, list[str]]]) -> list[tuple[int, str, str]]:
-    """Start one process per (actor, repo, args) behind a barrier; return (code, stdout, stderr)."""
-    barrier = tmp / f"barrier-{time.monotonic_ns()}"
-    barrier.mkdir()
-    go = barrier / "go"
-    procs = []
-    for i, (actor, repo, args) in enumerate(jobs):
-        env = fsctl_env(FSCTL_ACTOR=actor, **backend.env)
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    _LAUNCHER,
-                    str(barrier / f"ready{i}"),
-                    str(go),
-                    "1" if backend.s3 else "0",
-                    *args,
-                ],
-                cwd=repo,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while not all((barrier / f"ready{i}").exists() for i in range(len(jobs))):
-            assert time.monotonic() < deadline, "processes did not get ready"
-            assert all(p.poll() is None for p in procs), [
-                p.communicate() for p in procs if p.poll() is not None
-            ]
-            time.sleep(0.005)
-        go.touch()
-        return [(p.wait(timeout=90), *p.communicate(timeout=90)) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    """Start one process per (actor, repo, args) together; return (code, stdout, stderr)."""
+    preload = ["fsctl.cli", "fsctl.loader", "fsctl.services.apply", "fsctl.registry.local", "yaml"]
+    if backend.s3:
+        preload += ["boto3", "botocore.config", "fsctl.registry.s3"]
+    return run_in_lockstep(
+        tmp, [(args, fsctl_env(FSCTL_ACTOR=actor, **backend.env), repo) for actor, repo, args in jobs], preload
+    )
 
 
 @contextlib.contextmanager

@@ -42,6 +42,7 @@ from fsctl.services.materialize import materialize
 from fsctl.services.project import Project, open_project
 from fsctl.services.retrieve import RegistryObjects
 from tests.cli.conftest import fsctl_env, run_fsctl
+from tests.support.lockstep import run_in_lockstep
 
 pytestmark = pytest.mark.slow
 
@@ -346,49 +347,10 @@ def test_a_source_deleted_between_runs_fails_clearly_and_keeps_the_watermark(tmp
 
 # Import everything first, signal readiness, wait for the start file, then run the CLI
 # exactly as `python -m fsctl ARGS` does; so both processes really start at one moment.
-_LAUNCHER = r"""
-import os, runpy, sys, time
-ready, go = sys.argv[1], sys.argv[2]
-import duckdb, pyarrow, fsctl.cli, fsctl.loader, fsctl.services.apply, fsctl.services.materialize
-open(ready, "w").close()
-deadline = time.monotonic() + 60
-while not os.path.exists(go):
-    if time.monotonic() > deadline:
-        sys.exit(99)
-    time.sleep(0.002)
-sys.argv = ["fsctl", *sys.argv[3:]]
-runpy.run_module("fsctl", run_name="__main__", alter_sys=True)
-"""
-
-
 def start_together(tmp: Path, jobs: list[list[str]]) -> list[tuple[int, str, str]]:
-    barrier = tmp / f"barrier-{time.monotonic_ns()}"
-    barrier.mkdir()
-    go = barrier / "go"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", _LAUNCHER, str(barrier / f"ready{i}"), str(go), *args],
-            env=fsctl_env(FSCTL_MATERIALIZE_BATCH_SIZE=BATCH),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i, args in enumerate(jobs)
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while not all((barrier / f"ready{i}").exists() for i in range(len(jobs))):
-            assert time.monotonic() < deadline, "processes did not get ready"
-            assert all(p.poll() is None for p in procs), [
-                p.communicate() for p in procs if p.poll() is not None
-            ]
-            time.sleep(0.005)
-        go.touch()
-        return [(p.wait(timeout=90), *p.communicate(timeout=90)) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
+    env = fsctl_env(FSCTL_MATERIALIZE_BATCH_SIZE=BATCH)
+    preload = ["duckdb", "pyarrow", "fsctl.cli", "fsctl.loader", "fsctl.services.apply", "fsctl.services.materialize"]
+    return run_in_lockstep(tmp, [(args, env, None) for args in jobs], preload)
 
 
 def registry(root: Path) -> dict[str, Any]:
