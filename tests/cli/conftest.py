@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.example import copy_example_repo
+
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "example_repo"
 
 
 def fsctl_env(**extra: str) -> dict[str, str]:
@@ -42,11 +42,7 @@ def fsctl() -> Callable[..., subprocess.CompletedProcess[str]]:
 @pytest.fixture
 def example_repo(tmp_path: Path) -> Path:
     """A private copy of example_repo with no registry yet."""
-    target = tmp_path / "example_repo"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(
-            "registry.json*", "registry.state.json*", "online.db*", "training_set.parquet", "__pycache__"
-        ))
-    return target
+    return copy_example_repo(tmp_path / "example_repo")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ leaves an existing output file as it was.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from fsctl import FeatureStore
-from tests.cli.conftest import EXAMPLE, run_fsctl
+from tests.cli.conftest import run_fsctl
+from tests.support.example import copy_example_repo
 
 pytestmark = pytest.mark.slow
 
@@ -32,10 +32,7 @@ ENTITY_COLUMNS = ["driver_id", "customer_id", "event_timestamp", "churned"]
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the example repo, applied once for the module (tests only read it)."""
-    root = tmp_path_factory.mktemp("historical") / "example_repo"
-    shutil.copytree(
-        EXAMPLE, root, ignore=shutil.ignore_patterns("registry.json*", "online.db*", "__pycache__")
-    )
+    root = copy_example_repo(tmp_path_factory.mktemp("historical") / "example_repo")
     applied = run_fsctl("apply", "--yes", "--repo", str(root))
     assert applied.returncode == 0, applied.stderr
     return root

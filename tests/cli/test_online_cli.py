@@ -9,7 +9,6 @@ and errors that exit 1 with one message and no traceback.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,7 +21,8 @@ from fsctl.online.views import online_view
 from fsctl.services.apply import apply_definitions
 from fsctl.services.project import open_project
 from fsctl.services.retrieve import RegistryObjects
-from tests.cli.conftest import EXAMPLE, run_fsctl
+from tests.cli.conftest import run_fsctl
+from tests.support.example import copy_example_repo
 
 pytestmark = pytest.mark.slow
 
@@ -44,12 +44,7 @@ def us(value: datetime) -> int:
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example repo, applied, with three drivers and one customer in its online store."""
-    root = tmp_path_factory.mktemp("online") / "example_repo"
-    shutil.copytree(
-        EXAMPLE,
-        root,
-        ignore=shutil.ignore_patterns("registry.json*", "registry.state*", "online.db*", "__pycache__"),
-    )
+    root = copy_example_repo(tmp_path_factory.mktemp("online") / "example_repo")
     project = open_project(root)
     apply_definitions(project)
     objects = RegistryObjects(project)

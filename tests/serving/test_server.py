@@ -9,7 +9,6 @@ health check, and a clean exit 0 on SIGTERM and SIGINT.
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +31,8 @@ from fsctl.services.apply import apply_definitions
 from fsctl.services.online import OnlineReader
 from fsctl.services.project import Project, open_project
 from fsctl.services.retrieve import RegistryObjects
-from tests.cli.conftest import EXAMPLE, fsctl_env
+from tests.cli.conftest import fsctl_env
+from tests.support.example import copy_example_repo
 from tests.support.s3 import free_port
 
 pytestmark = pytest.mark.slow
@@ -81,12 +81,7 @@ def fill(store: Any, project: Project) -> None:
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example repo, applied, with two drivers and a customer in its SQLite online store."""
-    root = tmp_path_factory.mktemp("serve") / "example_repo"
-    shutil.copytree(
-        EXAMPLE,
-        root,
-        ignore=shutil.ignore_patterns("registry.json*", "registry.state*", "online.db*", "__pycache__"),
-    )
+    root = copy_example_repo(tmp_path_factory.mktemp("serve") / "example_repo")
     project = open_project(root)
     apply_definitions(project)
     store = project.online_store()

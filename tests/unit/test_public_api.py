@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import fsctl
+from tests.support.example import copy_example_repo
 
 EXPECTED = {
     "Entity", "FeatureService", "FeatureStore", "FeatureView", "Field", "FileSource", "Model", "ModelVersion",
@@ -31,11 +32,7 @@ def test_import_fsctl_and_cli_stay_light():
 
 
 def test_feature_store_plans_and_applies(tmp_path: Path):
-    import shutil
-
-    repo = tmp_path / "repo"
-    root = Path(__file__).resolve().parents[2] / "example_repo"
-    shutil.copytree(root, repo, ignore=shutil.ignore_patterns("registry.json*", "online.db*"))
+    repo = copy_example_repo(tmp_path / "repo")
     store = fsctl.FeatureStore(repo)
     plan = store.plan()
     assert plan.summary["add"] == 9
