@@ -45,7 +45,7 @@ from fsctl.services.materialize import materialize, raise_if_failed
 from fsctl.services.project import open_project
 # Libraries imported before timing, as the limit imports duckdb and sqlite3 before its clock.
 import duckdb, pyarrow, pydantic, yaml
-import fsctl.loader, fsctl.model.config, fsctl.offline.sources, fsctl.online.sqlite, fsctl.services.retrieve
+import fsctl.loader, fsctl.definitions.config, fsctl.offline.sources, fsctl.online.sqlite, fsctl.services.retrieve
 import fsctl.state.local, fsctl.diff.plan, filelock
 start = time.perf_counter()
 result = materialize(open_project(repo), datetime(2026, 2, 1, tzinfo=timezone.utc),

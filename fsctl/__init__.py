@@ -23,18 +23,18 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from fsctl.model import Entity, FeatureService, FeatureView, Field, FileSource, Model, ModelVersion
-    from fsctl.store import FeatureStore
+    from fsctl.definitions import Entity, FeatureService, FeatureView, Field, FileSource, Model, ModelVersion
+    from fsctl.feature_store import FeatureStore
 
 _LAZY = {
-    "Entity": "fsctl.model",
-    "FeatureService": "fsctl.model",
-    "FeatureView": "fsctl.model",
-    "Field": "fsctl.model",
-    "FileSource": "fsctl.model",
-    "Model": "fsctl.model",
-    "ModelVersion": "fsctl.model",
-    "FeatureStore": "fsctl.store",
+    "Entity": "fsctl.definitions",
+    "FeatureService": "fsctl.definitions",
+    "FeatureView": "fsctl.definitions",
+    "Field": "fsctl.definitions",
+    "FileSource": "fsctl.definitions",
+    "Model": "fsctl.definitions",
+    "ModelVersion": "fsctl.definitions",
+    "FeatureStore": "fsctl.feature_store",
 }
 
 

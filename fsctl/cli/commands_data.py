@@ -176,7 +176,7 @@ def _run_materialize(
 ) -> int:
     from datetime import timedelta
 
-    from fsctl.model.fields import parse_duration
+    from fsctl.definitions.fields import parse_duration
     from fsctl.render.materialize import materialize_json, materialize_text
     from fsctl.services.materialize import materialize, raise_if_failed
     from fsctl.services.project import open_project

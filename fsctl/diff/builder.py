@@ -4,7 +4,8 @@ Pure: no I/O. Objects are compared in canonical form (see ``FsctlObject.to_dict`
 A breaking change or a deletion is *blocked* when objects that remain after
 the apply still depend on what changes: views on an entity or source, services
 selecting the affected features, model versions bound to those services and
-the aliases pointing at them. Blocked plans cannot be applied.
+the aliases pointing at them, as the dependency graph of the desired objects
+(:mod:`fsctl.definitions.graph`) says. Blocked plans cannot be applied.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fsctl.definitions import KIND_ORDER
+from fsctl.definitions import graph as g
+from fsctl.definitions.graph import DefinitionGraph, build_graph
 from fsctl.diff.compare import compare
 from fsctl.diff.plan import (
     ADD,
@@ -25,7 +29,6 @@ from fsctl.diff.plan import (
     Plan,
     fingerprint,
 )
-from fsctl.model.objects import KIND_ORDER
 
 Objects = Mapping[str, Mapping[str, dict[str, Any]]]
 _SEVERITY = {METADATA: 0, NON_BREAKING: 1, BREAKING: 2}
@@ -79,54 +82,40 @@ def _online_changes(
     return tuple(changes)
 
 
-def _view_features(view: dict[str, Any]) -> list[str]:
-    return [f["name"] for f in view.get("schema", [])]
-
-
-def _service_uses(service: dict[str, Any], view: str, features: set[str] | None) -> bool:
-    """Does the service select ``view`` (and, if given, any of ``features``)?"""
-    for selection in service.get("features", []):
-        if selection["view"] != view:
-            continue
-        if features is None or selection["features"] is None:
-            return True
-        return bool(features & set(selection["features"]))
-    return False
-
-
-def _model_dependents(desired: Objects, services: list[str]) -> list[str]:
+def _model_dependents(desired: Objects, graph: DefinitionGraph, services: list[str]) -> list[str]:
+    """Model versions bound to ``services`` (with their aliases), by model name and in the
+    order each model lists its versions."""
+    bound = {v for s in services for v in graph.children(g.service(s), g.BOUND)}
     out = []
     for model_name, model in sorted(desired.get("Model", {}).items()):
-        aliases_by_version: dict[int, list[str]] = {}
-        for alias, number in sorted(model.get("aliases", {}).items()):
-            aliases_by_version.setdefault(number, []).append(alias)
         for version in model.get("versions", []):
-            if version["feature_service"] in services:
-                aliases = aliases_by_version.get(version["version"], [])
+            node = g.model_version(model_name, version["version"])
+            if node in bound:
+                aliases = graph.aliases_of(node)
                 label = f"Model {model_name} v{version['version']}"
                 out.append(label + (f" ({', '.join(aliases)})" if aliases else ""))
     return out
 
 
-def _dependents_of_view(desired: Objects, view: str, features: set[str] | None) -> list[str]:
-    services = sorted(
-        name for name, svc in desired.get("FeatureService", {}).items() if _service_uses(svc, view, features)
-    )
-    return [f"FeatureService {s}" for s in services] + _model_dependents(desired, services)
+def _dependents_of_view(desired: Objects, graph: DefinitionGraph, view: str, features: set[str] | None) -> list[str]:
+    """Services selecting ``view`` (only those selecting one of ``features``, or the whole
+    view, when ``features`` is given), then the model versions bound to them."""
+    if features is None:
+        found = graph.children(g.view(view), *g.SELECTIONS)
+    else:
+        found = graph.children(g.view(view), g.SELECTED_ALL)
+        found += [s for f in features for s in graph.children(g.feature(view, f), g.SELECTED)]
+    services = sorted({n.name for n in found})
+    return [f"FeatureService {s}" for s in services] + _model_dependents(desired, graph, services)
 
 
-def _dependents(desired: Objects, change: Change) -> list[str]:
+def _dependents(desired: Objects, graph: DefinitionGraph, change: Change) -> list[str]:
     kind, name = change.kind, change.name
     if kind in ("Entity", "FileSource"):
-        field = "entities" if kind == "Entity" else "source"
-        views = sorted(
-            v
-            for v, obj in desired.get("FeatureView", {}).items()
-            if (name in obj["entities"] if field == "entities" else obj["source"] == name)
-        )
+        views = [n.name for n in graph.children(g.object_node(kind, name), g.KEYS, g.FEEDS)]
         out = [f"FeatureView {v}" for v in views]
         for v in views:
-            out += [d for d in _dependents_of_view(desired, v, None) if d not in out]
+            out += [d for d in _dependents_of_view(desired, graph, v, None) if d not in out]
         return out
     if kind == "FeatureView":
         features: set[str] | None = None
@@ -134,32 +123,32 @@ def _dependents(desired: Objects, change: Change) -> list[str]:
             f.path.startswith("schema.") or f.impact != BREAKING for f in change.fields
         ):
             features = {f.path.split(".")[1] for f in change.fields if f.impact == BREAKING}
-        return _dependents_of_view(desired, name, features)
+        return _dependents_of_view(desired, graph, name, features)
     if kind == "FeatureService":
-        return _model_dependents(desired, [name])
+        return _model_dependents(desired, graph, [name])
     if kind == "Model":
-        model = desired.get("Model", {}).get(name)
-        if model is None:
-            return []
         versions = {
             f.path.split(".")[1]
             for f in change.fields
             if f.impact == BREAKING and f.path.startswith("versions.")
         }
-        return [
-            f"alias {alias} of Model {name} (version {number})"
-            for alias, number in sorted(model.get("aliases", {}).items())
-            if str(number) in versions
-        ]
+        aliased = sorted(
+            (alias, number)
+            for number in versions
+            if number.isdigit()
+            for alias in graph.aliases_of(g.model_version(name, int(number)))
+        )
+        return [f"alias {alias} of Model {name} (version {number})" for alias, number in aliased]
     return []
 
 
 def _blocked(changes: list[Change], desired: Objects) -> list[Blocked]:
+    graph = build_graph(desired)
     out = []
     for change in changes:
         if not change.breaking:
             continue
-        dependents = _dependents(desired, change)
+        dependents = _dependents(desired, graph, change)
         if dependents:
             reason = "; ".join(change.reasons) or "breaking change"
             out.append(Blocked(change.kind, change.name, reason, tuple(dependents)))

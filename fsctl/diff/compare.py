@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fsctl.definitions.fields import format_duration
 from fsctl.diff.plan import BREAKING, METADATA, NON_BREAKING, FieldChange
-from fsctl.model.fields import format_duration
 
 _ABSENT = object()
 _METADATA_KEYS = {"description", "owner", "tags"}

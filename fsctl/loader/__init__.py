@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fsctl.definitions import KIND_ORDER, FsctlObject
+from fsctl.definitions.graph import DefinitionGraph
 from fsctl.errors import DefinitionErrors, Problem
 from fsctl.loader.config import find_repo, load_config, resolve_repo
-from fsctl.model.objects import KIND_ORDER, FsctlObject
 
 __all__ = ["RepoDefinitions", "find_repo", "load_config", "load_repo", "resolve_repo"]
 
@@ -25,6 +26,8 @@ class RepoDefinitions:
     root: Path
     config: Any  # RepoConfig
     objects: dict[str, dict[str, FsctlObject]]
+    documents: dict[str, dict[str, dict[str, Any]]]  # kind -> name -> canonical dict (to_dict())
+    graph: DefinitionGraph
     warnings: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
@@ -100,8 +103,14 @@ def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> Rep
             continue
         objects[obj.KIND][obj.name] = obj
 
+    from fsctl.definitions.graph import build_graph
+
+    # The canonical form of every object: what the registry stores, the plan diffs and the
+    # dependency graph is built from.
+    documents = {kind: {name: objects[kind][name].to_dict() for name in sorted(objects[kind])} for kind in KIND_ORDER}
+    graph = build_graph(documents)
     broken = unloaded | {(p.kind, p.name) for p in problems if p.kind and p.name}
-    problems.extend(check_references(objects, broken))
+    problems.extend(check_references(objects, graph, broken))
     warnings: list[Problem] = []
     if check_data:
         from fsctl.loader.sources import check_sources
@@ -114,6 +123,8 @@ def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> Rep
         root=root,
         config=config,
         objects=objects,
+        documents=documents,
+        graph=graph,
         warnings=warnings,
         files=[p.relative_to(root).as_posix() for p in files],
     )

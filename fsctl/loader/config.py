@@ -63,11 +63,11 @@ def expand_env(value: Any, file: str, where: str = "") -> Any:
 
 
 def load_config(repo: Path) -> Any:
-    """Read and validate ``repo/fsctl.yaml``; returns a :class:`~fsctl.model.config.RepoConfig`."""
+    """Read and validate ``repo/fsctl.yaml``; returns a :class:`~fsctl.definitions.config.RepoConfig`."""
     import yaml
     from pydantic import ValidationError
 
-    from fsctl.model.config import RepoConfig
+    from fsctl.definitions.config import RepoConfig
 
     path = repo / CONFIG_FILE
     try:

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from fsctl.definitions import FsctlObject, Origin
 from fsctl.errors import DefinitionError, DefinitionErrors, Problem
-from fsctl.model.objects import FsctlObject, Origin
 
 _DECLARED_RE = re.compile(
     r"\b(Entity|FileSource|FeatureView|FeatureService|Model)\(\s*name\s*=\s*[\"']([A-Za-z0-9_-]+)[\"']"

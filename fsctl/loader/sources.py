@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from fsctl.definitions import Entity, FeatureView, FileSource, FsctlObject
 from fsctl.errors import Problem
 from fsctl.loader.validate import problem_at
-from fsctl.model.objects import Entity, FeatureView, FileSource, FsctlObject
 
 
 def _first_file(root: Path, source: FileSource) -> Path | None:

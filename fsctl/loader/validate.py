@@ -1,4 +1,5 @@
-"""Cross-object checks: duplicates, dangling references, aliases and source columns.
+"""Cross-object checks: dangling references (read off the dependency graph) and the rules
+about a view's features.
 
 Every check appends :class:`~fsctl.errors.Problem` objects; nothing raises, so
 one run reports every problem in the repo.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from fsctl.definitions import Entity, FeatureView, FsctlObject, Model
+from fsctl.definitions import graph as graph_nodes
+from fsctl.definitions.graph import DefinitionGraph
 from fsctl.errors import Problem
-from fsctl.model.objects import Entity, FeatureService, FeatureView, FileSource, FsctlObject, Model
 
 Objects = Mapping[str, Mapping[str, FsctlObject]]
 
@@ -39,37 +42,83 @@ def _did_you_mean(name: str, choices: list[str]) -> str:
     return "none of that kind is defined"
 
 
-def check_references(objects: Objects, broken: set[tuple[str, str]] | None = None) -> list[Problem]:
-    """Check references between objects. References to ``broken`` objects (which failed to
+def check_references(
+    objects: Objects, graph: DefinitionGraph, broken: set[tuple[str, str]] | None = None
+) -> list[Problem]:
+    """Report every reference of the dependency ``graph`` to an object that is not defined,
+    and the per-view rules on features. References to ``broken`` objects (which failed to
     load and are already reported) are not reported again."""
     problems: list[Problem] = []
-    skip = broken or set()
-    entities: Mapping[str, Entity] = objects.get("Entity", {})  # type: ignore[assignment]
-    sources: Mapping[str, FileSource] = objects.get("FileSource", {})  # type: ignore[assignment]
-    views: Mapping[str, FeatureView] = objects.get("FeatureView", {})  # type: ignore[assignment]
-    services: Mapping[str, FeatureService] = objects.get("FeatureService", {})  # type: ignore[assignment]
-    models: Mapping[str, Model] = objects.get("Model", {})  # type: ignore[assignment]
-
-    for view in views.values():
-        for i, entity in enumerate(view.entities):
-            if entity not in entities and ("Entity", entity) not in skip:
-                problems.append(
-                    problem_at(
-                        view,
-                        f"entity '{entity}' is not defined",
-                        f"entities[{i}]",
-                        _did_you_mean(entity, list(entities)),
-                    )
-                )
-        if view.source not in sources and ("FileSource", view.source) not in skip:
+    skip = {graph_nodes.object_node(kind, name) for kind, name in (broken or set()) if kind in graph_nodes.NODE_KINDS}
+    names = {kind: list(objects.get(kind, {})) for kind in ("Entity", "FileSource", "FeatureView", "FeatureService")}
+    for edge in graph.dangling():
+        missing, user = edge.upstream, edge.downstream
+        if missing in skip:
+            continue
+        if user.kind == "view":
+            obj = objects["FeatureView"][user.name]
+            kind = "Entity" if missing.kind == "entity" else "FileSource"
+            label = "entity" if missing.kind == "entity" else "source"
             problems.append(
                 problem_at(
-                    view,
-                    f"source '{view.source}' is not defined",
-                    "source",
-                    _did_you_mean(view.source, list(sources)),
+                    obj,
+                    f"{label} '{missing.name}' is not defined",
+                    edge.field,
+                    _did_you_mean(missing.name, names[kind]),
                 )
             )
+        elif user.kind == "service":
+            obj = objects["FeatureService"][user.name]
+            if missing.kind == "view":
+                problems.append(
+                    problem_at(
+                        obj,
+                        f"view '{missing.name}' is not defined",
+                        edge.field,
+                        _did_you_mean(missing.name, names["FeatureView"]),
+                    )
+                )
+                continue
+            view_name, _, feature = missing.name.partition(":")
+            if graph_nodes.view(view_name) in skip:
+                continue
+            view = objects["FeatureView"][view_name]
+            assert isinstance(view, FeatureView)
+            problems.append(
+                problem_at(
+                    obj,
+                    f"view '{view_name}' has no feature '{feature}'",
+                    edge.field,
+                    _did_you_mean(feature, view.feature_names),
+                )
+            )
+        elif user.kind == "model_version":
+            model_name, _, number = user.name.partition("/")
+            problems.append(
+                problem_at(
+                    objects["Model"][model_name],
+                    f"version {number} is bound to feature service '{missing.name}', which is not defined",
+                    edge.field,
+                    _did_you_mean(missing.name, names["FeatureService"]),
+                )
+            )
+        elif user.kind == "alias":
+            model_obj = objects["Model"][user.name.partition("@")[0]]
+            assert isinstance(model_obj, Model)
+            alias = user.name.partition("@")[2]
+            number = missing.name.partition("/")[2]
+            numbers = [v.version for v in model_obj.versions]
+            problems.append(
+                problem_at(
+                    model_obj,
+                    f"alias '{alias}' points at version {number}, which is not listed",
+                    edge.field,
+                    f"use one of the versions {numbers} or add version {number}",
+                )
+            )
+    entities: Mapping[str, Entity] = objects.get("Entity", {})  # type: ignore[assignment]
+    for view in objects.get("FeatureView", {}).values():
+        assert isinstance(view, FeatureView)
         keys = [k for e in view.entities if e in entities for k in entities[e].join_keys]
         for feature in view.feature_names:
             if feature in keys:
@@ -89,60 +138,6 @@ def check_references(objects: Objects, broken: set[tuple[str, str]] | None = Non
                         f"check on '{feature}', which is not in the schema",
                         f"checks.{feature}",
                         _did_you_mean(feature, view.feature_names),
-                    )
-                )
-
-    for service in services.values():
-        for i, selection in enumerate(service.features):
-            maybe_view = views.get(selection.view)
-            if maybe_view is None and ("FeatureView", selection.view) in skip:
-                continue
-            if maybe_view is None:
-                problems.append(
-                    problem_at(
-                        service,
-                        f"view '{selection.view}' is not defined",
-                        f"features[{i}]",
-                        _did_you_mean(selection.view, list(views)),
-                    )
-                )
-                continue
-            view = maybe_view
-            for feature in selection.features or []:
-                if feature not in view.feature_names:
-                    problems.append(
-                        problem_at(
-                            service,
-                            f"view '{view.name}' has no feature '{feature}'",
-                            f"features[{i}]",
-                            _did_you_mean(feature, view.feature_names),
-                        )
-                    )
-
-    for model in models.values():
-        for i, version in enumerate(model.versions):
-            if (
-                version.feature_service not in services
-                and ("FeatureService", version.feature_service) not in skip
-            ):
-                problems.append(
-                    problem_at(
-                        model,
-                        f"version {version.version} is bound to feature service "
-                        f"'{version.feature_service}', which is not defined",
-                        f"versions[{i}].feature_service",
-                        _did_you_mean(version.feature_service, list(services)),
-                    )
-                )
-        numbers = [v.version for v in model.versions]
-        for alias, number in model.aliases.items():
-            if number not in numbers:
-                problems.append(
-                    problem_at(
-                        model,
-                        f"alias '{alias}' points at version {number}, which is not listed",
-                        f"aliases.{alias}",
-                        f"use one of the versions {numbers} or add version {number}",
                     )
                 )
     return problems

@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from fsctl.definitions import KINDS, FsctlObject, Origin
+from fsctl.definitions.base import problems_from_validation
 from fsctl.errors import Problem
-from fsctl.model.objects import KINDS, FsctlObject, Origin, problems_from_validation
 
 _DOC_SPLIT = re.compile(r"^---.*$", re.MULTILINE)
 _KIND_RE = re.compile(r"^kind:\s*[\"']?([A-Za-z]+)", re.MULTILINE)

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fsctl.definitions import FeatureView, FileSource
 from fsctl.errors import StoreError, UsageError
-from fsctl.model.objects import FeatureView, FileSource
 from fsctl.offline import entities as entity_rows
 from fsctl.offline.result import RetrievalResult
 from fsctl.offline.sources import SourceTable, duckdb_type, open_source, quote

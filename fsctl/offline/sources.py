@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fsctl.definitions import FeatureView, FileSource
 from fsctl.errors import StoreError
-from fsctl.model.objects import FeatureView, FileSource
 
 # fsctl dtype -> DuckDB type of the output column.
 DUCKDB_TYPES = {

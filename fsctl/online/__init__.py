@@ -28,7 +28,7 @@ def _require(module: str, extra: str, kind: str) -> None:
 
 
 def open_online_store(config: Any, root: Path) -> OnlineStore:
-    """The store described by ``config`` (a ``fsctl.model.config`` online store section);
+    """The store described by ``config`` (a ``fsctl.definitions.config`` online store section);
     a relative sqlite path is relative to the repo ``root``."""
     kind = getattr(config, "type", None)
     if kind == "sqlite":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fsctl.model.objects import Entity, FeatureView
+from fsctl.definitions import Entity, FeatureView
 from fsctl.online.base import OnlineView
 
 

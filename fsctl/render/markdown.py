@@ -13,7 +13,7 @@ def _md(text: object) -> str:
 def plan_markdown(plan: Plan) -> str:
     import jinja2
 
-    from fsctl.resources import templates_dir
+    from fsctl.template_paths import templates_dir
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir() / "render")),

@@ -15,7 +15,7 @@ from pathlib import Path
 from fsctl.diff import Plan
 from fsctl.errors import ConflictError
 from fsctl.registry import RegistrySnapshot, VersionInfo
-from fsctl.services import audit, infra
+from fsctl.services import audit, online_tables
 from fsctl.services.plan import desired_objects, plan_against, raise_if_blocked, replan_saved
 from fsctl.services.project import Project
 
@@ -46,9 +46,9 @@ def write_plan(project: Project, plan: Plan, snapshot: RegistrySnapshot) -> int:
         summary=plan.summary,
     )
     new = snapshot.next(plan.desired, info, project.name)
-    infra.create_tables(project, plan)
+    online_tables.create_tables(project, plan)
     project.registry.write(new, snapshot)
-    infra.drop_tables(project, infra.dropped_views(plan))
+    online_tables.drop_tables(project, online_tables.dropped_views(plan))
     return new.version
 
 
@@ -122,13 +122,13 @@ def teardown(project: Project, confirm: Callable[[Plan], bool] | None = None) ->
         snapshot = project.registry.read()
         plan = plan_against(project, {}, snapshot)
         if not plan.has_changes:
-            infra.drop_tables(project, infra.all_online_views(project))
+            online_tables.drop_tables(project, online_tables.all_online_views(project))
             return ApplyResult(plan, snapshot.version, snapshot.version, attempt)
         if confirm is not None and not confirm(plan):
             return ApplyResult(plan, snapshot.version, snapshot.version, attempt, cancelled=True)
         try:
             version = write_plan(project, plan, snapshot)
-            infra.drop_tables(project, infra.all_online_views(project))
+            online_tables.drop_tables(project, online_tables.all_online_views(project))
             return ApplyResult(plan, snapshot.version, version, attempt)
         except ConflictError:
             if attempt == MAX_ATTEMPTS:

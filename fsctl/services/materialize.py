@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from fsctl.definitions import FeatureView
 from fsctl.errors import FsctlError, StoreError, UsageError
-from fsctl.model.objects import FeatureView
 from fsctl.services.project import Project
 
 BATCH_SIZE = int(os.environ.get("FSCTL_MATERIALIZE_BATCH_SIZE", "10000"))

@@ -25,10 +25,7 @@ PLAN_FORMAT = 1
 
 
 def desired_objects(definitions: RepoDefinitions) -> dict[str, dict[str, dict[str, Any]]]:
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for obj in definitions.all():
-        out.setdefault(obj.KIND, {})[obj.name] = obj.to_dict()
-    return out
+    return {kind: dict(objects) for kind, objects in definitions.documents.items() if objects}
 
 
 def check_project(project: Project, snapshot: RegistrySnapshot) -> None:

@@ -12,8 +12,8 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
+from fsctl.definitions import FeatureService, FeatureView, FileSource, Model, object_from_dict
 from fsctl.errors import UsageError
-from fsctl.model.objects import FeatureService, FeatureView, FileSource, Model, object_from_dict
 from fsctl.offline import FeatureRef, RetrievalResult, ViewRequest
 from fsctl.services.project import Project
 

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from fsctl.errors import UsageError
-from fsctl.resources import templates_dir
+from fsctl.template_paths import templates_dir
 
 _PROJECT_RE = re.compile(r"^[a-z0-9_]+$")
 

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
+from fsctl.definitions.config import DynamoDBOnlineStore as DynamoDBConfig
+from fsctl.definitions.config import RedisOnlineStore as RedisConfig
+from fsctl.definitions.config import SQLiteOnlineStore as SQLiteConfig
 from fsctl.errors import StoreError, UsageError
-from fsctl.model.config import DynamoDBOnlineStore as DynamoDBConfig
-from fsctl.model.config import RedisOnlineStore as RedisConfig
-from fsctl.model.config import SQLiteOnlineStore as SQLiteConfig
 from fsctl.online import OnlineRecord, OnlineStore, OnlineView, open_online_store
 from fsctl.online.codec import decode_values, encode_key, encode_values
 from fsctl.online.dynamodb import DynamoDBOnlineStore

@@ -1,4 +1,4 @@
-"""Value types of the definitions: durations, dtypes and names (fsctl.model.fields, fsctl.types)."""
+"""Value types of the definitions: durations, dtypes and names (fsctl.definitions.fields, fsctl.types)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fsctl import types
-from fsctl.model.fields import (
+from fsctl.definitions.fields import (
     SCALAR_DTYPES,
     check_column,
     check_dtype,

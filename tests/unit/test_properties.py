@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from fsctl import Entity, FeatureService, FeatureView, Field, FileSource, Model
+from fsctl.definitions import KIND_ORDER
 from fsctl.diff import build_plan
-from fsctl.model import KIND_ORDER
 
 Objects = dict[str, dict[str, dict[str, Any]]]
 

@@ -10,8 +10,10 @@ from pydantic import ValidationError
 
 import fsctl
 from fsctl import Entity, FeatureService, FeatureView, Field, FileSource, Model, ModelVersion
+from fsctl.definitions import KINDS, FeatureSelection, object_from_dict
+from fsctl.definitions import graph as g
+from fsctl.definitions.graph import build_graph
 from fsctl.errors import DefinitionError, DefinitionErrors, FsctlError
-from fsctl.model import KINDS, FeatureSelection, object_from_dict
 from fsctl.types import Array, Float64, Int64, String
 
 HERE = __file__
@@ -49,7 +51,7 @@ def test_public_api_is_explicit() -> None:
         "ModelVersion",
     }
     for name in ("Entity", "FileSource", "FeatureView", "Field", "FeatureService", "Model", "ModelVersion"):
-        assert getattr(fsctl, name) is getattr(__import__("fsctl.model", fromlist=[name]), name)
+        assert getattr(fsctl, name) is getattr(__import__("fsctl.definitions", fromlist=[name]), name)
     with pytest.raises(AttributeError):
         fsctl.NotAThing  # noqa: B018
 
@@ -239,7 +241,8 @@ def test_feature_service_accepts_names_views_and_selections() -> None:
     ]
     svc2 = FeatureService(name="svc2", features=["stats", view[["trips"]]][1:])
     assert svc2.features[0].features == ["trips"]
-    assert svc.dependencies() == [("FeatureView", "stats"), ("FeatureView", "other")]
+    graph = build_graph({"FeatureService": {"svc": svc.to_dict()}})
+    assert graph.parents(g.service("svc"), *g.SELECTIONS) == [g.view("other"), g.view("stats")]
 
 
 def test_feature_service_rejects_a_view_listed_twice() -> None:
@@ -264,7 +267,9 @@ def test_model_versions_and_aliases() -> None:
     )
     assert model.version(2) is not None and model.version(2).feature_service == "svc2"  # type: ignore[union-attr]
     assert model.version(3) is None
-    assert model.dependencies() == [("FeatureService", "svc"), ("FeatureService", "svc2")]
+    graph = build_graph({"Model": {"churn": model.to_dict()}})
+    assert graph.parents(g.model_version("churn", 1), g.BOUND) == [g.service("svc")]
+    assert graph.parents(g.model_version("churn", 2), g.BOUND) == [g.service("svc2")]
 
 
 def test_model_rejects_duplicate_versions() -> None:
@@ -326,7 +331,8 @@ def test_canonical_view_uses_schema_key_and_seconds() -> None:
     assert data["schema"][0] == {"name": "conv_rate", "dtype": "float64", "description": "", "tags": {}}
 
 
-def test_dependencies() -> None:
+def test_view_references_in_the_graph() -> None:
     view = _stats_view()
-    assert set(view.dependencies()) == {("FileSource", "src"), ("Entity", "driver")}
-    assert Entity(name="driver", join_keys=["k"]).dependencies() == []
+    graph = build_graph({"FeatureView": {"stats": view.to_dict()}})
+    assert graph.parents(g.view("stats")) == [g.entity("driver"), g.source("src")]
+    assert graph.children(g.view("stats"), g.HAS) == [g.feature("stats", f) for f in sorted(view.feature_names)]

@@ -9,8 +9,8 @@ view's watermark is forgotten with its data, so re-adding it loads it afresh.
 
 from __future__ import annotations
 
+from fsctl.definitions import Entity, FeatureView, object_from_dict
 from fsctl.diff import Plan
-from fsctl.model.objects import Entity, FeatureView, object_from_dict
 from fsctl.services.project import Project
 
 

@@ -1,0 +1,226 @@
+"""The one dependency graph over definitions: which object feeds which.
+
+Validation (dangling references), the plan's blocked-change analysis, and later
+``fsctl lineage`` and the web UI all read this graph; nothing else derives dependencies.
+It is built from the canonical form of the objects (``FsctlObject.to_dict()``, which is
+also what the registry stores), so the same code serves a loaded repo, a plan's desired
+objects and any registry version.
+
+Nodes, with their ids::
+
+    entity:driver                      source:driver_stats_source
+    view:driver_hourly_stats           feature:driver_hourly_stats:conv_rate
+    service:driver_activity_v1         model:churn_classifier
+    model_version:churn_classifier/2   alias:churn_classifier@Production
+
+Edges point downstream, from what is used to what uses it, and say how (``relation``) and
+through which field of the downstream object (``field``, as validation messages name it)::
+
+    entity  --keys-->      view         (field entities[i])
+    source  --feeds-->     view         (field source)
+    view    --has-->       feature
+    view    --selected-->  service      (field features[i]; a subset of the view's features)
+    view    --selected-all--> service   (field features[i]; the whole view)
+    feature --selected-->  service      (field features[i]; every feature of a whole-view selection)
+    service --bound-->     model_version (field versions[i].feature_service)
+    model   --has-->       model_version
+    model_version --aliased--> alias    (field aliases.NAME)
+
+A reference to an object that is not defined is kept as an edge from a node that is not
+``defined``: :meth:`DefinitionGraph.dangling` lists them for validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# YAML kind -> node kind
+NODE_KINDS = {
+    "Entity": "entity",
+    "FileSource": "source",
+    "FeatureView": "view",
+    "FeatureService": "service",
+    "Model": "model",
+}
+KEYS, FEEDS, HAS, BOUND, ALIASED = "keys", "feeds", "has", "bound", "aliased"
+SELECTED, SELECTED_ALL = "selected", "selected-all"  # a subset of a view / the whole view
+SELECTIONS = (SELECTED, SELECTED_ALL)
+
+Documents = Mapping[str, Mapping[str, Mapping[str, Any]]]  # kind -> name -> canonical dict
+
+
+@dataclass(frozen=True, order=True)
+class Node:
+    kind: str  # entity source view feature service model model_version alias
+    name: str  # view:feature for a feature, model/3 for a version, model@Alias for an alias
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class Edge:
+    upstream: Node
+    downstream: Node
+    relation: str
+    field: str | None = None  # the downstream object's field that makes the reference
+
+
+def entity(name: str) -> Node:
+    return Node("entity", name)
+
+
+def source(name: str) -> Node:
+    return Node("source", name)
+
+
+def view(name: str) -> Node:
+    return Node("view", name)
+
+
+def feature(view_name: str, name: str) -> Node:
+    return Node("feature", f"{view_name}:{name}")
+
+
+def service(name: str) -> Node:
+    return Node("service", name)
+
+
+def model(name: str) -> Node:
+    return Node("model", name)
+
+
+def model_version(model_name: str, number: int) -> Node:
+    return Node("model_version", f"{model_name}/{number}")
+
+
+def alias(model_name: str, name: str) -> Node:
+    return Node("alias", f"{model_name}@{name}")
+
+
+def object_node(kind: str, name: str) -> Node:
+    """The node of a definition object, by its YAML kind."""
+    return Node(NODE_KINDS[kind], name)
+
+
+@dataclass
+class DefinitionGraph:
+    """Nodes that are defined, and every edge between nodes (defined or not)."""
+
+    defined: set[Node] = field(default_factory=set)
+    edges: list[Edge] = field(default_factory=list)
+    _down: dict[Node, list[Edge]] = field(default_factory=dict, repr=False)
+    _up: dict[Node, list[Edge]] = field(default_factory=dict, repr=False)
+
+    def _add(self, edge: Edge) -> None:
+        self.edges.append(edge)
+        self._down.setdefault(edge.upstream, []).append(edge)
+        self._up.setdefault(edge.downstream, []).append(edge)
+
+    # -- queries ---------------------------------------------------------------------
+
+    def has(self, node: Node) -> bool:
+        return node in self.defined
+
+    def downstream_edges(self, node: Node) -> list[Edge]:
+        return list(self._down.get(node, ()))
+
+    def upstream_edges(self, node: Node) -> list[Edge]:
+        return list(self._up.get(node, ()))
+
+    def children(self, node: Node, *relations: str) -> list[Node]:
+        """Defined nodes directly downstream of ``node`` (through one of ``relations`` if
+        given), sorted."""
+        return sorted(
+            {
+                e.downstream
+                for e in self._down.get(node, ())
+                if (not relations or e.relation in relations) and e.downstream in self.defined
+            }
+        )
+
+    def parents(self, node: Node, *relations: str) -> list[Node]:
+        """Nodes directly upstream of ``node`` (defined or not; through one of ``relations``
+        if given), sorted."""
+        return sorted({e.upstream for e in self._up.get(node, ()) if not relations or e.relation in relations})
+
+    def downstream(self, start: Iterable[Node]) -> list[Node]:
+        """Every defined node reachable downstream of ``start`` (not including it), sorted."""
+        return self._walk(start, self._down, lambda e: e.downstream)
+
+    def upstream(self, start: Iterable[Node]) -> list[Node]:
+        """Every defined node reachable upstream of ``start`` (not including it), sorted."""
+        return self._walk(start, self._up, lambda e: e.upstream)
+
+    def _walk(self, start: Iterable[Node], index: Mapping[Node, list[Edge]], step: Any) -> list[Node]:
+        first = set(start)
+        seen: set[Node] = set()
+        todo = list(first)
+        while todo:
+            node = todo.pop()
+            for edge in index.get(node, ()):
+                nxt = step(edge)
+                if nxt not in seen and nxt in self.defined:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return sorted(seen - first)
+
+    def dangling(self) -> Iterator[Edge]:
+        """Edges whose upstream node is not defined: references to missing objects, in
+        the order the objects were added."""
+        return (e for e in self.edges if e.upstream not in self.defined)
+
+    def aliases_of(self, version: Node) -> list[str]:
+        """Alias names pointing at a model version, sorted."""
+        return sorted(n.name.partition("@")[2] for n in self.children(version, ALIASED))
+
+
+def build_graph(documents: Documents) -> DefinitionGraph:
+    """The graph of ``documents`` (kind -> name -> canonical dict)."""
+    graph = DefinitionGraph()
+    views = documents.get("FeatureView", {})
+    for kind in NODE_KINDS:
+        for name in documents.get(kind, {}):
+            graph.defined.add(object_node(kind, name))
+    for name, doc in views.items():
+        node = view(name)
+        for i, entity_name in enumerate(doc.get("entities", ())):
+            graph._add(Edge(entity(entity_name), node, KEYS, f"entities[{i}]"))
+        graph._add(Edge(source(doc["source"]), node, FEEDS, "source"))
+        for spec in doc.get("schema", ()):
+            child = feature(name, spec["name"])
+            graph.defined.add(child)
+            graph._add(Edge(node, child, HAS))
+    for name, doc in documents.get("FeatureService", {}).items():
+        node = service(name)
+        for i, selection in enumerate(doc.get("features", ())):
+            where = f"features[{i}]"
+            view_name = selection["view"]
+            chosen = selection.get("features")
+            graph._add(Edge(view(view_name), node, SELECTED_ALL if chosen is None else SELECTED, where))
+            if chosen is None:  # the whole view: every feature it has
+                chosen = [f["name"] for f in views.get(view_name, {}).get("schema", ())]
+            elif view_name not in views:
+                continue  # the missing view is the problem to report, not each feature
+            for feature_name in chosen:
+                graph._add(Edge(feature(view_name, feature_name), node, SELECTED, where))
+    for name, doc in documents.get("Model", {}).items():
+        node = model(name)
+        for i, version in enumerate(doc.get("versions", ())):
+            child = model_version(name, version["version"])
+            graph.defined.add(child)
+            graph._add(Edge(node, child, HAS))
+            graph._add(
+                Edge(service(version["feature_service"]), child, BOUND, f"versions[{i}].feature_service")
+            )
+        for alias_name, number in doc.get("aliases", {}).items():
+            child = alias(name, alias_name)
+            graph.defined.add(child)
+            graph._add(Edge(model_version(name, number), child, ALIASED, f"aliases.{alias_name}"))
+    return graph
