@@ -1,59 +1,82 @@
 """``FeatureStore``: the Python entry point to a feature repo.
 
-A thin facade over the services, for notebooks and pipelines::
+A thin facade over one :class:`~fsctl.workspace.Workspace` and the services, for notebooks
+and pipelines::
 
     store = FeatureStore("example_repo")
     plan = store.plan()            # a fsctl.diff.Plan; plan.to_dict() is the JSON shape
     store.apply()                  # re-plans and applies (compare-and-swap, bounded retries)
     store.list("views")            # canonical dicts from the registry
+
+The store keeps its online store and offline engine open between calls; ``close()`` (or
+``with FeatureStore(...) as store``) releases them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fsctl.diff import Plan
-from fsctl.loader import RepoDefinitions, load_repo
-from fsctl.registry import VersionInfo
-from fsctl.services import apply as apply_service
-from fsctl.services import browse
-from fsctl.services.plan import make_plan
-from fsctl.services.project import Project, open_project
+from fsctl.workspace import Workspace, open_workspace
 
 if TYPE_CHECKING:
+    from fsctl.diff import Plan
+    from fsctl.loader import RepoDefinitions
     from fsctl.offline import RetrievalResult
-    from fsctl.services.online_response import OnlineResponse
+    from fsctl.registry import VersionInfo
+    from fsctl.results.materialize import MaterializeResult
+    from fsctl.results.online import OnlineResponse
+    from fsctl.services.apply import ApplyResult
+    from fsctl.services.online import OnlineReader
 
 
 class FeatureStore:
-    def __init__(self, repo_path: str | Path | None = None, registry: str | None = None) -> None:
-        self.project: Project = open_project(repo_path, registry)
+    def __init__(self, repo_path: str | Path | None = None, registry: Any = None, **ports: Any) -> None:
+        """The repo at ``repo_path`` (default: the nearest folder upwards holding fsctl.yaml)
+        against ``registry`` (a URI; default: ``FSCTL_REGISTRY``, then fsctl.yaml's). A
+        registry object, and ``ports`` (``online=MemoryOnlineStore()``, ``state=``,
+        ``offline=``), inject implementations, as tests do."""
+        self.workspace: Workspace = open_workspace(repo_path, registry, **ports)
+        self._online_reader: OnlineReader | None = None
 
     @property
     def root(self) -> Path:
-        return self.project.root
+        return self.workspace.root
 
     def definitions(self) -> RepoDefinitions:
         """Load and validate the repo's definitions (raises DefinitionErrors listing every problem)."""
-        return load_repo(self.project.root)
+        from fsctl.loader import load_repo
+
+        return load_repo(self.root)
 
     def plan(self) -> Plan:
-        return make_plan(self.project)[0]
+        from fsctl.services.plan import make_plan
 
-    def apply(self) -> apply_service.ApplyResult:
+        return make_plan(self.workspace.project, self.workspace.registry_reader())[0]
+
+    def apply(self) -> ApplyResult:
         """Apply the definitions (no confirmation); raises PlanBlockedError if the plan is blocked."""
-        return apply_service.apply_definitions(self.project)
+        from fsctl.services.apply import Publisher, apply_definitions
+
+        ws = self.workspace
+        return apply_definitions(ws.project, Publisher(ws.registry(), ws.online_store(), ws.state()))
 
     def get(self, kind: str, name: str) -> dict[str, Any]:
-        return browse.describe(self.project, kind, name)
+        from fsctl.services import browse
+
+        return browse.describe(self.workspace.project, self.workspace.registry_reader(), kind, name)
 
     def history(self) -> list[VersionInfo]:
-        return browse.history(self.project)
+        from fsctl.services import browse
+
+        return browse.history(self.workspace.registry_reader())
 
     def list(self, kind: str) -> list[dict[str, Any]]:
-        return browse.list_objects(self.project, kind)[1]
+        from fsctl.services import browse
+
+        return browse.list_objects(self.workspace.registry_reader(), kind)[1]
 
     def get_historical_features(
         self,
@@ -66,7 +89,8 @@ class FeatureStore:
         leakage_guard: bool = False,
     ) -> RetrievalResult:
         """A point-in-time correct training set for ``entity_df`` (a pyarrow Table, a pandas or
-        polars DataFrame, or a parquet/CSV path holding the join keys and ``event_timestamp``).
+        polars DataFrame, or a parquet, CSV or JSON-lines path holding the join keys and
+        ``event_timestamp``).
 
         Name the features as ``["view:feature", ...]``, by ``service=NAME``, or by the service
         bound to ``model="NAME@ALIAS"`` / ``"NAME/VERSION"``. ``leakage_guard=True`` also
@@ -74,16 +98,13 @@ class FeatureStore:
         result converts with ``to_arrow()`` / ``to_pandas()`` / ``to_polars()``, streams with
         ``to_batches()``, and writes with ``write(path)`` (parquet or CSV by extension).
         """
+        from fsctl.services.features import FeatureRequest
         from fsctl.services.retrieve import get_historical_features
 
+        request = FeatureRequest.of(features, service, model, full_feature_names)
+        ws = self.workspace
         return get_historical_features(
-            self.project,
-            entity_df,
-            features=list(features) if features is not None else None,
-            service=service,
-            model=model,
-            full_feature_names=full_feature_names,
-            leakage_guard=leakage_guard,
+            ws.project, ws.registry_reader(), ws.offline_engine(), entity_df, request, leakage_guard=leakage_guard
         )
 
     def get_online_features(
@@ -98,24 +119,62 @@ class FeatureStore:
     ) -> OnlineResponse:
         """The latest values of the features for each entity row, from the online store.
 
-        ``entity_rows`` is ``{"driver_id": [1001, 1002]}`` or ``[{"driver_id": 1001}, ...]``;
-        name the features as ``["view:feature", ...]``, by ``service=NAME`` or by
+        ``entity_rows`` is ``{"driver_id": [1001, 1002]}``, ``[{"driver_id": 1001}, ...]`` or
+        a frame; name the features as ``["view:feature", ...]``, by ``service=NAME`` or by
         ``model="NAME@ALIAS"``. Each value has a status: ``present``, ``missing`` (no
         record) or ``expired`` (older than the view's TTL: null unless ``ignore_ttl``).
         ``to_columns()`` gives Feast's ``{name: [values]}``, ``to_dict()`` the JSON of
         ``fsctl online``. The registry is cached for ``FSCTL_REGISTRY_CACHE_SECONDS``
         (default 10) and the store stays open, so repeated calls cost microseconds.
         """
-        reader = getattr(self, "_online_reader", None)
+        from fsctl.services.features import FeatureRequest
+
+        reader = self._online_reader
         if reader is None:
             from fsctl.services.online import OnlineReader
 
-            reader = self._online_reader = OnlineReader(self.project)
-        return reader.get(
-            features,
-            service=service,
-            model=model,
-            entity_rows=entity_rows,
-            ignore_ttl=ignore_ttl,
-            full_feature_names=full_feature_names,
+            ws = self.workspace
+            reader = self._online_reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store())
+        request = FeatureRequest.of(features, service, model, full_feature_names)
+        return reader.get(request, entity_rows, ignore_ttl=ignore_ttl)
+
+    def materialize(
+        self, start: datetime, end: datetime, views: Sequence[str] | None = None
+    ) -> MaterializeResult:
+        """Load the latest row per key with ``start <= event time < end`` of each online view
+        (or of ``views``) into the online store; failed views are in the result (see
+        ``result.failed``), not raised."""
+        return self._materialize(end, start=start, views=views)
+
+    def materialize_incremental(
+        self, end: datetime, views: Sequence[str] | None = None, lookback: timedelta | None = None
+    ) -> MaterializeResult:
+        """Materialize each online view from its watermark (without one: ``end`` minus the
+        TTL) up to ``end``; ``lookback`` re-reads that much before each watermark."""
+        return self._materialize(end, incremental=True, views=views, lookback=lookback)
+
+    def _materialize(self, end: datetime, **options: Any) -> MaterializeResult:
+        from fsctl.services.materialize import materialize
+
+        ws = self.workspace
+        views = options.pop("views", None)
+        return materialize(
+            ws.project,
+            ws.registry_reader(),
+            ws.state(),
+            ws.online_store(),
+            ws.offline_engine(),
+            end,
+            views=list(views) if views is not None else None,
+            **options,
         )
+
+    def close(self) -> None:
+        self.workspace.close()
+        self._online_reader = None
+
+    def __enter__(self) -> FeatureStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

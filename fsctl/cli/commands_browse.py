@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, PlanFormat, RegistryOpt, RepoOpt
-from fsctl.cli.output import out
+from fsctl.cli.output import show
 
 registry_app = typer.Typer(
     help="Past registry versions: history, show, diff.", no_args_is_help=True, rich_markup_mode=None
@@ -24,12 +24,11 @@ def list_cmd(
     debug: DebugOpt = False,
 ) -> int:
     """List the objects of one kind in the registry."""
-    from fsctl.render import browse
     from fsctl.services.browse import list_objects
-    from fsctl.services.project import open_project
+    from fsctl.workspace import open_workspace
 
-    resolved, objects = list_objects(open_project(repo, registry), kind)
-    out(browse.objects_json(objects) if fmt is DataFormat.json else browse.objects_table(resolved, objects))
+    with open_workspace(repo, registry) as ws:
+        show(list_objects(ws.registry_reader(), kind), fmt)
     return 0
 
 
@@ -42,12 +41,11 @@ def describe(
     debug: DebugOpt = False,
 ) -> int:
     """Show one object from the registry."""
-    from fsctl.render import browse
     from fsctl.services.browse import describe as describe_service
-    from fsctl.services.project import open_project
+    from fsctl.workspace import open_workspace
 
-    obj = describe_service(open_project(repo, registry), kind, name)
-    out(browse.objects_json(obj) if fmt is DataFormat.json else browse.object_text(obj))
+    with open_workspace(repo, registry) as ws:
+        show(describe_service(ws.project, ws.registry_reader(), kind, name), fmt)
     return 0
 
 
@@ -59,17 +57,16 @@ def history(
     debug: DebugOpt = False,
 ) -> int:
     """Every registry version: when, who, which commit, which plan."""
-    from fsctl.render import browse
     from fsctl.services.browse import history as history_service
-    from fsctl.services.project import open_project
+    from fsctl.workspace import open_workspace
 
-    entries = history_service(open_project(repo, registry))
-    out(browse.history_json(entries) if fmt is DataFormat.json else browse.history_table(entries))
+    with open_workspace(repo, registry) as ws:
+        show(history_service(ws.registry_reader()), fmt)
     return 0
 
 
 @registry_app.command("show")
-def show(
+def show_cmd(
     version: Annotated[Optional[int], typer.Argument(help="Version (default: the current one).")] = None,  # noqa: UP045
     repo: RepoOpt = None,
     registry: RegistryOpt = None,
@@ -77,12 +74,11 @@ def show(
     debug: DebugOpt = False,
 ) -> int:
     """The registry document at a version."""
-    from fsctl.render import browse
     from fsctl.services.browse import show_version
-    from fsctl.services.project import open_project
+    from fsctl.workspace import open_workspace
 
-    document: dict[str, Any] = show_version(open_project(repo, registry), version)
-    out(browse.objects_json(document) if fmt is DataFormat.json else browse.document_text(document))
+    with open_workspace(repo, registry) as ws:
+        show(show_version(ws.project, ws.registry_reader(), version), fmt)
     return 0
 
 
@@ -96,11 +92,11 @@ def diff(
     debug: DebugOpt = False,
 ) -> int:
     """What changed between two registry versions (rendered like a plan)."""
-    from fsctl.cli.commands_repo import render_plan
     from fsctl.services.browse import diff_versions
-    from fsctl.services.project import open_project
+    from fsctl.workspace import open_workspace
 
-    render_plan(diff_versions(open_project(repo, registry), a, b), fmt)
+    with open_workspace(repo, registry) as ws:
+        show(diff_versions(ws.project, ws.registry_reader(), a, b), fmt)
     return 0
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, RegistryOpt, RepoOpt
-from fsctl.cli.output import Progress, err, out
+from fsctl.cli.output import Progress, err, show
+
+if TYPE_CHECKING:
+    from fsctl.services.features import FeatureRequest
 
 FeaturesOpt = Annotated[
     Optional[str],  # noqa: UP045
@@ -29,19 +32,16 @@ FullNamesOpt = Annotated[
 ]
 
 
-def split_refs(features: str | None) -> list[str] | None:
-    if features is None:
-        return None
-    return [ref.strip() for ref in features.split(",") if ref.strip()]
+CLI_LABELS = ("--features", "--service", "--model")
 
 
-def one_of(**choices: object) -> None:
-    from fsctl.errors import UsageError
+def feature_request(
+    features: str | None, service: str | None, model: str | None, full_feature_names: bool
+) -> FeatureRequest:
+    """The checked request of --features / --service / --model."""
+    from fsctl.services.features import FeatureRequest
 
-    given = [f"--{name}" for name, value in choices.items() if value]
-    if len(given) != 1:
-        names = " | ".join(f"--{name}" for name in choices)
-        raise UsageError(f"give exactly one of {names}" + (f" (got {', '.join(given)})" if given else ""))
+    return FeatureRequest.of(features, service, model, full_feature_names, labels=CLI_LABELS)
 
 
 def historical(
@@ -69,25 +69,23 @@ def historical(
 ) -> int:
     """Build a point-in-time correct training set from entity rows."""
     from fsctl.errors import UsageError
-    from fsctl.render.retrieval import historical_json, historical_text
-    from fsctl.services.project import open_project
+    from fsctl.results.retrieval import HistoricalSummary
     from fsctl.services.retrieve import get_historical_features
+    from fsctl.workspace import open_workspace
 
-    one_of(features=features, service=service, model=model)
+    request = feature_request(features, service, model, full_feature_names)
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError(
             f"output file {output}: unknown extension '{output.suffix}'", hint="use .parquet or .csv"
         )
     started = time.perf_counter()
-    project = open_project(repo, registry)
-    with Progress() as progress:
+    with open_workspace(repo, registry) as ws, Progress() as progress:
         result = get_historical_features(
-            project,
+            ws.project,
+            ws.registry_reader(),
+            ws.offline_engine(),
             entities,
-            features=split_refs(features),
-            service=service,
-            model=model,
-            full_feature_names=full_feature_names,
+            request,
             leakage_guard=leakage_guard,
             progress=progress,
         )
@@ -95,10 +93,14 @@ def historical(
             progress(f"writing {output}")
             result.write(output)
             stats = result.stats()
-    seconds = time.perf_counter() - started
-    render = historical_json if fmt is DataFormat.json else historical_text
-    out(render(str(output), stats.rows, stats.matched, seconds))
+    show(HistoricalSummary(str(output), stats.rows, stats.matched, time.perf_counter() - started), fmt)
     return 0
+
+
+def split_names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 ViewsOpt = Annotated[
@@ -177,9 +179,8 @@ def _run_materialize(
     from datetime import timedelta
 
     from fsctl.definitions.fields import parse_duration
-    from fsctl.render.materialize import materialize_json, materialize_text
     from fsctl.services.materialize import materialize, raise_if_failed
-    from fsctl.services.project import open_project
+    from fsctl.workspace import open_workspace
 
     end_time = parse_time(end, "END")
     start_time = parse_time(start, "START") if start is not None else None
@@ -191,18 +192,21 @@ def _run_materialize(
             back = timedelta(seconds=parse_duration(lookback))
         except ValueError as exc:
             raise UsageError(f"--lookback: {exc}") from None
-    project = open_project(repo, registry)
-    with _MaterializeProgress() as progress:
+    with open_workspace(repo, registry) as ws, _MaterializeProgress() as progress:
         result = materialize(
-            project,
+            ws.project,
+            ws.registry_reader(),
+            ws.state(),
+            ws.online_store(),
+            ws.offline_engine(),
             end_time,
             start=start_time,
             incremental=incremental,
-            views=split_refs(views),
+            views=split_names(views),
             lookback=back,
             progress=progress,  # type: ignore[arg-type]
         )
-    out(materialize_json(result.runs) if fmt is DataFormat.json else materialize_text(result.runs))
+    show(result, fmt)
     raise_if_failed(result)
     return 0
 

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from fsctl.cli.commands_data import FeaturesOpt, FullNamesOpt, ModelOpt, ServiceOpt, one_of, split_refs
+from fsctl.cli.commands_data import FeaturesOpt, FullNamesOpt, ModelOpt, ServiceOpt, feature_request
 from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, RegistryOpt, RepoOpt
-from fsctl.cli.output import err, out
+from fsctl.cli.output import err, show
 
 
 def parse_entity_options(values: list[str], join_keys: tuple[str, ...]) -> dict[str, list[Any]]:
@@ -68,34 +68,27 @@ def online(
     debug: DebugOpt = False,
 ) -> int:
     """Read the latest feature values of entities from the online store."""
-    from fsctl.render.online import online_json, online_text
-    from fsctl.services.entity_input import read_entity_file
+    from fsctl.offline.entity_input import entity_input
+    from fsctl.services.features import require_one
     from fsctl.services.online import OnlineReader
-    from fsctl.services.project import open_project
+    from fsctl.workspace import open_workspace
 
-    one_of(features=features, service=service, model=model)
-    one_of(entity=entity, entities=entities)
-    project = open_project(repo, registry)
-    reader = OnlineReader(project, cache_seconds=3600.0)  # one read: no refresh needed
-    try:
-        refs = split_refs(features)
-        plan = reader.plan(refs, service, model, full_feature_names)
+    request = feature_request(features, service, model, full_feature_names)
+    require_one([("--entity", entity), ("--entities", entities)])
+    with open_workspace(repo, registry) as ws:
+        # One read: no registry refresh needed.
+        reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store(), cache_seconds=3600.0)
+        plan = reader.plan(request)
         if entity:
-            rows = parse_entity_options(entity, plan.join_keys)
+            rows: Any = parse_entity_options(entity, plan.join_keys)
         else:
             assert entities is not None
-            rows = read_entity_file(entities, plan.join_keys)
-        response = reader.get(
-            refs,
-            service=service,
-            model=model,
-            entity_rows=rows,
-            ignore_ttl=ignore_ttl,
-            full_feature_names=full_feature_names,
-        )
-    finally:
-        reader.close()
-    out(online_json(response) if fmt is DataFormat.json else online_text(response))
+            source = entity_input(entities)
+            rows = source.columns(
+                plan.join_keys, needed_by=f"the requested features are keyed by {', '.join(plan.join_keys)}"
+            )
+        response = reader.get(request, rows, ignore_ttl=ignore_ttl)
+    show(response, fmt)
     return 0
 
 
@@ -107,11 +100,11 @@ def serve(
     debug: DebugOpt = False,
 ) -> int:
     """Run the HTTP feature server (POST /get-online-features; docs at /docs)."""
-    from fsctl.services.project import open_project
     from fsctl.serving import run_server
+    from fsctl.workspace import open_workspace
 
-    project = open_project(repo, registry)
-    return run_server(project, host, port, announce=err)
+    with open_workspace(repo, registry) as ws:
+        return run_server(ws, host, port, announce=err)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -11,25 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, PlanFormat, RegistryOpt, RepoOpt
-from fsctl.cli.output import confirm, err, out
+from fsctl.cli.output import confirm, err, out, show
+from fsctl.render import render
 
 if TYPE_CHECKING:
     from fsctl.diff import Plan
     from fsctl.loader import RepoDefinitions
-    from fsctl.services.apply import ApplyResult
-
-
-def render_plan(plan: Plan, fmt: PlanFormat) -> None:
-    from fsctl.render.json_format import plan_json
-    from fsctl.render.markdown import plan_markdown
-    from fsctl.render.text import plan_text
-
-    if fmt is PlanFormat.json:
-        out(plan_json(plan))
-    elif fmt is PlanFormat.markdown:
-        out(plan_markdown(plan))
-    else:
-        out(plan_text(plan), plan_text(plan, markup=True))
+    from fsctl.services.apply import ApplyResult, Publisher
+    from fsctl.workspace import Workspace
 
 
 def _warn(definitions: RepoDefinitions) -> None:
@@ -61,31 +49,22 @@ def validate(
     """Load and check every definition; no registry access (--registry is accepted, not contacted)."""
     from fsctl.errors import DefinitionErrors
     from fsctl.loader import load_repo
+    from fsctl.results.validation import ValidationReport
+    from fsctl.workspace import open_workspace
 
-    if fmt is DataFormat.json:
-        from fsctl.render.json_format import dumps
-
-        try:
-            definitions = load_repo(repo)
-        except DefinitionErrors as exc:
-            out(dumps({"valid": False, "problems": [p.__dict__ | {"detail": None} for p in exc.problems]}))
-            return 1
-        counts = {kind: len(objs) for kind, objs in definitions.objects.items()}
-        out(
-            dumps(
-                {
-                    "valid": True,
-                    "objects": counts,
-                    "files": definitions.files,
-                    "warnings": [w.render() for w in definitions.warnings],
-                }
-            )
-        )
-        return 0
-    definitions = load_repo(repo)
-    _warn(definitions)
-    summary = ", ".join(f"{len(objs)} {kind}" for kind, objs in definitions.objects.items() if objs)
-    out(f"Valid: {definitions.count()} objects ({summary or 'none'}) in {len(definitions.files)} files.")
+    open_workspace(repo, registry).close()  # fsctl.yaml and its store sections; nothing is opened
+    try:
+        definitions = load_repo(repo)
+    except DefinitionErrors as exc:
+        if fmt is not DataFormat.json:
+            raise
+        show(ValidationReport(valid=False, problems=exc.problems), fmt)
+        return 1
+    if fmt is not DataFormat.json:
+        _warn(definitions)
+    counts = {kind: len(objs) for kind, objs in definitions.objects.items()}
+    report = ValidationReport(valid=True, objects=counts, files=definitions.files, warnings=definitions.warnings)
+    show(report, fmt)
     return 0
 
 
@@ -106,13 +85,13 @@ def plan(
     """Show what apply would change in the registry."""
     from fsctl.loader import load_repo
     from fsctl.services.plan import make_plan, save_plan
-    from fsctl.services.project import open_project
+    from fsctl.workspace import open_workspace
 
-    project = open_project(repo, registry)
-    definitions = load_repo(project.root)
-    _warn(definitions)
-    result, _ = make_plan(project, definitions)
-    render_plan(result, fmt)
+    with open_workspace(repo, registry) as ws:
+        definitions = load_repo(ws.root)
+        _warn(definitions)
+        result, _ = make_plan(ws.project, ws.registry_reader(), definitions)
+    show(result, fmt)
     if result.is_blocked:
         err("error: the plan is blocked (see above); it cannot be applied")
         return 1
@@ -126,10 +105,9 @@ def plan(
 
 def _confirmer(yes: bool) -> Callable[[Plan], bool]:
     from fsctl.errors import UsageError
-    from fsctl.render.text import plan_text
 
     def ask(p: Plan) -> bool:
-        out(plan_text(p), plan_text(p, markup=True))
+        show(p)
         if yes:
             return True
         if not sys.stdin.isatty():
@@ -142,22 +120,11 @@ def _confirmer(yes: bool) -> Callable[[Plan], bool]:
     return ask
 
 
-def _report(result: ApplyResult, registry: str, started: float) -> int:
-    elapsed = time.perf_counter() - started
-    if result.cancelled:
-        out("Cancelled; nothing was written.")
-        return 1
-    if not result.written:
-        if not result.plan.has_changes:
-            out(f"No changes. Registry {registry} stays at version {result.version_before}.")
-        return 0
-    s = result.plan.summary
-    retried = f" after {result.attempts} attempts" if result.attempts > 1 else ""
-    out(
-        f"Applied: registry {registry} version {result.version_before} -> {result.version_after} "
-        f"({s['add']} added, {s['update']} changed, {s['delete']} deleted) in {elapsed:.2f}s{retried}."
-    )
-    return 0
+def _report(result: ApplyResult) -> int:
+    text = render(result, "text")
+    if text:
+        out(text)
+    return 1 if result.cancelled else 0
 
 
 def apply(
@@ -175,16 +142,16 @@ def apply(
 ) -> int:
     """Publish the definitions (or exactly a saved PLAN) to the registry."""
     from fsctl.services.apply import apply_definitions, apply_saved
-    from fsctl.services.project import open_project
+    from fsctl.workspace import open_workspace
 
-    started = time.perf_counter()
-    project = open_project(repo, registry)
     ask = _confirmer(yes)
-    if plan_file is not None:
-        result = apply_saved(project, plan_file, confirm=ask)
-    else:
-        result = apply_definitions(project, confirm=ask)
-    return _report(result, project.registry_uri, started)
+    with open_workspace(repo, registry) as ws:
+        ports = _publisher(ws)
+        if plan_file is not None:
+            result = apply_saved(ws.project, ports, plan_file, confirm=ask)
+        else:
+            result = apply_definitions(ws.project, ports, confirm=ask)
+    return _report(result)
 
 
 def teardown(
@@ -195,12 +162,17 @@ def teardown(
 ) -> int:
     """Remove the project's objects from the registry (history is kept)."""
     from fsctl.services.apply import teardown as teardown_service
-    from fsctl.services.project import open_project
+    from fsctl.workspace import open_workspace
 
-    started = time.perf_counter()
-    project = open_project(repo, registry)
-    result = teardown_service(project, confirm=_confirmer(yes))
-    return _report(result, project.registry_uri, started)
+    with open_workspace(repo, registry) as ws:
+        result = teardown_service(ws.project, _publisher(ws), confirm=_confirmer(yes))
+    return _report(result)
+
+
+def _publisher(ws: Workspace) -> Publisher:
+    from fsctl.services.apply import Publisher
+
+    return Publisher(registry=ws.registry(), online=ws.online_store(), state=ws.state())
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 
 def stdout_is_terminal() -> bool:
@@ -18,6 +19,18 @@ def out(text: str, markup_text: str | None = None) -> None:
         return
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
+
+
+def show(result: Any, fmt: str = "text") -> None:
+    """Print ``result`` as ``fmt`` (text: with rich markup on a terminal) through the one
+    renderer table (:func:`fsctl.render.render`)."""
+    from fsctl.render import has_view, render
+
+    fmt = getattr(fmt, "value", fmt)
+    if fmt == "text" and stdout_is_terminal() and has_view(result, "rich"):
+        out(render(result, "text"), render(result, "rich"))
+    else:
+        out(render(result, fmt))
 
 
 def err(text: str) -> None:

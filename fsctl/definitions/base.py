@@ -33,11 +33,10 @@ def ref(value: Any) -> Any:
     return value.name if isinstance(value, FsctlObject) else value
 
 
-def problems_from_validation(
-    error: ValidationError, kind: str, name: str | None, origin: Origin | None
-) -> list[Problem]:
-    """Turn a pydantic error into one :class:`Problem` per failing field."""
-    problems = []
+def field_errors(error: ValidationError) -> list[tuple[str, str]]:
+    """``(dotted field, message)`` for each problem of a pydantic error, in fsctl's words:
+    the one translation of pydantic errors (definitions, fsctl.yaml, server requests)."""
+    out = []
     for item in error.errors():
         loc = ".".join(str(part) for part in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
@@ -45,17 +44,25 @@ def problems_from_validation(
             message = "unknown field"
         elif item["type"] == "missing":
             message = "required field is missing"
-        problems.append(
-            Problem(
-                message=message,
-                file=origin.file if origin else None,
-                line=origin.line if origin else None,
-                kind=kind,
-                name=name,
-                field=loc or None,
-            )
+        out.append((loc, message))
+    return out
+
+
+def problems_from_validation(
+    error: ValidationError, kind: str, name: str | None, origin: Origin | None
+) -> list[Problem]:
+    """Turn a pydantic error into one :class:`Problem` per failing field."""
+    return [
+        Problem(
+            message=message,
+            file=origin.file if origin else None,
+            line=origin.line if origin else None,
+            kind=kind,
+            name=name,
+            field=loc or None,
         )
-    return problems
+        for loc, message in field_errors(error)
+    ]
 
 
 class StrictModel(BaseModel):

@@ -1,42 +1,37 @@
-"""The project configuration, ``fsctl.yaml``: project name, registry and stores."""
+"""The project configuration, ``fsctl.yaml``: project name, registry and the store sections.
+
+``offline_store`` and ``online_store`` are :class:`PortSection`\\ s here: a ``type`` and
+the fields that type takes. Each implementation declares its own fields as a
+:class:`PortConfig` subclass in its own module (``SQLiteOnlineStoreConfig`` in
+:mod:`fsctl.online.sqlite`, ...), and the composition root (:mod:`fsctl.workspace`)
+validates a section against the config of its type, so adding a store or an engine needs
+no change here.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
-class DuckDBOfflineStore(BaseModel):
+class PortConfig(BaseModel):
+    """Base of every store or engine config: strict, frozen, no unknown fields."""
+
     model_config = _STRICT
-    type: Literal["duckdb"] = "duckdb"
 
 
-class SQLiteOnlineStore(BaseModel):
-    model_config = _STRICT
-    type: Literal["sqlite"] = "sqlite"
-    path: str = "data/online.db"
+class PortSection(BaseModel):
+    """A store section of fsctl.yaml before its type's config validates it."""
 
+    model_config = ConfigDict(frozen=True, extra="allow", strict=True)
+    type: str
 
-class DynamoDBOnlineStore(BaseModel):
-    model_config = _STRICT
-    type: Literal["dynamodb"]
-    region: str = "us-east-1"
-    table_prefix: str = "fsctl_"
-    endpoint_url: str | None = None
-
-
-class RedisOnlineStore(BaseModel):
-    model_config = _STRICT
-    type: Literal["redis"]
-    url: str = "redis://localhost:6379/0"
-
-
-OnlineStore = Annotated[
-    SQLiteOnlineStore | DynamoDBOnlineStore | RedisOnlineStore, Field(discriminator="type")
-]
+    def fields(self) -> dict[str, Any]:
+        """Every field as written, ``type`` included."""
+        return {"type": self.type, **(self.model_extra or {})}
 
 
 class RepoConfig(BaseModel):
@@ -45,8 +40,8 @@ class RepoConfig(BaseModel):
     model_config = _STRICT
     project: str
     registry: str = "data/registry.json"
-    offline_store: DuckDBOfflineStore = Field(default_factory=DuckDBOfflineStore)
-    online_store: OnlineStore = Field(default_factory=SQLiteOnlineStore)
+    offline_store: PortSection = Field(default_factory=lambda: PortSection(type="duckdb"))
+    online_store: PortSection = Field(default_factory=lambda: PortSection(type="sqlite"))
 
     @field_validator("project")
     @classmethod

@@ -63,7 +63,8 @@ def expand_env(value: Any, file: str, where: str = "") -> Any:
 
 
 def load_config(repo: Path) -> Any:
-    """Read and validate ``repo/fsctl.yaml``; returns a :class:`~fsctl.definitions.config.RepoConfig`."""
+    """Read and validate ``repo/fsctl.yaml``; returns a :class:`~fsctl.definitions.config.RepoConfig`
+    (its store sections are validated by :mod:`fsctl.workspace`, against their type)."""
     import yaml
     from pydantic import ValidationError
 
@@ -84,20 +85,15 @@ def load_config(repo: Path) -> Any:
     try:
         return RepoConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for item in exc.errors():
-            loc = [str(p) for p in item["loc"]]
-            if loc[:1] == ["online_store"] and len(loc) > 2:
-                del loc[1]  # the store type pydantic puts in the path
-            field = ".".join(loc)
-            msg = item["msg"].removeprefix("Value error, ")
-            if item["type"] == "extra_forbidden":
-                msg = "unknown field"
-            elif item["type"] == "missing":
-                msg = "required field is missing"
-            elif item["type"] in ("union_tag_invalid", "union_tag_not_found"):
-                field = "online_store.type"
-                given = item["input"].get("type") if isinstance(item["input"], dict) else None
-                msg = f"unknown online store type {given!r}: use sqlite, dynamodb or redis"
-            lines.append(f"{CONFIG_FILE}: field '{field}': {msg}")
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError("\n".join(config_problems(exc))) from None
+
+
+def config_problems(exc: Any, section: str = "") -> list[str]:
+    """One ``fsctl.yaml: field 'x': problem`` line per problem of a pydantic error, for the
+    file (``section`` empty) or one of its sections (``online_store``)."""
+    from fsctl.definitions.base import field_errors
+
+    return [
+        f"{CONFIG_FILE}: field '{'.'.join(p for p in (section, loc) if p)}': {message}"
+        for loc, message in field_errors(exc)
+    ]

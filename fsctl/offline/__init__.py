@@ -1,31 +1,35 @@
-"""Offline retrieval: point-in-time correct training sets from file sources, in DuckDB."""
+"""Offline data: the :class:`~fsctl.offline.base.OfflineEngine` interface and the
+engine-neutral requests it answers (point-in-time joins, latest rows per key of a window),
+the shared rules for output names (:mod:`.naming`), entity rows (:mod:`.entity_input`) and
+column types (:mod:`.schema`). Engines live in sub-packages (:mod:`fsctl.offline.duckdb`);
+nothing outside them imports an engine except the composition root.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from fsctl.offline.base import LatestRows, OfflineEngine, RetrievalResult, RetrievalStats
+from fsctl.offline.requests import (
+    FeatureRef,
+    FeatureSpec,
+    LatestRequest,
+    PointInTimeRequest,
+    SourceSpec,
+    ViewSpec,
+    Window,
+    WindowRequest,
+)
 
-from fsctl.offline.engine import FeatureRef, ViewRequest, point_in_time_join
-from fsctl.offline.result import RetrievalResult, RetrievalStats
-
-__all__ = ["FeatureRef", "RetrievalResult", "RetrievalStats", "ViewRequest", "connect", "point_in_time_join"]
-
-
-def connect() -> Any:
-    """A DuckDB connection set up for fsctl: UTC session time zone, spilling to a temp folder,
-    and ``FSCTL_DUCKDB_MEMORY_LIMIT`` / ``FSCTL_DUCKDB_THREADS`` when set."""
-    import os
-    import tempfile
-
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")  # it writes to stdout; fsctl reports progress itself
-    con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/fsctl-duckdb-{os.getpid()}'")
-    limit = os.environ.get("FSCTL_DUCKDB_MEMORY_LIMIT")
-    if limit:
-        con.execute("SET memory_limit = ?", [limit])
-    threads = os.environ.get("FSCTL_DUCKDB_THREADS")
-    if threads:
-        con.execute("SET threads = ?", [int(threads)])
-    return con
+__all__ = [
+    "FeatureRef",
+    "FeatureSpec",
+    "LatestRequest",
+    "LatestRows",
+    "OfflineEngine",
+    "PointInTimeRequest",
+    "RetrievalResult",
+    "RetrievalStats",
+    "SourceSpec",
+    "ViewSpec",
+    "Window",
+    "WindowRequest",
+]

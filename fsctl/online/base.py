@@ -6,7 +6,8 @@ key: the key, the event time and created time of the source row it came from, an
 feature values by name. A write never replaces a record with an older one: a stored
 record is replaced only when the incoming ``(event_ts, created_ts)`` is later or equal
 (a null created time counts as the earliest), so re-running a window is idempotent and an
-older window can never overwrite newer values. Implementations (memory, sqlite, dynamodb,
+older window can never overwrite newer values. Records are written in one stored form
+(:mod:`fsctl.online.format`) and read back decoded (:class:`OnlineRecord`). Implementations (memory, sqlite, dynamodb,
 redis) pass one contract suite in ``tests/contract/test_online_contract.py``.
 
 Times are integers of microseconds since the Unix epoch, UTC.
@@ -17,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
+
+from fsctl.online.format import StoredRecord
 
 
 @dataclass(frozen=True)
@@ -55,14 +58,12 @@ class OnlineStore(Protocol):
         """Names of the project's views that have a table/keyspace in this store."""
         ...
 
-    def write(self, view: OnlineView, records: Sequence[OnlineRecord]) -> int:
-        """Upsert ``records`` (one per key); keep a stored record whose (event_ts, created_ts)
-        is later. Returns how many records were stored."""
-        ...
-
-    def write_encoded(self, view: OnlineView, rows: Sequence[tuple[str, int, int | None, str]]) -> int:
-        """``write`` for records already encoded as ``(codec.encode_key(key), event_ts,
-        created_ts, codec.encode_values(values))`` (materialize encodes them in DuckDB)."""
+    def write(self, view: OnlineView, records: Sequence[StoredRecord]) -> int:
+        """Upsert ``records`` (at most one per key), in the stored form of
+        :mod:`fsctl.online.format`; keep a stored record whose (event_ts, created_ts) is
+        later. Returns how many records were stored. Callers holding Python values build
+        the records with :func:`fsctl.online.codec.stored_records`; materialize gets them
+        from the offline engine, which encodes them where the data is."""
         ...
 
     def read(self, view: OnlineView, keys: Sequence[tuple[Any, ...]]) -> list[OnlineRecord | None]:

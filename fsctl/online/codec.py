@@ -1,17 +1,11 @@
-"""How online stores turn entity keys and feature values into strings, and back.
+"""Python values to the stored form of :mod:`fsctl.online.format`, and back.
 
-Every online store keeps a record under one string key and its feature values as one
-compact JSON text, so all stores agree on what a key means and how each dtype is stored:
-
-* ``encode_key`` joins the parts of a key tuple with ``\\x1f``. Ints and strings both
-  become ``str()`` (CLI and HTTP callers pass ``"1001"`` for an int key ``1001``: both name
-  the same record), bools ``true`` / ``false``, bytes hex, datetimes ISO 8601 in UTC
-  (naive ones are taken as UTC).
-* ``encode_values`` / ``decode_values`` store a ``{feature: value}`` JSON object. By dtype:
-  ``timestamp`` as integer microseconds since the epoch (decoded to an aware UTC
-  ``datetime``), ``bytes`` as base64, lists of those element by element; NaN and infinities
-  roundtrip. Names the view no longer has are ignored; features missing from stored data
-  are absent from the decoded dict.
+``encode_values`` / ``decode_values`` turn a ``{feature: value}`` dict into the stored JSON
+text and back, following the per-dtype rules of ``fsctl.online.format.VALUE_RULES``
+(timestamps decode to aware UTC ``datetime``s, bytes to ``bytes``); NaN and infinities
+roundtrip. Names the view no longer has are ignored; features missing from stored data are
+absent from the decoded dict. ``stored_records`` encodes whole records for
+``OnlineStore.write``; ``encode_key`` is the format's key rule.
 
 Decoders are built once per view and cached, because a single-key online read must stay
 at a few microseconds of Python work.
@@ -21,58 +15,29 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from fsctl.errors import StoreError
-from fsctl.online.base import OnlineView
+from fsctl.online.base import OnlineRecord, OnlineView
+from fsctl.online.format import BASE64, EPOCH_MICROS, StoredRecord, encode_key, value_rule
 
-KEY_SEPARATOR = "\x1f"
-_NULL_PART = "\x00"  # a null key part; never produced by str() of a real value
+__all__ = [
+    "ViewCodec",
+    "codec_for",
+    "decode_values",
+    "encode_key",
+    "encode_values",
+    "micros_to_datetime",
+    "stored_records",
+    "timestamp_to_micros",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
 
 Converter = Callable[[Any], Any]
-
-
-# -- keys ------------------------------------------------------------------------------
-
-
-def _key_part(value: Any) -> str:
-    kind = type(value)
-    if kind is str:
-        return value
-    if kind is int:
-        return str(value)
-    if kind is bool:
-        return "true" if value else "false"
-    if value is None:
-        return _NULL_PART
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).hex()
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a float column holding an int key (pandas upcasts)
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item):
-        return _key_part(item())
-    if isinstance(value, (str, int)):  # subclasses (enums and the like)
-        return _key_part(str(value) if isinstance(value, str) else int(value))
-    return str(value)
-
-
-def encode_key(key: tuple[Any, ...]) -> str:
-    """The canonical string of a tuple of join-key values (see the module docstring)."""
-    if len(key) == 1:
-        return _key_part(key[0])
-    return KEY_SEPARATOR.join([_key_part(part) for part in key])
 
 
 # -- values ----------------------------------------------------------------------------
@@ -117,16 +82,17 @@ def _each(convert: Converter) -> Converter:
     return convert_list
 
 
-_ENCODERS: dict[str, Converter] = {"timestamp": timestamp_to_micros, "bytes": _encode_bytes}
-_DECODERS: dict[str, Converter] = {"timestamp": micros_to_datetime, "bytes": _decode_bytes}
+# One Python function per rule of fsctl.online.format.VALUE_RULES, each way.
+_ENCODERS: dict[str, Converter] = {EPOCH_MICROS: timestamp_to_micros, BASE64: _encode_bytes}
+_DECODERS: dict[str, Converter] = {EPOCH_MICROS: micros_to_datetime, BASE64: _decode_bytes}
 
 
 def _converter(dtype: str, table: dict[str, Converter]) -> Converter | None:
-    dtype = dtype.replace(" ", "")
-    if dtype.startswith("list<") and dtype.endswith(">"):
-        inner = table.get(dtype[5:-1])
-        return _each(inner) if inner else None
-    return table.get(dtype)
+    rule, is_list = value_rule(dtype)
+    convert = table.get(rule) if rule else None
+    if convert is None:
+        return None
+    return _each(convert) if is_list else convert
 
 
 def _json_default(value: Any) -> Any:
@@ -227,7 +193,7 @@ def decode_values(view: OnlineView, text: str | bytes) -> dict[str, Any]:
     return codec_for(view).decode(text)
 
 
-def encode_records(view: OnlineView, records: Any) -> list[tuple[str, int, int | None, str]]:
-    """Encode OnlineRecords for ``OnlineStore.write_encoded``."""
+def stored_records(view: OnlineView, records: Sequence[OnlineRecord]) -> list[StoredRecord]:
+    """``records`` (Python values) in the stored form, for ``OnlineStore.write``."""
     encode = codec_for(view).encode
-    return [(encode_key(r.key), r.event_ts, r.created_ts, encode(r.values)) for r in records]
+    return [StoredRecord(encode_key(r.key), r.event_ts, r.created_ts, encode(r.values)) for r in records]

@@ -18,12 +18,15 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
-from fsctl.aws_errors import error_code, transport_error
+from fsctl.definitions.config import PortConfig
 from fsctl.errors import StoreError
 from fsctl.online.base import OnlineRecord, OnlineView
-from fsctl.online.codec import codec_for, encode_key, encode_records
+from fsctl.online.codec import codec_for
+from fsctl.online.format import StoredRecord, encode_key
+from fsctl.storage.aws import error_code, transport_error
 
 _THREADS = 8
 _BATCH_GET = 100
@@ -230,10 +233,7 @@ class DynamoDBOnlineStore:
 
     # -- records ----------------------------------------------------------------------
 
-    def write(self, view: OnlineView, records: Sequence[OnlineRecord]) -> int:
-        return self.write_encoded(view, encode_records(view, records))
-
-    def write_encoded(self, view: OnlineView, rows: Sequence[tuple[str, int, int | None, str]]) -> int:
+    def write(self, view: OnlineView, rows: Sequence[StoredRecord]) -> int:
         table = self.table(view.project, view.name)
         items = list(rows)
         if not items:
@@ -241,7 +241,7 @@ class DynamoDBOnlineStore:
         client = self.client
         stop = threading.Event()
 
-        def put_all(part: list[tuple[str, int, int | None, str]]) -> int:
+        def put_all(part: list[StoredRecord]) -> int:
             from botocore.exceptions import BotoCoreError, ClientError
 
             stored = 0
@@ -332,3 +332,15 @@ class DynamoDBOnlineStore:
 
     def close(self) -> None:
         self._client = None
+
+
+class DynamoDBOnlineStoreConfig(PortConfig):
+    """``online_store: {type: dynamodb, region, table_prefix, endpoint_url}``."""
+
+    type: Literal["dynamodb"] = "dynamodb"
+    region: str = "us-east-1"
+    table_prefix: str = "fsctl_"
+    endpoint_url: str | None = None
+
+def create_store(config: DynamoDBOnlineStoreConfig, root: Path) -> DynamoDBOnlineStore:
+    return DynamoDBOnlineStore(region=config.region, table_prefix=config.table_prefix, endpoint_url=config.endpoint_url)

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from fsctl.online.base import OnlineRecord, OnlineView
-from fsctl.online.codec import codec_for, encode_key, encode_records
+from fsctl.online.codec import codec_for
+from fsctl.online.format import StoredRecord, encode_key
 from fsctl.online.rules import keeps_stored, missing_view
 
 
@@ -42,10 +43,7 @@ class MemoryOnlineStore:
         with self._lock:
             return {name for p, name in self._tables if p == project}
 
-    def write(self, view: OnlineView, records: Sequence[OnlineRecord]) -> int:
-        return self.write_encoded(view, encode_records(view, records))
-
-    def write_encoded(self, view: OnlineView, encoded: Sequence[tuple[str, int, int | None, str]]) -> int:
+    def write(self, view: OnlineView, encoded: Sequence[StoredRecord]) -> int:
         stored = 0
         with self._lock:
             table = self._table(view)

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from fsctl.definitions.config import PortConfig
 from fsctl.errors import StoreError
 from fsctl.online.base import OnlineRecord, OnlineView
-from fsctl.online.codec import codec_for, encode_key, encode_records
+from fsctl.online.codec import codec_for
+from fsctl.online.format import StoredRecord, encode_key
 from fsctl.online.rules import missing_view
 
 _BATCH = 1000
@@ -150,13 +153,10 @@ class RedisOnlineStore:
     def views(self, project: str) -> set[str]:
         return set(self._run("read from", self.client.smembers, self._views_key(project)))
 
-    def write(self, view: OnlineView, records: Sequence[OnlineRecord]) -> int:
-        return self.write_encoded(view, encode_records(view, records))
-
-    def write_encoded(self, view: OnlineView, rows: Sequence[tuple[str, int, int | None, str]]) -> int:
+    def write(self, view: OnlineView, rows: Sequence[StoredRecord]) -> int:
         return int(self._run("write to", self._write, view, rows))
 
-    def _write(self, view: OnlineView, rows: Sequence[tuple[str, int, int | None, str]]) -> int:
+    def _write(self, view: OnlineView, rows: Sequence[StoredRecord]) -> int:
         client = self.client
         if not client.sismember(self._views_key(view.project), view.name):
             raise missing_view(self.location, view.project, view.name)
@@ -220,3 +220,13 @@ class RedisOnlineStore:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+class RedisOnlineStoreConfig(PortConfig):
+    """``online_store: {type: redis, url: redis://host:6379/0}``."""
+
+    type: Literal["redis"] = "redis"
+    url: str = "redis://localhost:6379/0"
+
+def create_store(config: RedisOnlineStoreConfig, root: Path) -> RedisOnlineStore:
+    return RedisOnlineStore(config.url)

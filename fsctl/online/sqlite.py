@@ -18,11 +18,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from fsctl.definitions.config import PortConfig
 from fsctl.errors import StoreError
 from fsctl.online.base import OnlineRecord, OnlineView
-from fsctl.online.codec import ViewCodec, codec_for, encode_key, encode_records
+from fsctl.online.codec import ViewCodec, codec_for
+from fsctl.online.format import StoredRecord, encode_key
 from fsctl.online.rules import missing_view
 
 _BUSY_TIMEOUT_S = 30.0
@@ -159,10 +161,7 @@ class SQLiteOnlineStore:
         # View names never contain '__', so the view is what follows the project's prefix.
         return {n[len(prefix) :] for n in names if n.startswith(prefix) and "__" not in n[len(prefix) :]}
 
-    def write(self, view: OnlineView, records: Sequence[OnlineRecord]) -> int:
-        return self.write_encoded(view, encode_records(view, records))
-
-    def write_encoded(self, view: OnlineView, rows: Sequence[tuple[str, int, int | None, str]]) -> int:
+    def write(self, view: OnlineView, rows: Sequence[StoredRecord]) -> int:
         sql = self._statements(view.project, view.name)
         with self._connection("write to", view) as conn:
             before = conn.total_changes
@@ -233,3 +232,15 @@ class SQLiteOnlineStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+class SQLiteOnlineStoreConfig(PortConfig):
+    """``online_store: {type: sqlite, path: data/online.db}`` (the default); a relative
+    path is relative to the repo."""
+
+    type: Literal["sqlite"] = "sqlite"
+    path: str = "data/online.db"
+
+def create_store(config: SQLiteOnlineStoreConfig, root: Path) -> SQLiteOnlineStore:
+    path = Path(config.path).expanduser()
+    return SQLiteOnlineStore(path if path.is_absolute() else root / path)

@@ -11,59 +11,13 @@ parse is never overwritten.
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fsctl.errors import ConflictError, CorruptRegistryError, FsctlError, RegistryError
+from fsctl.errors import ConflictError, CorruptRegistryError, RegistryError
 from fsctl.registry.document import RegistrySnapshot, check_version, dumps, empty_snapshot, parse_document
-
-LOCK_TIMEOUT_SECONDS = 60.0
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a fsynced temp file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-@contextmanager
-def locked_write(path: Path, what: str, error: type[FsctlError]) -> Iterator[None]:
-    """Hold ``<path>.lock`` for a read-check-write of ``path``; a lock that stays taken, or
-    an OS failure inside, becomes one ``error`` naming ``what`` and the file."""
-    from filelock import FileLock
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_SECONDS):
-            yield
-    except TimeoutError:  # before OSError: filelock's Timeout is an OSError too
-        raise error(
-            f"timed out after {LOCK_TIMEOUT_SECONDS:.0f}s waiting for the lock {path}.lock",
-            hint="another fsctl is writing; if none is running, the lock is stale",
-        ) from None
-    except OSError as exc:
-        raise error(
-            f"cannot write {what} {path}: {exc.strerror or exc}",
-            hint="check the folder exists and is writable",
-        ) from None
+from fsctl.storage import Location
+from fsctl.storage.local import atomic_write, locked_write
 
 
 class LocalRegistry:
@@ -113,3 +67,7 @@ class LocalRegistry:
             data = dumps(new.to_document())
             atomic_write(self.history_dir / f"{new.version:08d}.json", data)
             atomic_write(self.path, data)
+
+
+def create(location: Location) -> LocalRegistry:
+    return LocalRegistry(location.path)

@@ -18,28 +18,20 @@ Endpoints and credentials come from the standard AWS chain, including
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from fsctl.errors import ConflictError, RegistryError
 from fsctl.registry.document import RegistrySnapshot, check_version, dumps, empty_snapshot, parse_document
-from fsctl.s3_objects import LostRace, S3Object
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    rest = uri.removeprefix("s3://")
-    bucket, _, key = rest.partition("/")
-    if not bucket or not key or key.endswith("/"):
-        raise RegistryError(
-            f"registry {uri}: an S3 registry is s3://bucket/key/of/registry.json",
-            hint="name the bucket and the object key",
-        )
-    return bucket, key
+from fsctl.storage import Location, parse_location
+from fsctl.storage.s3 import LostRace, S3Object
 
 
 class S3Registry:
     def __init__(self, uri: str, client: Any = None) -> None:
         self.location = uri
-        self.bucket, self.key = parse_s3_uri(uri)
+        where = parse_location(uri, Path.cwd(), "registry")
+        self.bucket, self.key = where.bucket, where.key
         self._object = S3Object(self.bucket, self.key, "the registry", RegistryError, client=client)
 
     @property
@@ -93,3 +85,7 @@ class S3Registry:
         key = self._history_key(current.version)
         if not self._object.exists(key):
             self._object.put(dumps(current.to_document()), key=key)
+
+
+def create(location: Location) -> S3Registry:
+    return S3Registry(location.uri)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from fsctl.registry import VersionInfo
 from fsctl.render.json_format import dumps
 from fsctl.render.values import object_summary
+from fsctl.results.browse import History, ObjectDetail, ObjectList, RegistryDocument
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -16,7 +15,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
-def objects_table(kind: str, objects: list[dict[str, Any]]) -> str:
+def objects_table(result: ObjectList) -> str:
+    kind, objects = result.kind, result.objects
     if not objects:
         return f"No {kind} objects in the registry."
     rows = [
@@ -26,41 +26,50 @@ def objects_table(kind: str, objects: list[dict[str, Any]]) -> str:
     return _table(["NAME", "SUMMARY", "OWNER", "DESCRIPTION"], rows)
 
 
-def objects_json(value: Any) -> str:
-    return dumps(value)
+def objects_json(result: ObjectList) -> str:
+    return dumps(result.objects)
 
 
-def object_text(obj: dict[str, Any]) -> str:
+def object_text(result: ObjectDetail) -> str:
     import yaml
 
-    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, allow_unicode=True).rstrip()
+    return yaml.safe_dump(result.document, sort_keys=False, default_flow_style=False, allow_unicode=True).rstrip()
 
 
-def history_table(entries: list[VersionInfo]) -> str:
-    if not entries:
+def object_json(result: ObjectDetail) -> str:
+    return dumps(result.document)
+
+
+def history_table(result: History) -> str:
+    if not result.entries:
         return "The registry has no versions yet."
     rows = []
-    for e in reversed(entries):
-        s = e.summary
+    for e in reversed(result.entries):
+        s = e.get("summary") or {}
         changes = f"+{s.get('add', 0)} ~{s.get('update', 0)} -{s.get('delete', 0)}"
         rows.append(
             [
-                str(e.version),
-                e.applied_at,
-                e.actor,
-                (e.commit or "-")[:12],
+                str(e["version"]),
+                str(e.get("applied_at") or ""),
+                str(e.get("actor") or ""),
+                (e.get("commit") or "-")[:12],
                 changes,
-                (e.plan_hash or "-")[:12],
+                (e.get("plan_hash") or "-")[:12],
             ]
         )
     return _table(["VERSION", "APPLIED AT", "ACTOR", "COMMIT", "CHANGES", "PLAN"], rows)
 
 
-def history_json(entries: list[VersionInfo]) -> str:
-    return dumps([e.to_dict() for e in entries])
+def history_json(result: History) -> str:
+    return dumps(result.entries)
 
 
-def document_text(document: dict[str, Any]) -> str:
+def document_json(result: RegistryDocument) -> str:
+    return dumps(result.document)
+
+
+def document_text(result: RegistryDocument) -> str:
+    document = result.document
     lines = [
         f"Registry version {document.get('version')} of project {document.get('project')}",
         f"applied {document.get('applied_at')} by {document.get('actor')}"

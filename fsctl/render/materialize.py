@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fsctl.render.json_format import dumps
+from fsctl.results.materialize import MaterializeResult
 
 
-def materialize_json(runs: list[Any]) -> str:
-    return dumps({"views": [r.to_dict() for r in runs]})
+def materialize_json(result: MaterializeResult) -> str:
+    return dumps({"views": [r.to_dict() for r in result.runs]})
 
 
-def materialize_text(runs: list[Any]) -> str:
+def materialize_text(result: MaterializeResult) -> str:
+    runs = result.runs
     if not runs:
         return "No online views to materialize."
     lines = []

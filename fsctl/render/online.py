@@ -1,6 +1,6 @@
 """Online reads (``fsctl online``) as text and as the JSON of DESIGN.md.
 
-Both render an :class:`fsctl.services.online_response.OnlineResponse` through its ``to_dict()``
+Both render an :class:`fsctl.results.online.OnlineResponse` through its ``to_dict()``
 (JSON-safe values, ISO-8601 times). JSON: ``{"rows": [{"entity": {...}, "features":
 {NAME: {"value", "status", "event_timestamp"}}}]}``, one row per entity row in input order.
 Text: one entity row is shown as a list of its features (value, status, event time); more
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fsctl.render.json_format import dumps
 
 if TYPE_CHECKING:
-    from fsctl.services.online_response import OnlineResponse
+    from fsctl.results.online import OnlineResponse
 
 _MAX_CELL = 40
 _STATUSES = ("present", "expired", "missing")

@@ -13,6 +13,11 @@ from fsctl.render.values import SYMBOL, object_summary, plural, show
 _COLOR = {ADD: "green", UPDATE: "yellow", DELETE: "bold red"}
 
 
+def plan_rich(plan: Plan) -> str:
+    """The plan with rich markup, for a terminal."""
+    return plan_text(plan, markup=True)
+
+
 def plan_text(plan: Plan, markup: bool = False) -> str:
     def line(text: str, style: str | None = None) -> str:
         if not markup:

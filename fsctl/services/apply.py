@@ -8,34 +8,37 @@ refused as stale. A plan with no changes writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from fsctl.diff import Plan
 from fsctl.errors import ConflictError
-from fsctl.registry import RegistrySnapshot, VersionInfo
+from fsctl.online import OnlineStore
+from fsctl.registry import Registry, RegistrySnapshot, VersionInfo
+from fsctl.results.apply import ApplyResult
 from fsctl.services import audit, online_tables
 from fsctl.services.plan import desired_objects, plan_against, raise_if_blocked, replan_saved
 from fsctl.services.project import Project
+from fsctl.state import StateStore
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """The ports an apply writes to: the registry (compare-and-swap), the online store
+    (tables of online views) and the state document (watermarks of dropped views)."""
+
+    registry: Registry
+    online: OnlineStore
+    state: StateStore
+
 
 MAX_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class ApplyResult:
-    plan: Plan
-    version_before: int
-    version_after: int
-    attempts: int = 1
-    cancelled: bool = False
-
-    @property
-    def written(self) -> bool:
-        return self.version_after != self.version_before
-
-
-def write_plan(project: Project, plan: Plan, snapshot: RegistrySnapshot) -> int:
+def write_plan(project: Project, ports: Publisher, plan: Plan, snapshot: RegistrySnapshot) -> int:
     """Store the plan's objects as version ``snapshot.version + 1``; raises ConflictError if it moved."""
     info = VersionInfo(
         version=snapshot.version + 1,
@@ -46,14 +49,15 @@ def write_plan(project: Project, plan: Plan, snapshot: RegistrySnapshot) -> int:
         summary=plan.summary,
     )
     new = snapshot.next(plan.desired, info, project.name)
-    online_tables.create_tables(project, plan)
-    project.registry.write(new, snapshot)
-    online_tables.drop_tables(project, online_tables.dropped_views(plan))
+    online_tables.create_tables(project.name, ports.online, plan)
+    ports.registry.write(new, snapshot)
+    online_tables.drop_tables(project.name, ports.online, ports.state, online_tables.dropped_views(plan))
     return new.version
 
 
 def apply_definitions(
     project: Project,
+    ports: Publisher,
     confirm: Callable[[Plan], bool] | None = None,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> ApplyResult:
@@ -62,19 +66,20 @@ def apply_definitions(
     ``confirm`` is asked before each write (again after a re-plan, since the plan changed);
     returning False cancels without writing.
     """
+    started = time.perf_counter()
     from fsctl.loader import load_repo
 
     desired = desired_objects(load_repo(project.root))
     for attempt in range(1, max_attempts + 1):
-        snapshot = project.registry.read()
+        snapshot = ports.registry.read()
         plan = plan_against(project, desired, snapshot)
         raise_if_blocked(plan)
         if not plan.has_changes:
-            return ApplyResult(plan, snapshot.version, snapshot.version, attempt)
+            return _timed(ApplyResult(plan, snapshot.version, snapshot.version, attempt), started)
         if confirm is not None and not confirm(plan):
-            return ApplyResult(plan, snapshot.version, snapshot.version, attempt, cancelled=True)
+            return _timed(ApplyResult(plan, snapshot.version, snapshot.version, attempt, cancelled=True), started)
         try:
-            version = write_plan(project, plan, snapshot)
+            version = write_plan(project, ports, plan, snapshot)
         except ConflictError:
             if attempt == max_attempts:
                 raise ConflictError(
@@ -83,7 +88,7 @@ def apply_definitions(
                 ) from None
             _backoff(attempt)
             continue
-        return ApplyResult(plan, snapshot.version, version, attempt)
+        return _timed(ApplyResult(plan, snapshot.version, version, attempt), started)
     raise AssertionError("unreachable")
 
 
@@ -95,43 +100,56 @@ def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0.05, 0.25) * attempt)
 
 
-def apply_saved(project: Project, path: Path, confirm: Callable[[Plan], bool] | None = None) -> ApplyResult:
+def apply_saved(
+    project: Project, ports: Publisher, path: Path, confirm: Callable[[Plan], bool] | None = None
+) -> ApplyResult:
     """Apply exactly the saved plan, or refuse (StalePlanError) if registry or definitions moved."""
+    started = time.perf_counter()
     from fsctl.errors import StalePlanError
 
-    plan, snapshot = replan_saved(project, path)
+    plan, snapshot = replan_saved(project, ports.registry, path)
     raise_if_blocked(plan)
     if not plan.has_changes:
-        return ApplyResult(plan, snapshot.version, snapshot.version)
+        return _timed(ApplyResult(plan, snapshot.version, snapshot.version), started)
     if confirm is not None and not confirm(plan):
-        return ApplyResult(plan, snapshot.version, snapshot.version, cancelled=True)
+        return _timed(ApplyResult(plan, snapshot.version, snapshot.version, cancelled=True), started)
     try:
-        version = write_plan(project, plan, snapshot)
+        version = write_plan(project, ports, plan, snapshot)
     except ConflictError as exc:
         raise StalePlanError(
             f"the registry moved while the plan was being applied: {exc.message}",
             hint="run `fsctl plan --out PLAN` again, review it, and apply the new plan",
         ) from None
-    return ApplyResult(plan, snapshot.version, version)
+    return _timed(ApplyResult(plan, snapshot.version, version), started)
 
 
-def teardown(project: Project, confirm: Callable[[Plan], bool] | None = None) -> ApplyResult:
+def teardown(project: Project, ports: Publisher, confirm: Callable[[Plan], bool] | None = None) -> ApplyResult:
     """Delete every object of the project (a new registry version with no objects) and every
     online table it has."""
+    started = time.perf_counter()
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        snapshot = project.registry.read()
+        snapshot = ports.registry.read()
         plan = plan_against(project, {}, snapshot)
         if not plan.has_changes:
-            online_tables.drop_tables(project, online_tables.all_online_views(project))
-            return ApplyResult(plan, snapshot.version, snapshot.version, attempt)
+            _drop_all(project, ports)
+            return _timed(ApplyResult(plan, snapshot.version, snapshot.version, attempt), started)
         if confirm is not None and not confirm(plan):
-            return ApplyResult(plan, snapshot.version, snapshot.version, attempt, cancelled=True)
+            return _timed(ApplyResult(plan, snapshot.version, snapshot.version, attempt, cancelled=True), started)
         try:
-            version = write_plan(project, plan, snapshot)
-            online_tables.drop_tables(project, online_tables.all_online_views(project))
-            return ApplyResult(plan, snapshot.version, version, attempt)
+            version = write_plan(project, ports, plan, snapshot)
+            _drop_all(project, ports)
+            return _timed(ApplyResult(plan, snapshot.version, version, attempt), started)
         except ConflictError:
             if attempt == MAX_ATTEMPTS:
                 raise
             _backoff(attempt)
     raise AssertionError("unreachable")
+
+
+def _drop_all(project: Project, ports: Publisher) -> None:
+    views = online_tables.all_online_views(project.name, ports.online)
+    online_tables.drop_tables(project.name, ports.online, ports.state, views)
+
+
+def _timed(result: ApplyResult, started: float) -> ApplyResult:
+    return dataclasses.replace(result, seconds=time.perf_counter() - started)

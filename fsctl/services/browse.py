@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fsctl.diff import Plan, build_plan
 from fsctl.errors import UsageError
-from fsctl.registry import VersionInfo
+from fsctl.registry import RegistryReader
+from fsctl.results.browse import History, ObjectDetail, ObjectList, RegistryDocument
 from fsctl.services.project import Project
 
 KIND_ALIASES = {
@@ -34,16 +33,16 @@ def resolve_kind(kind: str) -> str:
     return found
 
 
-def list_objects(project: Project, kind: str) -> tuple[str, list[dict[str, Any]]]:
+def list_objects(registry: RegistryReader, kind: str) -> ObjectList:
     resolved = resolve_kind(kind)
-    snapshot = project.registry.read()
+    snapshot = registry.read()
     objects = snapshot.objects.get(resolved, {})
-    return resolved, [objects[name] for name in sorted(objects)]
+    return ObjectList(resolved, [objects[name] for name in sorted(objects)])
 
 
-def describe(project: Project, kind: str, name: str) -> dict[str, Any]:
+def describe(project: Project, registry: RegistryReader, kind: str, name: str) -> ObjectDetail:
     resolved = resolve_kind(kind)
-    snapshot = project.registry.read()
+    snapshot = registry.read()
     objects = snapshot.objects.get(resolved, {})
     if name not in objects:
         import difflib
@@ -53,28 +52,28 @@ def describe(project: Project, kind: str, name: str) -> dict[str, Any]:
             f"no {resolved} named '{name}' in the registry {project.registry_uri} (version {snapshot.version})",
             hint=f"did you mean '{close[0]}'?" if close else f"see `fsctl list {kind}`",
         )
-    return objects[name]
+    return ObjectDetail(resolved, name, objects[name])
 
 
-def history(project: Project) -> list[VersionInfo]:
-    return list(project.registry.read().history)
+def history(registry: RegistryReader) -> History:
+    return History([entry.to_dict() for entry in registry.read().history])
 
 
-def show_version(project: Project, version: int | None) -> dict[str, Any]:
+def show_version(project: Project, registry: RegistryReader, version: int | None) -> RegistryDocument:
     if version is None:
-        snapshot = project.registry.read()
+        snapshot = registry.read()
         if not snapshot.exists:
             raise UsageError(
                 f"the registry {project.registry_uri} has no versions yet", hint="run `fsctl apply`"
             )
-        return snapshot.to_document()
-    return project.registry.read_version(version)
+        return RegistryDocument(snapshot.to_document())
+    return RegistryDocument(registry.read_version(version))
 
 
-def diff_versions(project: Project, a: int, b: int) -> Plan:
+def diff_versions(project: Project, registry: RegistryReader, a: int, b: int) -> Plan:
     """What changed from version ``a`` to version ``b``, as a plan of ``b`` against ``a``."""
-    before = project.registry.read_version(a) if a > 0 else {"objects": {}}
-    after = project.registry.read_version(b)
+    before = registry.read_version(a) if a > 0 else {"objects": {}}
+    after = registry.read_version(b)
     return build_plan(
         project.name, project.registry_uri, a, before.get("objects", {}), after.get("objects", {})
     )

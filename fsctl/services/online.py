@@ -29,16 +29,17 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from fsctl.errors import FsctlError, UsageError
+from fsctl.offline.naming import output_names
 from fsctl.online.base import OnlineRecord, OnlineStore
 from fsctl.online.codec import timestamp_to_micros
-from fsctl.services.entity_input import EntityRows, entity_columns
-from fsctl.services.online_response import (
+from fsctl.registry import RegistryReader
+from fsctl.results.online import (
     EXPIRED,
     MISSING,
     PRESENT,
@@ -46,6 +47,9 @@ from fsctl.services.online_response import (
     ReadPlan,
     ViewPlan,
 )
+from fsctl.services.catalog import Catalog
+from fsctl.services.entity_rows import EntityRows, entity_columns
+from fsctl.services.features import FeatureRequest
 from fsctl.services.project import Project
 
 DEFAULT_CACHE_SECONDS = 10.0
@@ -61,9 +65,9 @@ _EMPTY: list[Any] = []  # placeholder; every slot is filled by its view
 class _Registry:
     """One registry snapshot and the plans resolved against it."""
 
-    objects: Any  # RegistryObjects
+    objects: Catalog
     version: int
-    plans: dict[tuple[Any, ...], ReadPlan] = field(default_factory=dict)
+    plans: dict[FeatureRequest, ReadPlan] = field(default_factory=dict)
 
 
 def cache_seconds_from_env() -> float:
@@ -85,20 +89,22 @@ def cache_seconds_from_env() -> float:
 class OnlineReader:
     """Reads the latest feature values of a project's online store (see the module docstring).
 
-    Thread-safe: the HTTP server shares one reader between its worker threads. ``store``
-    and ``clock`` (monotonic seconds) can be given for tests; by default the store of
-    ``fsctl.yaml`` is opened on first use.
+    Thread-safe: the HTTP server shares one reader between its worker threads. ``clock``
+    (monotonic seconds) can be given for tests. The reader does not close the store: its
+    owner (the workspace) does.
     """
 
     def __init__(
         self,
         project: Project,
+        registry: RegistryReader,
+        store: OnlineStore,
         *,
-        store: OnlineStore | None = None,
         cache_seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.project = project
+        self.registry = registry
         self.cache_seconds = cache_seconds_from_env() if cache_seconds is None else float(cache_seconds)
         self.registry_error: FsctlError | None = None  # the last failed refresh, while serving the cache
         self._store = store
@@ -111,13 +117,7 @@ class OnlineReader:
 
     @property
     def store(self) -> OnlineStore:
-        store = self._store
-        if store is None:
-            with self._lock:
-                if self._store is None:
-                    self._store = self.project.online_store()
-                store = self._store
-        return store
+        return self._store
 
     def _current(self) -> _Registry:
         registry = self._registry
@@ -138,10 +138,8 @@ class OnlineReader:
         registry = self._registry
         if registry is not None and self._clock() < self._fresh_until:
             return registry
-        from fsctl.services.retrieve import RegistryObjects
-
         try:
-            objects = RegistryObjects(self.project)
+            objects = Catalog(self.project, self.registry)
         except FsctlError as exc:
             if registry is None:
                 raise
@@ -173,7 +171,7 @@ class OnlineReader:
         info: dict[str, Any] = {
             "status": "ok",
             "project": self.project.name,
-            "registry": self.project.registry.location,
+            "registry": self.registry.location,
             "registry_version": version,
             "online_store": self.store.location,
         }
@@ -181,44 +179,27 @@ class OnlineReader:
             info["registry_error"] = self.registry_error.message
         return info
 
-    def close(self) -> None:
-        with self._lock:
-            if self._store is not None:
-                self._store.close()
-
     # -- plans -------------------------------------------------------------------------
 
-    def plan(
-        self,
-        features: Sequence[str] | str | None = None,
-        service: str | None = None,
-        model: str | None = None,
-        full_feature_names: bool = False,
-    ) -> ReadPlan:
+    def plan(self, request: FeatureRequest) -> ReadPlan:
         """The request resolved against the registry (cached per request and registry version)."""
         registry = self._current()
-        if isinstance(features, str):
-            features = (features,)
-        key = (None if features is None else tuple(features), service, model, full_feature_names)
-        plan = registry.plans.get(key)
+        plan = registry.plans.get(request)
         if plan is None:
-            plan = _build_plan(self.project.name, registry, key[0], service, model, full_feature_names)
+            plan = _build_plan(self.project.name, registry, request)
             if len(registry.plans) >= _MAX_PLANS:
                 registry.plans.clear()
-            registry.plans[key] = plan
+            registry.plans[request] = plan
         return plan
 
     # -- reads -------------------------------------------------------------------------
 
     def get(
         self,
-        features: Sequence[str] | str | None = None,
-        *,
-        service: str | None = None,
-        model: str | None = None,
+        request: FeatureRequest,
         entity_rows: EntityRows,
+        *,
         ignore_ttl: bool = False,
-        full_feature_names: bool = False,
         now: datetime | int | None = None,
     ) -> OnlineResponse:
         """The latest values of the requested features for each entity row.
@@ -227,7 +208,7 @@ class OnlineReader:
         ``[{"driver_id": 1001}, ...]`` (rows). ``now`` (default: the current time) is what
         TTLs are measured from: a datetime (naive = UTC) or microseconds since the epoch.
         """
-        plan = self.plan(features, service, model, full_feature_names)
+        plan = self.plan(request)
         entity, n = entity_columns(entity_rows, plan)
         if now is None:
             now_us = time.time_ns() // 1000
@@ -317,29 +298,11 @@ def _columns(
     return out
 
 
-def _build_plan(
-    project: str,
-    registry: _Registry,
-    features: tuple[str, ...] | None,
-    service: str | None,
-    model: str | None,
-    full_feature_names: bool,
-) -> ReadPlan:
+def _build_plan(project: str, registry: _Registry, request: FeatureRequest) -> ReadPlan:
     from fsctl.online.views import online_view
-    from fsctl.services.retrieve import resolve, service_for_model
 
-    chosen = [
-        name for name, value in (("features", features), ("service", service), ("model", model)) if value
-    ]
-    if len(chosen) != 1:
-        given = f" (got {' and '.join(chosen)})" if chosen else ""
-        raise UsageError(f"name the features one way: features, a feature service, or a model{given}")
     objects = registry.objects
-    if model is not None:
-        service = service_for_model(objects, model)
-    pairs = resolve(objects, list(features) if features is not None else None, service)
-
-    names = [f"{v}__{f}" if full_feature_names else f for v, f in pairs]
+    pairs = objects.resolve(request)
     order: dict[str, list[tuple[int, str]]] = {}
     for position, (view_name, feature) in enumerate(pairs):
         order.setdefault(view_name, []).append((position, feature))
@@ -355,8 +318,7 @@ def _build_plan(
                 "has no values for it",
                 hint="set online: true, apply and materialize it; or read it with fsctl historical",
             )
-        entities = {e: objects.get("Entity", e, "entity") for e in view.entities}
-        store_view = online_view(project, view, entities)
+        store_view = online_view(project, view, objects.entities_of(view))
         for key in store_view.join_keys:
             if key not in key_views:
                 key_views[key] = view_name
@@ -369,16 +331,7 @@ def _build_plan(
                 slots=tuple(slots),
             )
         )
-
-    seen: dict[str, str] = {key: f"join key '{key}'" for key in join_keys}
-    for (view_name, feature), name in zip(pairs, names, strict=True):
-        if name in seen:
-            raise UsageError(
-                f"output name '{name}' is used twice: by feature '{view_name}:{feature}' and by {seen[name]}",
-                hint="use full feature names (view__feature)",
-            )
-        seen[name] = f"feature '{view_name}:{feature}'"
-
+    names = output_names(pairs, request.full_feature_names, {key: f"join key '{key}'" for key in join_keys})
     return ReadPlan(
         registry_version=registry.version,
         refs=tuple(f"{v}:{f}" for v, f in pairs),

@@ -18,7 +18,7 @@ from typing import Any
 from fsctl.diff import Plan, build_plan
 from fsctl.errors import PlanBlockedError, StalePlanError, UsageError
 from fsctl.loader import RepoDefinitions, load_repo
-from fsctl.registry import RegistrySnapshot
+from fsctl.registry import RegistryReader, RegistrySnapshot
 from fsctl.services.project import Project
 
 PLAN_FORMAT = 1
@@ -49,9 +49,11 @@ def plan_against(
     )
 
 
-def make_plan(project: Project, definitions: RepoDefinitions | None = None) -> tuple[Plan, RegistrySnapshot]:
+def make_plan(
+    project: Project, registry: RegistryReader, definitions: RepoDefinitions | None = None
+) -> tuple[Plan, RegistrySnapshot]:
     definitions = definitions or load_repo(project.root)
-    snapshot = project.registry.read()
+    snapshot = registry.read()
     return plan_against(project, desired_objects(definitions), snapshot), snapshot
 
 
@@ -71,7 +73,7 @@ def raise_if_blocked(plan: Plan) -> None:
 
 def save_plan(plan: Plan, path: Path) -> None:
     from fsctl import __version__
-    from fsctl.registry.local import atomic_write
+    from fsctl.storage.local import atomic_write
 
     document = {
         "plan_format": PLAN_FORMAT,
@@ -104,7 +106,7 @@ def load_plan_file(path: Path) -> dict[str, Any]:
     return document
 
 
-def replan_saved(project: Project, path: Path) -> tuple[Plan, RegistrySnapshot]:
+def replan_saved(project: Project, registry: RegistryReader, path: Path) -> tuple[Plan, RegistrySnapshot]:
     """Re-check a saved plan against the registry and the definitions; refuse if either moved."""
     saved = load_plan_file(path)
     planned = saved["plan"]
@@ -117,7 +119,7 @@ def replan_saved(project: Project, path: Path) -> tuple[Plan, RegistrySnapshot]:
             f"plan file {path} was made against registry {planned.get('registry')}, not {project.registry_uri}",
             hint="apply it with the same --registry it was planned with",
         )
-    snapshot = project.registry.read()
+    snapshot = registry.read()
     if snapshot.version != planned.get("registry_version"):
         raise StalePlanError(
             f"the registry moved since the plan was made: it was at version {planned.get('registry_version')}, "

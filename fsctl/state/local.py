@@ -3,7 +3,7 @@
 Writes are compare-and-swap under a file lock (``<file>.lock``), like the local registry:
 the document is re-read under the lock and its serial must still be the one the writer
 read; the new document goes to a fsynced temp file renamed over the old one
-(:func:`fsctl.registry.local.atomic_write`), so readers see the old or the new document,
+(:func:`fsctl.storage.local.atomic_write`), so readers see the old or the new document,
 never half of one. A file that does not parse is never overwritten.
 """
 
@@ -13,8 +13,9 @@ import dataclasses
 from pathlib import Path
 
 from fsctl.errors import ConflictError, StoreError
-from fsctl.registry.local import atomic_write, locked_write
 from fsctl.state.document import StateSnapshot, dumps, empty_state, parse_document
+from fsctl.storage import Location
+from fsctl.storage.local import atomic_write, locked_write
 
 
 class LocalStateStore:
@@ -48,3 +49,7 @@ class LocalStateStore:
             stored = dataclasses.replace(new, location=self.location, serial=serial, token=str(serial))
             atomic_write(self.path, dumps(stored))
             return stored
+
+
+def create(location: Location) -> LocalStateStore:
+    return LocalStateStore(location.path)

@@ -7,24 +7,26 @@ state yet"; every other failure (no such bucket, access denied, no credentials, 
 down, a body that does not parse) is a :class:`~fsctl.errors.StoreError` naming the bucket
 and key and what to check, and nothing is written after a failed read.
 
-The client and the error messages are the S3 registry's (:mod:`fsctl.s3_objects`).
+The client and the error messages are the S3 registry's (:mod:`fsctl.storage.s3`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from fsctl.errors import ConflictError, StoreError
-from fsctl.registry.s3 import parse_s3_uri
-from fsctl.s3_objects import LostRace, S3Object
 from fsctl.state.document import StateSnapshot, dumps, empty_state, parse_document
+from fsctl.storage import Location, parse_location
+from fsctl.storage.s3 import LostRace, S3Object
 
 
 class S3StateStore:
     def __init__(self, uri: str, client: Any = None) -> None:
         self.location = uri
-        self.bucket, self.key = parse_s3_uri(uri)
+        where = parse_location(uri, Path.cwd(), "materialization state")
+        self.bucket, self.key = where.bucket, where.key
         self._object = S3Object(self.bucket, self.key, "the materialization state", StoreError, client=client)
 
     @property
@@ -48,3 +50,7 @@ class S3StateStore:
                 hint="read it again and re-apply the change (fsctl.state.update does this)",
             ) from None
         return dataclasses.replace(stored, token=etag or None)
+
+
+def create(location: Location) -> S3StateStore:
+    return S3StateStore(location.uri)

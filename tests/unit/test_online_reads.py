@@ -23,7 +23,7 @@ from fsctl.online.memory import MemoryOnlineStore
 from fsctl.online.views import online_view
 from fsctl.services.apply import apply_definitions
 from fsctl.services.online import OnlineReader
-from fsctl.services.online_response import OnlineResponse
+from fsctl.results.online import OnlineResponse
 from fsctl.services.project import Project, open_project
 from fsctl.services.retrieve import RegistryObjects
 

@@ -24,32 +24,24 @@ instead of an ASOF join: exact, but slower on long histories.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from fsctl.definitions import FeatureView, FileSource
 from fsctl.errors import StoreError, UsageError
-from fsctl.offline import entities as entity_rows
-from fsctl.offline.result import RetrievalResult
-from fsctl.offline.sources import SourceTable, duckdb_type, open_source, quote
-
-Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class FeatureRef:
-    view: str
-    feature: str
-    output: str  # the output column name
-
-
-@dataclass
-class ViewRequest:
-    view: FeatureView
-    source: FileSource
-    join_keys: list[str]  # entity-side key names, in the entities' order
+from fsctl.offline.base import Progress
+from fsctl.offline.duckdb import entities as entity_rows
+from fsctl.offline.duckdb.result import DuckDBResult
+from fsctl.offline.duckdb.sources import (
+    TWO_64,
+    SourceTable,
+    check_features,
+    duckdb_type,
+    event_created_order,
+    open_source,
+    quote,
+)
+from fsctl.offline.naming import check_unique
+from fsctl.offline.requests import PointInTimeRequest, SourceSpec, ViewSpec
 
 
 @dataclass
@@ -57,26 +49,15 @@ class _Group:
     """Views sharing one source and join keys: one ASOF join."""
 
     index: int
-    source: FileSource
+    source: SourceSpec
     join_keys: tuple[str, ...]
-    views: list[ViewRequest] = field(default_factory=list)
+    views: list[ViewSpec] = field(default_factory=list)
     features: list[str] = field(default_factory=list)  # distinct source-side features
     table: SourceTable | None = None
     order_sql: str = ""
     probe_sql: str = ""
     select_sql: str = ""
     guarded: bool = False
-
-
-# 2**64 as a HUGEINT: times are multiplied by it, not shifted (DuckDB refuses to shift a
-# negative number, and times before 1970 are negative).
-_TWO_64 = "18446744073709551616::HUGEINT"
-
-
-def event_created_order(t_us: str, c_us: str) -> str:
-    """SQL ordering rows exactly by (event time, created time), a null created time first, as
-    one HUGEINT of the two microsecond values (materialization uses it too)."""
-    return f"({t_us}::HUGEINT * {_TWO_64}) + coalesce({c_us}::HUGEINT + 9223372036854775808, 0::HUGEINT)"
 
 
 def _packing(con: Any, group: _Group, ts_sql: str, created_sql: str | None) -> tuple[str, str]:
@@ -106,7 +87,7 @@ def _packing(con: Any, group: _Group, ts_sql: str, created_sql: str | None) -> t
     t_s, t_ms = stats[2] == stats[3] == 0, stats[4] == stats[5] == 0
     d_s, d_ms = stats[8] == stats[9] == 0, stats[10] == stats[11] == 0
     huge_order = event_created_order(t_us, c_us)
-    huge_probe = f"({probe_us}::HUGEINT * {_TWO_64}) + 18446744073709551615::HUGEINT"
+    huge_probe = f"({probe_us}::HUGEINT * {TWO_64}) + 18446744073709551615::HUGEINT"
     if tmin is None:
         return huge_order, huge_probe
     gt = 1_000_000 if t_s else 1_000 if t_ms else 1
@@ -124,7 +105,7 @@ def _packing(con: Any, group: _Group, ts_sql: str, created_sql: str | None) -> t
     return order, probe
 
 
-def _key_check(table: SourceTable, group: _Group, key: str, entity_type: str, view: FeatureView) -> None:
+def _key_check(table: SourceTable, group: _Group, key: str, entity_type: str, view: ViewSpec) -> None:
     column = group.source.column_for(key)
     source_type = table.need(column, view, f"join key '{key}'")
 
@@ -148,7 +129,7 @@ def _prepare_group(con: Any, group: _Group, entity_types: dict[str, str], leakag
     source = group.source
     table = group.table
     assert table is not None
-    first_view = group.views[0].view
+    first_view = group.views[0]
     ts_sql = table.timestamp(source.timestamp_field, first_view, "timestamp_field")
     created_sql = None
     if source.created_timestamp_field:
@@ -178,56 +159,44 @@ def _within_ttl(alias: str, ttl: int) -> str:
     return matched
 
 
-def point_in_time_join(
-    con: Any,
-    root: Path,
-    entities: Any,
-    requests: list[ViewRequest],
-    refs: list[FeatureRef],
-    *,
-    leakage_guard: bool = False,
-    progress: Progress | None = None,
-) -> RetrievalResult:
-    """Join ``entities`` to the views of ``requests``; ``refs`` are the output features in order."""
+def point_in_time_join(con: Any, request: PointInTimeRequest, progress: Progress | None = None) -> DuckDBResult:
+    """Join the request's entity rows to its views; its features are the output, in order."""
     import duckdb
 
     say = progress or (lambda _message: None)
-    join_keys = list(dict.fromkeys(k for r in requests for k in r.join_keys))
+    views = request.views
+    refs = request.features
+    join_keys = list(dict.fromkeys(k for v in views for k in v.join_keys))
     say("reading entity rows")
-    table, entity_types, count = entity_rows.prepare(con, entities, join_keys)
+    table, entity_types, count = entity_rows.prepare(con, request.entities, join_keys)
     outputs = [ref.output for ref in refs]
-    clash = sorted({o for o in outputs if outputs.count(o) > 1} | (set(outputs) & set(entity_types)))
-    if clash:
-        raise UsageError(
-            f"output column{'s' if len(clash) > 1 else ''} {', '.join(repr(c) for c in clash)} would appear twice",
-            hint="use full feature names (--full-feature-names: view__feature), or rename the entity column",
-        )
+    check_unique(
+        [(r.view, r.feature, r.output) for r in refs],
+        {c: f"entity column '{c}'" for c in entity_types},
+        "rename the entity column",
+    )
 
     groups: dict[tuple[str, tuple[str, ...], str], _Group] = {}
-    for request in requests:
+    for view in views:
         # The leakage guard joins per view (each with its own TTL bound); otherwise views on one
         # source and keys share an ASOF join.
-        key = (request.source.name, tuple(request.join_keys), request.view.name if leakage_guard else "")
+        key = (view.source.name, tuple(view.join_keys), view.name if request.leakage_guard else "")
         group = groups.get(key)
         if group is None:
-            group = groups[key] = _Group(len(groups), request.source, tuple(request.join_keys))
-        group.views.append(request)
-        wanted = [r.feature for r in refs if r.view == request.view.name]
+            group = groups[key] = _Group(len(groups), view.source, tuple(view.join_keys))
+        group.views.append(view)
+        wanted = [r.feature for r in refs if r.view == view.name]
         group.features.extend(f for f in wanted if f not in group.features)
 
     opened: dict[str, SourceTable] = {}
-    from fsctl.offline.sources import check_features
-
     for group in groups.values():
         say(f"reading source '{group.source.name}'")
         if group.source.name not in opened:
-            opened[group.source.name] = open_source(con, root, group.source, f"__fsctl_src{group.index}")
+            opened[group.source.name] = open_source(con, group.source, f"__fsctl_src{group.index}")
         group.table = opened[group.source.name]
-        for request in group.views:
-            check_features(
-                group.table, request.view, [r.feature for r in refs if r.view == request.view.name]
-            )
-        _prepare_group(con, group, entity_types, leakage_guard)
+        for view in group.views:
+            check_features(group.table, view, [r.feature for r in refs if r.view == view.name])
+        _prepare_group(con, group, entity_types, request.leakage_guard)
 
     probes = ", ".join(f"{g.probe_sql} AS __fsctl_p{g.index}" for g in groups.values() if not g.guarded)
     from_sql = f"(SELECT *{', ' + probes if probes else ''} FROM {table}) e"
@@ -238,10 +207,10 @@ def point_in_time_join(
         alias = f"g{group.index}"
         keys = " AND ".join(f"e.{quote(k)} = {alias}.__fsctl_k{i}" for i, k in enumerate(group.join_keys))
         if group.guarded:
-            request = group.views[0]
+            guarded = group.views[0]
             lower = (
-                f" AND s.__fsctl_t >= e.{entity_rows.TS} - INTERVAL {int(request.view.ttl)} SECOND"
-                if request.view.ttl
+                f" AND s.__fsctl_t >= e.{entity_rows.TS} - INTERVAL {int(guarded.ttl)} SECOND"
+                if guarded.ttl
                 else ""
             )
             fields = ", ".join(
@@ -259,26 +228,26 @@ def point_in_time_join(
         else:
             from_sql += f" ASOF LEFT JOIN ({group.select_sql}) {alias} ON {keys} AND e.__fsctl_p{group.index} >= {alias}.__fsctl_o"
             alias_expr = alias
-        for request in group.views:
-            alias_of[request.view.name] = (group, alias_expr)
+        for view in group.views:
+            alias_of[view.name] = (group, alias_expr)
 
+    by_name = {v.name: v for v in views}
     for ref in refs:
         group, alias_expr = alias_of[ref.view]
-        view = next(r.view for r in group.views if r.view.name == ref.view)
-        dtype = next(f.dtype for f in view.schema_ if f.name == ref.feature)
+        view = by_name[ref.view]
         column = f"{alias_expr}.__fsctl_f{group.features.index(ref.feature)}"
         selects.append(
-            f"CAST(CASE WHEN {_within_ttl(alias_expr, view.ttl)} THEN {column} END AS {duckdb_type(dtype)}) "
+            f"CAST(CASE WHEN {_within_ttl(alias_expr, view.ttl)} THEN {column} END AS {duckdb_type(view.dtype(ref.feature))}) "
             f"AS {quote(ref.output)}"
         )
     matched: dict[str, str] = {}
-    for n, request in enumerate(requests):
-        group, alias_expr = alias_of[request.view.name]
-        matched[request.view.name] = f"__fsctl_m{n}"
-        selects.append(f"({_within_ttl(alias_expr, request.view.ttl)}) AS __fsctl_m{n}")
+    for n, view in enumerate(views):
+        group, alias_expr = alias_of[view.name]
+        matched[view.name] = f"__fsctl_m{n}"
+        selects.append(f"({_within_ttl(alias_expr, view.ttl)}) AS __fsctl_m{n}")
 
-    views = ", ".join(r.view.name for r in requests)
-    say(f"joining {count:,} entity rows to {views}")
+    names = ", ".join(v.name for v in views)
+    say(f"joining {count:,} entity rows to {names}")
     sql = f"CREATE OR REPLACE TEMP TABLE __fsctl_result AS SELECT {', '.join(selects)} FROM {from_sql}"
     try:
         con.execute(sql)
@@ -289,4 +258,4 @@ def point_in_time_join(
             hint="check that the source's files are complete and readable",
         ) from None
     columns = list(entity_types) + outputs
-    return RetrievalResult(con, "__fsctl_result", columns, matched, count)
+    return DuckDBResult(con, "__fsctl_result", columns, matched, count)

@@ -1,17 +1,18 @@
 """Entity rows of an online read: the join key columns out of what callers give (a dict of
-lists, a list of dicts, a dataframe or arrow table, an entity file), checked against the
-request plan."""
+lists, a list of dicts, or an entity file or frame through
+:mod:`fsctl.offline.entity_input`), checked against the request plan."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from fsctl.errors import UsageError
-from fsctl.services.online_response import ReadPlan
+from fsctl.offline.entity_input import EntityInput, entity_input
+from fsctl.results.online import ReadPlan
 
-EntityRows = Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]]
+EntityRows = Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]] | Any
+_FRAMES = ("pyarrow", "pandas", "polars")
 
 
 
@@ -50,9 +51,10 @@ def entity_columns(entity_rows: Any, plan: ReadPlan) -> tuple[dict[str, list[Any
             return dict(zip(keys, columns, strict=True)), len(first)
     if isinstance(entity_rows, Mapping):
         return _mapping_columns(entity_rows, plan)
+    if isinstance(entity_rows, EntityInput) or type(entity_rows).__module__.split(".")[0] in _FRAMES:
+        found = entity_input(entity_rows).columns(plan.join_keys, missing=lambda k: _missing_key(plan, k, ""))
+        return found, len(found[plan.join_keys[0]])
     if isinstance(entity_rows, (str, bytes)) or not isinstance(entity_rows, Sequence):
-        if hasattr(entity_rows, "to_dict") or hasattr(entity_rows, "to_pydict"):
-            return _mapping_columns(_frame_columns(entity_rows), plan)
         raise UsageError(
             f"entity_rows must be a dict of lists or a list of dicts, not {type(entity_rows).__name__}"
         )
@@ -94,55 +96,3 @@ def _mapping_columns(entity_rows: Mapping[str, Any], plan: ReadPlan) -> tuple[di
             hint="give the same number of values for every join key, one per entity row",
         )
     return {k: v for k, v in columns.items() if v is not None}, next(iter(lengths.values()))
-
-
-def _frame_columns(frame: Any) -> dict[str, list[Any]]:
-    """A pyarrow Table or a pandas / polars DataFrame as ``{column: values}``."""
-    if hasattr(frame, "to_pydict"):  # pyarrow
-        return dict(frame.to_pydict())
-    if type(frame).__module__.split(".")[0] == "polars":
-        return dict(frame.to_dict(as_series=False))
-    return {str(k): list(v) for k, v in frame.to_dict(orient="list").items()}
-
-
-def read_entity_file(path: Path, join_keys: Sequence[str]) -> dict[str, list[Any]]:
-    """The ``join_keys`` columns of an entity file: parquet, CSV, or JSON lines (``.jsonl``,
-    ``.ndjson``, ``.json``: one object per line)."""
-    suffix = path.suffix.lower()
-    readers = (".parquet", ".csv", ".jsonl", ".ndjson", ".json")
-    if suffix not in readers:
-        raise UsageError(
-            f"entity file {path}: unknown extension '{path.suffix}'",
-            hint="use .parquet, .csv or .jsonl (JSON lines)",
-        )
-    if not path.is_file():
-        raise UsageError(f"entity file {path} does not exist")
-    import pyarrow as pa
-
-    try:
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(path)
-        elif suffix == ".csv":
-            import pyarrow.csv as pcsv
-
-            table = pcsv.read_csv(path)
-        else:
-            import pyarrow.json as pjson
-
-            table = pjson.read_json(path)
-    except (pa.ArrowException, OSError) as exc:
-        what = (
-            " (JSON lines expected: one object per line)" if suffix in (".json", ".jsonl", ".ndjson") else ""
-        )
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"cannot read entity file {path}{what}: {first}") from None
-    missing = [k for k in join_keys if k not in table.column_names]
-    if missing:
-        raise UsageError(
-            f"entity file {path} has no column {', '.join(repr(k) for k in missing)} "
-            f"(columns: {', '.join(table.column_names) or 'none'})",
-            hint=f"the requested features are keyed by {', '.join(join_keys)}",
-        )
-    return {k: table.column(k).to_pylist() for k in join_keys}

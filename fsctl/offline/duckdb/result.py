@@ -5,23 +5,19 @@ record batches, or written to parquet or CSV without first holding it all in mem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fsctl.errors import UsageError
-from fsctl.offline.sources import literal, quote
+from fsctl.offline.base import RetrievalStats
+from fsctl.offline.duckdb.sources import literal, quote
 
 ROW = "__fsctl_row"
 
 
-@dataclass(frozen=True)
-class RetrievalStats:
-    rows: int
-    matched: dict[str, float]  # view -> fraction of entity rows that found a row within its TTL
+class DuckDBResult:
+    """A :class:`~fsctl.offline.base.RetrievalResult` kept as a DuckDB temp table."""
 
-
-class RetrievalResult:
     def __init__(self, con: Any, table: str, columns: list[str], matched: dict[str, str], rows: int) -> None:
         self._con = con
         self._table = table
@@ -95,7 +91,7 @@ class RetrievalResult:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> RetrievalResult:
+    def __enter__(self) -> DuckDBResult:
         return self
 
     def __exit__(self, *exc: object) -> None:

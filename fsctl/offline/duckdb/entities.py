@@ -1,18 +1,17 @@
-"""The entity rows of a retrieval: join keys, an ``event_timestamp`` and any other columns
-(labels pass through), loaded into DuckDB in their input order and checked.
-
-Accepted inputs: a pyarrow Table or RecordBatchReader, a pandas or polars DataFrame, or a
-path to a parquet or CSV file. The rows keep their
+"""The entity rows of a retrieval (an :class:`~fsctl.offline.entity_input.EntityInput`):
+join keys, an ``event_timestamp`` and any other columns (labels pass through), loaded into
+DuckDB in their input order and checked. Files are read by DuckDB itself (parquet, CSV
+with its type detection, JSON lines); frames are scanned in place. The rows keep their
 input order through ``rowid`` of the temp table they are loaded into.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fsctl.errors import UsageError
-from fsctl.offline.sources import literal, quote, timestamp_sql
+from fsctl.offline.duckdb.sources import literal, quote, timestamp_sql
+from fsctl.offline.entity_input import EntityInput
 
 TIMESTAMP_COLUMN = "event_timestamp"
 ROW = "__fsctl_row"
@@ -20,56 +19,36 @@ TS = "__fsctl_ts"
 TABLE = "__fsctl_entities"
 
 
-def _reader_sql(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return f"read_parquet({literal(str(path))})"
-    if suffix == ".csv":
-        return f"read_csv({literal(str(path))}, header = true, auto_detect = true)"
-    raise UsageError(f"entity file {path}: unknown extension '{path.suffix}'", hint="use .parquet or .csv")
+_READERS = {
+    "parquet": "read_parquet({})",
+    "csv": "read_csv({}, header = true, auto_detect = true)",
+    "jsonl": "read_json({}, format = 'newline_delimited')",
+}
 
 
-def input_label(entities: Any) -> str:
-    if isinstance(entities, (str, Path)):
-        return str(entities)
-    return f"the entity {type(entities).__name__}"
-
-
-def load_input(con: Any, entities: Any, table: str) -> None:
+def load_input(con: Any, entities: EntityInput, table: str) -> None:
     """Copy ``entities`` into the temp table ``table``, in input order."""
     import duckdb
 
-    label = input_label(entities)
-    if isinstance(entities, (str, Path)):
-        path = Path(entities)
-        if not path.is_file():
-            raise UsageError(f"entity file {path} does not exist")
-        source = _reader_sql(path)
+    if entities.path is not None:
+        source = _READERS[entities.format or "parquet"].format(literal(str(entities.path)))
     else:
-        module = type(entities).__module__.split(".")[0]
-        if module == "polars":
-            entities = entities.to_arrow()
-        elif module not in ("pyarrow", "pandas"):
-            raise UsageError(
-                f"entities must be a pyarrow Table, a pandas or polars DataFrame, or a path; "
-                f"got {type(entities).__name__}"
-            )
-        con.register("__fsctl_input", entities)
+        con.register("__fsctl_input", entities.frame)
         source = "__fsctl_input"
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {source}")
     except duckdb.Error as exc:
-        raise UsageError(f"cannot read {label}: {str(exc).splitlines()[0]}") from None
+        raise UsageError(f"cannot read {entities.label}: {str(exc).splitlines()[0]}") from None
     finally:
         if source == "__fsctl_input":
             con.unregister("__fsctl_input")
 
 
-def prepare(con: Any, entities: Any, join_keys: list[str]) -> tuple[str, dict[str, str], int]:
+def prepare(con: Any, entities: EntityInput, join_keys: list[str]) -> tuple[str, dict[str, str], int]:
     """Load and check the entity rows; returns (a relation to select from, the input's column
     types, the row count). The relation has the input columns plus ``__fsctl_row`` (input
     position) and ``__fsctl_ts`` (the entity time as a naive UTC timestamp)."""
-    label = input_label(entities)
+    label = entities.label
     load_input(con, entities, TABLE)
     relation = con.table(TABLE)
     columns = dict(zip(relation.columns, [str(t) for t in relation.types], strict=True))

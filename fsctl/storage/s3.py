@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fsctl.aws_errors import error_code, transport_error
 from fsctl.errors import FsctlError
+from fsctl.storage.aws import error_code, transport_error
 
 CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 MISSING_CODES = {"NoSuchKey", "404", "NotFound"}

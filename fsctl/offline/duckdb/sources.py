@@ -1,4 +1,4 @@
-"""Reading a FileSource in DuckDB: where its files are, what columns they have, and the
+"""Reading a source (a :class:`~fsctl.offline.requests.SourceSpec`) in DuckDB: where its files are, what columns they have, and the
 SQL that turns them into join keys, a UTC event time, a created time and features.
 
 Local files are read by DuckDB itself (``read_parquet`` / ``read_csv``; a file, a
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fsctl.definitions import FeatureView, FileSource
 from fsctl.errors import StoreError
+from fsctl.offline.requests import SourceSpec, ViewSpec
+from fsctl.offline.schema import dtype_accepts
 
 # fsctl dtype -> DuckDB type of the output column.
 DUCKDB_TYPES = {
@@ -50,6 +51,17 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# 2**64 as a HUGEINT: times are multiplied by it, not shifted (DuckDB refuses to shift a
+# negative number, and times before 1970 are negative).
+TWO_64 = "18446744073709551616::HUGEINT"
+
+
+def event_created_order(t_us: str, c_us: str) -> str:
+    """SQL ordering rows exactly by (event time, created time), a null created time first, as
+    one HUGEINT of the two microsecond values (retrieval and materialization share it)."""
+    return f"({t_us}::HUGEINT * {TWO_64}) + coalesce({c_us}::HUGEINT + 9223372036854775808, 0::HUGEINT)"
+
+
 def timestamp_sql(column: str, type_name: str) -> str | None:
     """SQL turning ``column`` (of DuckDB type ``type_name``) into a naive UTC TIMESTAMP, or
     None when the type cannot hold a time. The session time zone is UTC."""
@@ -63,15 +75,15 @@ def timestamp_sql(column: str, type_name: str) -> str | None:
 
 @dataclass
 class SourceTable:
-    """A FileSource opened in a DuckDB connection: SQL to select from, and its columns."""
+    """A source opened in a DuckDB connection: SQL to select from, and its columns."""
 
-    source: FileSource
+    source: SourceSpec
     location: str  # what messages show: the path as written, resolved
     from_sql: str  # usable after FROM
     columns: dict[str, str]  # column -> DuckDB type name
     arrow_types: dict[str, Any]  # column -> pyarrow type
 
-    def need(self, column: str, view: FeatureView | None, role: str) -> str:
+    def need(self, column: str, view: ViewSpec | None, role: str) -> str:
         """The column's DuckDB type, or a StoreError naming the view, source and column."""
         if column in self.columns:
             return self.columns[column]
@@ -83,7 +95,7 @@ class SourceTable:
             hint="fix the definition or the data, or map the column with field_mapping",
         )
 
-    def timestamp(self, column: str, view: FeatureView | None, role: str) -> str:
+    def timestamp(self, column: str, view: ViewSpec | None, role: str) -> str:
         type_name = self.need(column, view, role)
         if type_name.upper() == "TIMESTAMP WITH TIME ZONE":
             # timezone(), not CAST: DuckDB pushes a CAST of a column down into read_csv, which
@@ -130,10 +142,10 @@ def _glob_match(path: str, pattern: str) -> bool:
     return match(0, 0)
 
 
-def _open_s3(con: Any, source: FileSource, name: str) -> None:
+def _open_s3(con: Any, source: SourceSpec, name: str) -> None:
     import pyarrow.dataset as ds
 
-    path = source.path[len("s3://") :]
+    path = source.location[len("s3://") :]
     try:
         filesystem = _s3_filesystem()
         if any(ch in path for ch in "*?["):
@@ -145,22 +157,20 @@ def _open_s3(con: Any, source: FileSource, name: str) -> None:
             infos = filesystem.get_file_info(FileSelector(base, recursive=True))
             files = sorted(i.path for i in infos if i.is_file and _glob_match(i.path, path))
             if not files:
-                raise FileNotFoundError(f"no files match {source.path}")
+                raise FileNotFoundError(f"no files match {source.location}")
             dataset = ds.dataset(files, filesystem=filesystem, format=source.format)
         else:
             dataset = ds.dataset(path, filesystem=filesystem, format=source.format)
     except Exception as exc:  # noqa: BLE001 - every S3 failure becomes one message
         raise StoreError(
-            f"cannot read source '{source.name}' at {source.path}: {str(exc).splitlines()[0]}",
+            f"cannot read source '{source.name}' at {source.location}: {str(exc).splitlines()[0]}",
             hint="check the bucket and key, your AWS credentials, and AWS_ENDPOINT_URL for S3-compatible servers",
         ) from None
     con.register(name, dataset)
 
 
-def _local_from(root: Path, source: FileSource) -> tuple[str, str]:
-    path = Path(source.path)
-    if not path.is_absolute():
-        path = root / path
+def _local_from(source: SourceSpec) -> tuple[str, str]:
+    path = Path(source.location)
     location = str(path)
     pattern = str(path / "**" / f"*.{source.format}") if path.is_dir() else location
     if source.format == "csv":
@@ -168,15 +178,15 @@ def _local_from(root: Path, source: FileSource) -> tuple[str, str]:
     return location, f"read_parquet({literal(pattern)}, union_by_name = true)"
 
 
-def open_source(con: Any, root: Path, source: FileSource, name: str) -> SourceTable:
+def open_source(con: Any, source: SourceSpec, name: str) -> SourceTable:
     """Make ``source`` selectable in ``con`` and read its columns (no rows are read)."""
     import duckdb
 
-    if source.path.startswith("s3://"):
+    if source.is_s3:
         _open_s3(con, source, name)
-        location, from_sql = source.path, quote(name)
+        location, from_sql = source.location, quote(name)
     else:
-        location, from_sql = _local_from(root, source)
+        location, from_sql = _local_from(source)
         from_sql = f"{from_sql} AS {quote(name)}"
     try:
         relation = con.sql(f"SELECT * FROM {from_sql} LIMIT 0")
@@ -196,11 +206,9 @@ def open_source(con: Any, root: Path, source: FileSource, name: str) -> SourceTa
     )
 
 
-def check_features(table: SourceTable, view: FeatureView, features: list[str]) -> None:
+def check_features(table: SourceTable, view: ViewSpec, features: list[str] | tuple[str, ...]) -> None:
     """Every requested feature's column exists and its type can serve the declared dtype."""
-    from fsctl.loader.sources import dtype_accepts
-
-    declared = {f.name: f.dtype for f in view.schema_}
+    declared = {f.name: f.dtype for f in view.features}
     for feature in features:
         column = table.source.column_for(feature)
         table.need(column, view, f"feature '{feature}'")

@@ -1,0 +1,68 @@
+"""The DuckDB offline engine (``offline_store: {type: duckdb}``, the default): every line of
+DuckDB in fsctl lives in this package.
+
+* :mod:`.connection`: connections set up for fsctl (UTC, spilling, limits from the environment);
+* :mod:`.sources`: a source's files as SQL, its columns and timestamps;
+* :mod:`.entities`: entity rows loaded and checked;
+* :mod:`.pit`: the point-in-time join; :mod:`.result`: its result, streamed out;
+* :mod:`.latest`: the latest row per key of a window, in the online store's stored form.
+
+Each historical request gets its own connection (its result owns it); ``latest`` requests
+share the engine's connection, one at a time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from fsctl.definitions.config import PortConfig
+from fsctl.offline.base import Progress
+from fsctl.offline.requests import LatestRequest, PointInTimeRequest
+
+if TYPE_CHECKING:
+    from fsctl.offline.duckdb.latest import DuckDBLatestRows
+    from fsctl.offline.duckdb.result import DuckDBResult
+
+
+class DuckDBEngineConfig(PortConfig):
+    """``offline_store: {type: duckdb}``. Memory and threads come from the environment
+    (``FSCTL_DUCKDB_MEMORY_LIMIT``, ``FSCTL_DUCKDB_THREADS``)."""
+
+    type: Literal["duckdb"] = "duckdb"
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self, config: DuckDBEngineConfig | None = None) -> None:
+        self.config = config or DuckDBEngineConfig()
+        self._con: Any = None
+
+    def historical(self, request: PointInTimeRequest, progress: Progress | None = None) -> DuckDBResult:
+        from fsctl.offline.duckdb.connection import connect
+        from fsctl.offline.duckdb.pit import point_in_time_join
+
+        con = connect()
+        try:
+            return point_in_time_join(con, request, progress)
+        except BaseException:
+            con.close()
+            raise
+
+    def latest(self, request: LatestRequest) -> DuckDBLatestRows:
+        from fsctl.offline.duckdb.latest import latest_rows
+
+        if self._con is None:
+            from fsctl.offline.duckdb.connection import connect
+
+            self._con = connect()
+        return latest_rows(self._con, request)
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+def create_engine(config: DuckDBEngineConfig) -> DuckDBEngine:
+    return DuckDBEngine(config)

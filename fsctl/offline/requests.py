@@ -1,0 +1,145 @@
+"""The engine-neutral requests an offline engine answers, as frozen values.
+
+Services build them from the definitions in the registry (:func:`view_spec`), so an
+engine never sees a definition object, a registry or a repo path: every source location is
+already absolute (or ``s3://``), every view carries its join keys, features with dtypes,
+TTL and source columns. The same requests go to every engine (DuckDB now, Spark next).
+
+* :class:`PointInTimeRequest`: entity rows (:class:`~fsctl.offline.entity_input.EntityInput`),
+  the views to join, and the output features in order with their output names.
+* :class:`LatestRequest`: the latest row per entity key of one view with event times in a
+  half-open :class:`Window` (materialization; statistics and data checks will take a
+  :class:`WindowRequest` over the same window).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fsctl.definitions import Entity, FeatureView, FileSource, join_keys
+
+if TYPE_CHECKING:
+    from fsctl.offline.entity_input import EntityInput
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where a view's rows are and which columns hold what."""
+
+    name: str
+    location: str  # an absolute local path (file, directory or glob) or s3://bucket/key...
+    format: str  # parquet | csv
+    timestamp_field: str
+    created_timestamp_field: str | None
+    field_mapping: tuple[tuple[str, str], ...] = ()  # (source column, feature or key name)
+
+    def column_for(self, name: str) -> str:
+        """The source column that provides feature or key ``name`` (after field_mapping)."""
+        for column, mapped in self.field_mapping:
+            if mapped == name:
+                return column
+        return name
+
+    @property
+    def is_s3(self) -> bool:
+        return self.location.startswith("s3://")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    name: str
+    dtype: str
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """One feature view as an engine needs it."""
+
+    name: str
+    source: SourceSpec
+    join_keys: tuple[str, ...]  # entity-side key names, in the entities' order
+    features: tuple[FeatureSpec, ...]  # the view's whole schema, in order
+    ttl: int = 0  # seconds; 0: no lower bound on age
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    def dtype(self, feature: str) -> str:
+        return next(f.dtype for f in self.features if f.name == feature)
+
+
+@dataclass(frozen=True)
+class FeatureRef:
+    """One output feature: ``view:feature``, written as column ``output``."""
+
+    view: str
+    feature: str
+    output: str
+
+
+@dataclass(frozen=True)
+class PointInTimeRequest:
+    """For each entity row and view, the feature values of the source row with the same join
+    keys and the latest event time ``t`` with ``entity_ts - ttl <= t <= entity_ts`` (ties:
+    the latest created time; a null one loses); with ``leakage_guard`` also
+    ``created <= entity_ts``. The output: the entity rows in input order with all their
+    columns, then ``features`` in order, named by their ``output``."""
+
+    entities: EntityInput
+    views: tuple[ViewSpec, ...]
+    features: tuple[FeatureRef, ...]
+    leakage_guard: bool = False
+
+
+@dataclass(frozen=True)
+class Window:
+    """Event times ``start <= t < end`` (no lower bound when ``start`` is None); aware UTC."""
+
+    start: datetime | None
+    end: datetime
+
+
+@dataclass(frozen=True)
+class WindowRequest:
+    """The rows of one view with event times in ``window``."""
+
+    view: ViewSpec
+    window: Window
+
+
+@dataclass(frozen=True)
+class LatestRequest(WindowRequest):
+    """The latest row per entity key of ``view`` in ``window`` (ties as in retrieval), with
+    its values cast to the declared dtypes, for the online store."""
+
+
+def source_spec(source: FileSource, root: Path) -> SourceSpec:
+    """The spec of ``source``; a relative local path is relative to the repo ``root``."""
+    location = source.path
+    if "://" not in location:
+        path = Path(location)
+        location = str(path if path.is_absolute() else root / path)
+    return SourceSpec(
+        name=source.name,
+        location=location,
+        format=source.format,
+        timestamp_field=source.timestamp_field,
+        created_timestamp_field=source.created_timestamp_field,
+        field_mapping=tuple(source.field_mapping.items()),
+    )
+
+
+def view_spec(view: FeatureView, source: FileSource, entities: Mapping[str, Entity], root: Path) -> ViewSpec:
+    """The spec of ``view`` read from ``source`` and keyed by ``entities``."""
+    return ViewSpec(
+        name=view.name,
+        source=source_spec(source, root),
+        join_keys=join_keys(view, entities),
+        features=tuple(FeatureSpec(f.name, f.dtype) for f in view.schema_),
+        ttl=int(view.ttl or 0),
+    )

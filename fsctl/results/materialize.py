@@ -1,0 +1,51 @@
+"""The result of a materialize run: one :class:`ViewRun` per view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class ViewRun:
+    view: str
+    start: datetime | None
+    end: datetime
+    rows_read: int = 0
+    keys: int = 0
+    keys_written: int = 0
+    keys_sent: int = 0  # keys handed to the store in batches it accepted
+    seconds: float = 0.0
+    status: str = "succeeded"  # succeeded | failed | up-to-date | skipped
+    error: str | None = None
+    note: str = ""
+
+    @property
+    def keys_kept_newer(self) -> int:
+        """Keys the store kept because it held a newer record (not keys a failure left unwritten)."""
+        return self.keys_sent - self.keys_written
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "view": self.view,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat(),
+            "status": self.status,
+            "rows_read": self.rows_read,
+            "keys": self.keys,
+            "keys_written": self.keys_written,
+            "keys_kept_newer": self.keys_kept_newer,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "note": self.note,
+        }
+
+
+@dataclass
+class MaterializeResult:
+    runs: list[ViewRun] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[ViewRun]:
+        return [r for r in self.runs if r.status == "failed"]

@@ -1,0 +1,61 @@
+"""Bytes in local files, written so that readers never see half of them.
+
+:func:`atomic_write` writes through a fsynced temp file renamed over the target (and
+fsyncs the folder); :func:`locked_write` holds ``<file>.lock`` for a read-check-write, so
+a compare-and-swap on a local document (the registry, the state document) is safe between
+processes. Plan files are written with :func:`atomic_write` too.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fsctl.errors import FsctlError
+
+LOCK_TIMEOUT_SECONDS = 60.0
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a fsynced temp file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@contextmanager
+def locked_write(path: Path, what: str, error: type[FsctlError]) -> Iterator[None]:
+    """Hold ``<path>.lock`` for a read-check-write of ``path``; a lock that stays taken, or
+    an OS failure inside, becomes one ``error`` naming ``what`` and the file."""
+    from filelock import FileLock
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_SECONDS):
+            yield
+    except TimeoutError:  # before OSError: filelock's Timeout is an OSError too
+        raise error(
+            f"timed out after {LOCK_TIMEOUT_SECONDS:.0f}s waiting for the lock {path}.lock",
+            hint="another fsctl is writing; if none is running, the lock is stale",
+        ) from None
+    except OSError as exc:
+        raise error(
+            f"cannot write {what} {path}: {exc.strerror or exc}",
+            hint="check the folder exists and is writable",
+        ) from None
