@@ -51,6 +51,7 @@ lint: $(BIN)/.installed
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 pytest: $(BIN)/.installed
 	$(BIN)/pytest -n 2 -q
@@ -58,6 +59,7 @@ pytest: $(BIN)/.installed
 test: sysdeps $(BIN)/.installed
 	$(BIN)/ruff check fsctl tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 -q
 
 bench: $(BIN)/.installed

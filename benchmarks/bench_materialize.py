@@ -41,15 +41,16 @@ for name in ("online.db", "online.db-wal", "online.db-shm", "registry.state.json
     except FileNotFoundError:
         pass
 from datetime import datetime, timezone
-from fsctl.services.materialize import materialize, raise_if_failed
-from fsctl.services.project import open_project
+from fsctl import FeatureStore
+from fsctl.services.materialize import raise_if_failed
 # Libraries imported before timing, as the limit imports duckdb and sqlite3 before its clock.
 import duckdb, pyarrow, pydantic, yaml
-import fsctl.loader, fsctl.definitions.config, fsctl.offline.sources, fsctl.online.sqlite, fsctl.services.retrieve
-import fsctl.state.local, fsctl.diff.plan, filelock
+import fsctl.loader, fsctl.offline.duckdb.latest, fsctl.online.sqlite, fsctl.services.materialize
+import fsctl.state.local, fsctl.registry.local, fsctl.diff.plan, filelock
 start = time.perf_counter()
-result = materialize(open_project(repo), datetime(2026, 2, 1, tzinfo=timezone.utc),
-                     start=datetime(2026, 1, 1, tzinfo=timezone.utc), views=["driver_hourly_stats"])
+with FeatureStore(repo) as store:
+    result = store.materialize(datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 2, 1, tzinfo=timezone.utc),
+                               views=["driver_hourly_stats"])
 raise_if_failed(result)
 print(json.dumps({"seconds": time.perf_counter() - start, "keys": result.runs[0].keys_written,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

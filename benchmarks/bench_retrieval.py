@@ -85,7 +85,7 @@ RUN_FSCTL = """
 import json, resource, sys, time
 # Libraries imported before the clock starts, as the limit imports duckdb before its clock.
 import duckdb, pyarrow, pydantic, yaml
-import fsctl.loader, fsctl.offline.engine, fsctl.services.retrieve, fsctl.registry.local
+import fsctl.loader, fsctl.offline.duckdb.pit, fsctl.services.retrieve, fsctl.registry.local, fsctl.workspace
 from fsctl import FeatureStore
 repo = sys.argv[1]
 start = time.perf_counter()

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from fsctl.loader import RepoDefinitions
     from fsctl.offline import RetrievalResult
     from fsctl.registry import VersionInfo
+    from fsctl.results.apply import ApplyResult
     from fsctl.results.materialize import MaterializeResult
     from fsctl.results.online import OnlineResponse
-    from fsctl.services.apply import ApplyResult
     from fsctl.services.online import OnlineReader
 
 
@@ -66,17 +66,15 @@ class FeatureStore:
     def get(self, kind: str, name: str) -> dict[str, Any]:
         from fsctl.services import browse
 
-        return browse.describe(self.workspace.project, self.workspace.registry_reader(), kind, name)
+        return browse.describe(self.workspace.project, self.workspace.registry_reader(), kind, name).document
 
     def history(self) -> list[VersionInfo]:
-        from fsctl.services import browse
-
-        return browse.history(self.workspace.registry_reader())
+        return list(self.workspace.registry_reader().read().history)
 
     def list(self, kind: str) -> list[dict[str, Any]]:
         from fsctl.services import browse
 
-        return browse.list_objects(self.workspace.registry_reader(), kind)[1]
+        return browse.list_objects(self.workspace.registry_reader(), kind).objects
 
     def get_historical_features(
         self,

@@ -31,8 +31,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from fsctl import __version__
         from fsctl.registry.document import FORMAT_VERSION
+        from fsctl.version import __version__
 
         typer.echo(f"fsctl {__version__} (registry format {FORMAT_VERSION})")
         raise typer.Exit()

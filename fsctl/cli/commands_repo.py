@@ -16,7 +16,8 @@ from fsctl.render import render
 if TYPE_CHECKING:
     from fsctl.diff import Plan
     from fsctl.loader import RepoDefinitions
-    from fsctl.services.apply import ApplyResult, Publisher
+    from fsctl.results.apply import ApplyResult
+    from fsctl.services.apply import Publisher
     from fsctl.workspace import Workspace
 
 

@@ -49,7 +49,7 @@ def check_feature_name(value: Any) -> str:
         raise ValueError(
             f"invalid feature name {value!r}: '__' is reserved for full feature names (view__feature)"
         )
-    return value
+    return str(value)
 
 
 def parse_duration(value: Any) -> int:

@@ -48,7 +48,7 @@ def timestamp_to_micros(value: Any) -> int:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        return (value - _EPOCH) // _US
+        return int((value - _EPOCH) // _US)
     if isinstance(value, bool):
         raise TypeError(f"a timestamp cannot be a bool ({value!r})")
     if isinstance(value, int):

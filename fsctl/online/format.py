@@ -57,7 +57,7 @@ def value_rule(dtype: str) -> tuple[str | None, bool]:
 def _key_part(value: Any) -> str:
     kind = type(value)
     if kind is str:
-        return value
+        return str(value)
     if kind is int:
         return str(value)
     if kind is bool:
@@ -69,7 +69,7 @@ def _key_part(value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat()
+        return str(value.astimezone(timezone.utc).isoformat())
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():

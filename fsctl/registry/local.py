@@ -70,4 +70,5 @@ class LocalRegistry:
 
 
 def create(location: Location) -> LocalRegistry:
+    assert location.path is not None
     return LocalRegistry(location.path)

@@ -72,8 +72,8 @@ def raise_if_blocked(plan: Plan) -> None:
 
 
 def save_plan(plan: Plan, path: Path) -> None:
-    from fsctl import __version__
     from fsctl.storage.local import atomic_write
+    from fsctl.version import __version__
 
     document = {
         "plan_format": PLAN_FORMAT,

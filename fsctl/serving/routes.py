@@ -48,7 +48,7 @@ def create_app(project: str, reader: OnlineReader) -> FastAPI:
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse, Response
 
-    from fsctl import __version__
+    from fsctl.version import __version__
 
     wire = models()
 

@@ -52,4 +52,5 @@ class LocalStateStore:
 
 
 def create(location: Location) -> LocalStateStore:
+    assert location.path is not None
     return LocalStateStore(location.path)

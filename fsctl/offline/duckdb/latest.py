@@ -51,7 +51,7 @@ def value_sql(column: str, dtype: str) -> str:
     if rule is None:
         return column
     if is_list:
-        return f"list_transform({column}, x -> {_RULE_SQL[rule].format('x')})"
+        return f"list_transform({column}, lambda x: {_RULE_SQL[rule].format('x')})"
     return _RULE_SQL[rule].format(column)
 
 
