@@ -30,8 +30,8 @@ def _first_file(root: Path, source: FileSource) -> Path | None:
 
 
 def source_schema(root: Path, source: FileSource) -> dict[str, Any] | None:
-    """Column name -> arrow type (None for CSV, whose types are not declared) of a local source,
-    or None when it cannot be read here."""
+    """Column name -> column type (None for CSV, whose types are not declared) of a local
+    source, or None when it cannot be read here. Parquet footers are read without pyarrow."""
     if "://" in source.path:
         return None
     first = _first_file(root, source)
@@ -42,10 +42,9 @@ def source_schema(root: Path, source: FileSource) -> dict[str, Any] | None:
 
         with first.open(newline="", encoding="utf-8") as handle:
             return dict.fromkeys(next(csv.reader(handle), []))
-    import pyarrow.parquet as pq
+    from fsctl.offline.parquet_footer import read_schema
 
-    schema = pq.read_schema(first)
-    return {field.name: field.type for field in schema}
+    return dict(read_schema(first))
 
 
 def _columns_hint(cols: dict[str, Any]) -> str:

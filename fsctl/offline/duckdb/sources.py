@@ -20,7 +20,7 @@ from typing import Any
 
 from fsctl.errors import StoreError
 from fsctl.offline.requests import SourceSpec, ViewSpec
-from fsctl.offline.schema import dtype_accepts
+from fsctl.offline.schema import dtype_accepts, from_duckdb
 
 # fsctl dtype -> DuckDB type of the output column.
 DUCKDB_TYPES = {
@@ -81,7 +81,6 @@ class SourceTable:
     location: str  # what messages show: the path as written, resolved
     from_sql: str  # usable after FROM
     columns: dict[str, str]  # column -> DuckDB type name
-    arrow_types: dict[str, Any]  # column -> pyarrow type
 
     def need(self, column: str, view: ViewSpec | None, role: str) -> str:
         """The column's DuckDB type, or a StoreError naming the view, source and column."""
@@ -191,7 +190,6 @@ def open_source(con: Any, source: SourceSpec, name: str) -> SourceTable:
     try:
         relation = con.sql(f"SELECT * FROM {from_sql} LIMIT 0")
         columns = dict(zip(relation.columns, [str(t) for t in relation.types], strict=True))
-        arrow_schema = relation.to_arrow_table().schema
     except duckdb.Error as exc:
         raise StoreError(
             f"cannot read source '{source.name}' at {location}: {str(exc).splitlines()[0]}",
@@ -202,7 +200,6 @@ def open_source(con: Any, source: SourceSpec, name: str) -> SourceTable:
         location=location,
         from_sql=from_sql,
         columns=columns,
-        arrow_types={f.name: f.type for f in arrow_schema},
     )
 
 
@@ -212,8 +209,8 @@ def check_features(table: SourceTable, view: ViewSpec, features: list[str] | tup
     for feature in features:
         column = table.source.column_for(feature)
         table.need(column, view, f"feature '{feature}'")
-        actual = table.arrow_types.get(column)
-        if actual is not None and not dtype_accepts(declared[feature], actual):
+        actual = from_duckdb(table.columns[column])
+        if not dtype_accepts(declared[feature], actual):
             raise StoreError(
                 f"view '{view.name}' feature '{feature}' is declared {declared[feature]} but column "
                 f"'{column}' of source '{table.source.name}' ({table.location}) is {actual}",
