@@ -13,7 +13,7 @@ figures can be read as multiples of bare start-up on whatever machine runs this.
 The repo (see ``gen_repo.py``) is generated into ``benchmarks/out/repo`` (gitignored)
 unless ``--out`` says otherwise. Sequence, each step ``--repeat`` times:
 
-1. references: ``python -c pass``, ``import typer``, ``import yaml, pydantic``,
+1. references: ``python -c pass``, ``import click``, ``import yaml, pydantic``,
    ``import pyarrow.parquet``, ``import fsctl.cli``;
 2. ``fsctl --help``, ``fsctl --version``;
 3. ``fsctl validate``;
@@ -336,7 +336,7 @@ def main() -> int:
 
     log("measuring ...")
     floor = measure("reference: python start-up", [python, "-c", "pass"], reference=True)
-    measure("reference: import typer", [python, "-c", "import typer"], reference=True)
+    measure("reference: import click", [python, "-c", "import click"], reference=True)
     measure("reference: import yaml, pydantic", [python, "-c", "import yaml, pydantic"], reference=True)
     measure("reference: import pyarrow.parquet", [python, "-c", "import pyarrow.parquet"], reference=True)
     measure("reference: import fsctl.cli", [python, "-c", "import fsctl.cli"], reference=True)

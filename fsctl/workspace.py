@@ -90,9 +90,7 @@ STATE_STORES: dict[str, Adapter] = {
 
 def section_config(table: dict[str, Adapter], section: PortSection, name: str, what: str) -> PortConfig:
     """Validate the fsctl.yaml section ``name`` against the config model of its type."""
-    from pydantic import ValidationError
-
-    from fsctl.loader.config import CONFIG_FILE, config_problems
+    from fsctl.definitions.config import CONFIG_FILE, parse_config
 
     adapter = table.get(section.type)
     if adapter is None or adapter.config is None:
@@ -100,11 +98,7 @@ def section_config(table: dict[str, Adapter], section: PortSection, name: str, w
             f"{CONFIG_FILE}: field '{name}.type': unknown {what} type {section.type!r}: "
             f"use {', '.join(table)}"
         )
-    model = adapter.attribute(adapter.config)
-    try:
-        config: PortConfig = model.model_validate(section.fields())
-    except ValidationError as exc:
-        raise ConfigError("\n".join(config_problems(exc, name))) from None
+    config: PortConfig = parse_config(adapter.attribute(adapter.config), section.fields(), name)
     return config
 
 
@@ -194,16 +188,16 @@ class Workspace:
     def online_store(self) -> OnlineStore:
         """The online store of ``online_store`` in fsctl.yaml."""
         if self._online is None:
-            adapter = ONLINE_STORES[self.online_config.type]  # type: ignore[attr-defined]
-            adapter.check_installed(f"online_store type '{self.online_config.type}'")  # type: ignore[attr-defined]
+            adapter = ONLINE_STORES[self.online_config.type]
+            adapter.check_installed(f"online_store type '{self.online_config.type}'")
             self._online = adapter.attribute(adapter.factory)(self.online_config, self.root)
         return self._online
 
     def offline_engine(self) -> OfflineEngine:
         """The offline engine of ``offline_store`` in fsctl.yaml."""
         if self._offline is None:
-            adapter = OFFLINE_ENGINES[self.offline_config.type]  # type: ignore[attr-defined]
-            adapter.check_installed(f"offline_store type '{self.offline_config.type}'")  # type: ignore[attr-defined]
+            adapter = OFFLINE_ENGINES[self.offline_config.type]
+            adapter.check_installed(f"offline_store type '{self.offline_config.type}'")
             self._offline = adapter.attribute(adapter.factory)(self.offline_config)
         return self._offline
 

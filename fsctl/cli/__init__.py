@@ -1,9 +1,12 @@
-"""The fsctl command line: thin Typer commands and the one error boundary.
+"""The fsctl command line: thin click commands and the one error boundary.
 
 Exit codes (DESIGN.md): 0 success; 2 ``plan --detailed-exitcode`` found
 changes; 1 a problem the user can fix (definitions, flags, input files, a
 blocked plan, a registry that moved); 3 an internal error. Known errors print
 one message and no traceback unless ``--debug`` (or ``FSCTL_DEBUG=1``).
+
+click (not Typer): Typer 0.29 builds pydantic type adapters for every option of every
+run, about 0.1 s before any command starts; a cron job or a CI step pays that each time.
 """
 
 from __future__ import annotations
@@ -11,41 +14,34 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Annotated, NoReturn
+from typing import NoReturn
 
-import typer
+import click
 
 from fsctl.cli import commands_browse, commands_data, commands_online, commands_repo
 from fsctl.cli.output import err
 
-app = typer.Typer(
-    name="fsctl",
-    help="Declarative feature repos: validate, plan and apply definitions; browse the registry.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain help: rich formatting costs ~0.2 s of imports
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
 
-
-def _version(value: bool) -> None:
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         from fsctl.registry.document import FORMAT_VERSION
         from fsctl.version import __version__
 
-        typer.echo(f"fsctl {__version__} (registry format {FORMAT_VERSION})")
-        raise typer.Exit()
+        click.echo(f"fsctl {__version__} (registry format {FORMAT_VERSION})")
+        ctx.exit()
 
 
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
-    ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks for errors.")] = False,
-) -> None:
-    """fsctl: plans CI can trust, a registry that never loses an update."""
+@click.group(
+    name="fsctl",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--version", is_flag=True, callback=_version, expose_value=False, is_eager=True, help="Show the version and exit."
+)
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+def app(debug: bool) -> None:
+    """Declarative feature repos: validate, plan and apply definitions; browse the registry."""
 
 
 commands_repo.register(app)
@@ -60,24 +56,26 @@ def _debug_requested(args: Sequence[str]) -> bool:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code; the single place errors become exit codes."""
-    from typer.exceptions import Abort, Exit, TyperException
+    from click.exceptions import Abort, ClickException, Exit
 
     from fsctl.errors import DefinitionErrors, FsctlError
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
-    command = typer.main.get_command(app)
     try:
-        result = command.main(args=args, prog_name="fsctl", standalone_mode=False)
+        result = app.main(args=args, prog_name="fsctl", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except Exit as exc:
         return int(exc.exit_code or 0)
     except Abort:
         err("Aborted.")
         return 1
-    except TyperException as exc:  # bad flags and arguments
+    except ClickException as exc:  # bad flags and arguments
         if debug:
             raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `fsctl` or `fsctl registry` alone: the help
+            err(exc.format_message())
+            return 1
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         ctx = getattr(exc, "ctx", None)
         usage = f"{ctx.get_usage()}\n" if ctx is not None else ""

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from pathlib import Path
 
-import typer
+import click
 
-from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, PlanFormat, RegistryOpt, RepoOpt
+from fsctl.cli.options import PLAN_FORMATS, debug_option, format_option, repo_options
 from fsctl.cli.output import show
 
-registry_app = typer.Typer(
-    help="Past registry versions: history, show, diff.", no_args_is_help=True, rich_markup_mode=None
-)
 
-KindArg = Annotated[str, typer.Argument(help="entities, views, services, sources or models")]
+@click.group("registry", no_args_is_help=True)
+def registry_group() -> None:
+    """Past registry versions: history, show, diff."""
 
 
-def list_cmd(
-    kind: KindArg,
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    fmt: FormatOpt = DataFormat.text,
-    debug: DebugOpt = False,
-) -> int:
-    """List the objects of one kind in the registry."""
+@click.command("list")
+@click.argument("kind")
+@repo_options
+@format_option()
+@debug_option
+def list_cmd(kind: str, repo: Path | None, registry: str | None, fmt: str, debug: bool) -> int:
+    """List the objects of one KIND in the registry (entities, views, services, sources or models)."""
     from fsctl.services.browse import list_objects
     from fsctl.workspace import open_workspace
 
@@ -32,15 +30,14 @@ def list_cmd(
     return 0
 
 
-def describe(
-    kind: KindArg,
-    name: Annotated[str, typer.Argument(help="The object's name.")],
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    fmt: FormatOpt = DataFormat.text,
-    debug: DebugOpt = False,
-) -> int:
-    """Show one object from the registry."""
+@click.command()
+@click.argument("kind")
+@click.argument("name")
+@repo_options
+@format_option()
+@debug_option
+def describe(kind: str, name: str, repo: Path | None, registry: str | None, fmt: str, debug: bool) -> int:
+    """Show one object from the registry: KIND (entities, views, services, sources or models) and NAME."""
     from fsctl.services.browse import describe as describe_service
     from fsctl.workspace import open_workspace
 
@@ -49,13 +46,11 @@ def describe(
     return 0
 
 
-@registry_app.command("history")
-def history(
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    fmt: FormatOpt = DataFormat.text,
-    debug: DebugOpt = False,
-) -> int:
+@registry_group.command("history")
+@repo_options
+@format_option()
+@debug_option
+def history(repo: Path | None, registry: str | None, fmt: str, debug: bool) -> int:
     """Every registry version: when, who, which commit, which plan."""
     from fsctl.services.browse import history as history_service
     from fsctl.workspace import open_workspace
@@ -65,15 +60,13 @@ def history(
     return 0
 
 
-@registry_app.command("show")
-def show_cmd(
-    version: Annotated[Optional[int], typer.Argument(help="Version (default: the current one).")] = None,  # noqa: UP045
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    fmt: FormatOpt = DataFormat.text,
-    debug: DebugOpt = False,
-) -> int:
-    """The registry document at a version."""
+@registry_group.command("show")
+@click.argument("version", type=int, required=False)
+@repo_options
+@format_option()
+@debug_option
+def show_cmd(version: int | None, repo: Path | None, registry: str | None, fmt: str, debug: bool) -> int:
+    """The registry document at VERSION (default: the current one)."""
     from fsctl.services.browse import show_version
     from fsctl.workspace import open_workspace
 
@@ -82,16 +75,14 @@ def show_cmd(
     return 0
 
 
-@registry_app.command("diff")
-def diff(
-    a: Annotated[int, typer.Argument(help="The older version (0 for empty).")],
-    b: Annotated[int, typer.Argument(help="The newer version.")],
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    fmt: Annotated[PlanFormat, typer.Option("--format", help="Output format.")] = PlanFormat.text,
-    debug: DebugOpt = False,
-) -> int:
-    """What changed between two registry versions (rendered like a plan)."""
+@registry_group.command("diff")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@repo_options
+@format_option(PLAN_FORMATS)
+@debug_option
+def diff(a: int, b: int, repo: Path | None, registry: str | None, fmt: str, debug: bool) -> int:
+    """What changed from version A (0 for empty) to version B, rendered like a plan."""
     from fsctl.services.browse import diff_versions
     from fsctl.workspace import open_workspace
 
@@ -100,7 +91,7 @@ def diff(
     return 0
 
 
-def register(app: typer.Typer) -> None:
-    app.command("list")(list_cmd)
-    app.command()(describe)
-    app.add_typer(registry_app, name="registry")
+def register(app: click.Group) -> None:
+    app.add_command(list_cmd)
+    app.add_command(describe)
+    app.add_command(registry_group)

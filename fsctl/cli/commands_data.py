@@ -5,31 +5,23 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
-from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, RegistryOpt, RepoOpt
+from fsctl.cli.options import debug_option, format_option, path_option, repo_options, text_option
 from fsctl.cli.output import Progress, err, show
 
 if TYPE_CHECKING:
     from fsctl.services.features import FeatureRequest
 
-FeaturesOpt = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option("--features", help="Comma-separated feature references, view:feature.", show_default=False),
-]
-ServiceOpt = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option("--service", help="A feature service: all of its features.", show_default=False),
-]
-ModelOpt = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option("--model", help="The feature service bound to NAME@ALIAS or NAME/VERSION.", show_default=False),
-]
-FullNamesOpt = Annotated[
-    bool, typer.Option("--full-feature-names", help="Name output columns view__feature.")
-]
+
+def feature_options(f: Any) -> Any:
+    """--features, --service, --model and --full-feature-names."""
+    f = click.option("--full-feature-names", is_flag=True, help="Name output columns view__feature.")(f)
+    f = text_option("--model", "The feature service bound to NAME@ALIAS or NAME/VERSION.")(f)
+    f = text_option("--service", "A feature service: all of its features.")(f)
+    return text_option("--features", "Comma-separated feature references, view:feature.")(f)
 
 
 CLI_LABELS = ("--features", "--service", "--model")
@@ -44,28 +36,28 @@ def feature_request(
     return FeatureRequest.of(features, service, model, full_feature_names, labels=CLI_LABELS)
 
 
+@click.command()
+@path_option(
+    "--entities", "Entity rows: parquet, CSV or JSON lines with join keys and event_timestamp.", required=True
+)
+@path_option("--output", "Where to write the training set: .parquet or .csv.", required=True)
+@feature_options
+@click.option("--leakage-guard", is_flag=True, help="Also require each row's created time <= the entity row's time.")
+@repo_options
+@format_option()
+@debug_option
 def historical(
-    entities: Annotated[
-        Path,
-        typer.Option("--entities", help="Entity rows: parquet or CSV with join keys and event_timestamp."),
-    ],
-    output: Annotated[
-        Path, typer.Option("--output", help="Where to write the training set: .parquet or .csv.")
-    ],
-    features: FeaturesOpt = None,
-    service: ServiceOpt = None,
-    model: ModelOpt = None,
-    full_feature_names: FullNamesOpt = False,
-    leakage_guard: Annotated[
-        bool,
-        typer.Option(
-            "--leakage-guard", help="Also require each row's created time <= the entity row's time."
-        ),
-    ] = False,
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    fmt: FormatOpt = DataFormat.text,
-    debug: DebugOpt = False,
+    entities: Path,
+    output: Path,
+    features: str | None,
+    service: str | None,
+    model: str | None,
+    full_feature_names: bool,
+    leakage_guard: bool,
+    repo: Path | None,
+    registry: str | None,
+    fmt: str,
+    debug: bool,
 ) -> int:
     """Build a point-in-time correct training set from entity rows."""
     from fsctl.errors import UsageError
@@ -103,10 +95,8 @@ def split_names(text: str | None) -> list[str] | None:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-ViewsOpt = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option("--views", help="Comma-separated views (default: every online view).", show_default=False),
-]
+def views_option(f: Any) -> Any:
+    return text_option("--views", "Comma-separated views (default: every online view).")(f)
 
 
 def parse_time(text: str, what: str) -> datetime:
@@ -174,11 +164,11 @@ def _run_materialize(
     lookback: str | None,
     repo: Path | None,
     registry: str | None,
-    fmt: DataFormat,
+    fmt: str,
 ) -> int:
     from datetime import timedelta
 
-    from fsctl.definitions.fields import parse_duration
+    from fsctl.definitions.values import parse_duration
     from fsctl.services.materialize import materialize, raise_if_failed
     from fsctl.workspace import open_workspace
 
@@ -211,46 +201,38 @@ def _run_materialize(
     return 0
 
 
+@click.command("materialize")
+@click.argument("start")
+@click.argument("end")
+@views_option
+@repo_options
+@format_option()
+@debug_option
 def materialize_cmd(
-    start: Annotated[
-        str, typer.Argument(help="Start of the window (inclusive), ISO 8601; UTC without an offset.")
-    ],
-    end: Annotated[
-        str, typer.Argument(help="End of the window (exclusive), ISO 8601; UTC without an offset.")
-    ],
-    views: ViewsOpt = None,
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    fmt: FormatOpt = DataFormat.text,
-    debug: DebugOpt = False,
+    start: str, end: str, views: str | None, repo: Path | None, registry: str | None, fmt: str, debug: bool
 ) -> int:
-    """Load the latest value per entity key with START <= event time < END into the online store."""
+    """Load the latest value per entity key with START <= event time < END into the online store.
+
+    START (inclusive) and END (exclusive) are ISO 8601; UTC without an offset."""
     return _run_materialize(end, start, False, views, None, repo, registry, fmt)
 
 
+@click.command("materialize-incremental")
+@click.argument("end")
+@views_option
+@text_option("--lookback", "Also re-read this far before each watermark (e.g. 1h) to pick up late rows.", "<duration>")
+@repo_options
+@format_option()
+@debug_option
 def materialize_incremental(
-    end: Annotated[
-        str, typer.Argument(help="End of the window (exclusive), ISO 8601; UTC without an offset.")
-    ],
-    views: ViewsOpt = None,
-    lookback: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            "--lookback",
-            help="Also re-read this far before each watermark (e.g. 1h) to pick up late rows.",
-            show_default=False,
-        ),
-    ] = None,
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    fmt: FormatOpt = DataFormat.text,
-    debug: DebugOpt = False,
+    end: str, views: str | None, lookback: str | None, repo: Path | None, registry: str | None, fmt: str, debug: bool
 ) -> int:
-    """Load each online view from its watermark up to END (no watermark: END minus the TTL)."""
+    """Load each online view from its watermark up to END (no watermark: END minus the TTL).
+
+    END (exclusive) is ISO 8601; UTC without an offset."""
     return _run_materialize(end, None, True, views, lookback, repo, registry, fmt)
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(historical)
-    app.command("materialize")(materialize_cmd)
-    app.command("materialize-incremental")(materialize_incremental)
+def register(app: click.Group) -> None:
+    for command in (historical, materialize_cmd, materialize_incremental):
+        app.add_command(command)

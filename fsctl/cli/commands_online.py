@@ -4,12 +4,12 @@ and ``serve`` (the HTTP feature server)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Any
 
-import typer
+import click
 
-from fsctl.cli.commands_data import FeaturesOpt, FullNamesOpt, ModelOpt, ServiceOpt, feature_request
-from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, RegistryOpt, RepoOpt
+from fsctl.cli.commands_data import feature_options, feature_request
+from fsctl.cli.options import debug_option, format_option, path_option, repo_options
 from fsctl.cli.output import err, show
 
 
@@ -36,36 +36,31 @@ def parse_entity_options(values: list[str], join_keys: tuple[str, ...]) -> dict[
     return row
 
 
+@click.command()
+@feature_options
+@click.option(
+    "--entity",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A join key of the entity row, KEY=VALUE; repeat for each join key.",
+)
+@path_option("--entities", "Entity rows: parquet, CSV or JSON lines (.jsonl) with the join key columns.")
+@click.option("--ignore-ttl", is_flag=True, help="Return values older than the view's TTL too.")
+@repo_options
+@format_option()
+@debug_option
 def online(
-    features: FeaturesOpt = None,
-    service: ServiceOpt = None,
-    model: ModelOpt = None,
-    entity: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Option(
-            "--entity",
-            metavar="KEY=VALUE",
-            help="A join key of the entity row, KEY=VALUE; repeat for each join key.",
-            show_default=False,
-        ),
-    ] = None,
-    entities: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option(
-            "--entities",
-            metavar="FILE",
-            help="Entity rows: parquet, CSV or JSON lines (.jsonl) with the join key columns.",
-            show_default=False,
-        ),
-    ] = None,
-    ignore_ttl: Annotated[
-        bool, typer.Option("--ignore-ttl", help="Return values older than the view's TTL too.")
-    ] = False,
-    full_feature_names: FullNamesOpt = False,
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    fmt: FormatOpt = DataFormat.text,
-    debug: DebugOpt = False,
+    features: str | None,
+    service: str | None,
+    model: str | None,
+    full_feature_names: bool,
+    entity: tuple[str, ...],
+    entities: Path | None,
+    ignore_ttl: bool,
+    repo: Path | None,
+    registry: str | None,
+    fmt: str,
+    debug: bool,
 ) -> int:
     """Read the latest feature values of entities from the online store."""
     from fsctl.offline.entity_input import entity_input
@@ -80,7 +75,7 @@ def online(
         reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store(), cache_seconds=3600.0)
         plan = reader.plan(request)
         if entity:
-            rows: Any = parse_entity_options(entity, plan.join_keys)
+            rows: Any = parse_entity_options(list(entity), plan.join_keys)
         else:
             assert entities is not None
             source = entity_input(entities)
@@ -92,13 +87,14 @@ def online(
     return 0
 
 
-def serve(
-    host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="The port to listen on.", min=0, max=65535)] = 6566,
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    debug: DebugOpt = False,
-) -> int:
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="<str>", help="The address to listen on.")
+@click.option(
+    "--port", default=6566, show_default=True, type=click.IntRange(0, 65535), metavar="<int>", help="The port to listen on."
+)
+@repo_options
+@debug_option
+def serve(host: str, port: int, repo: Path | None, registry: str | None, debug: bool) -> int:
     """Run the HTTP feature server (POST /get-online-features; docs at /docs)."""
     from fsctl.serving import run_server
     from fsctl.workspace import open_workspace
@@ -107,6 +103,6 @@ def serve(
         return run_server(ws, host, port, announce=err)
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(online)
-    app.command()(serve)
+def register(app: click.Group) -> None:
+    app.add_command(online)
+    app.add_command(serve)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING
 
-import typer
+import click
 
-from fsctl.cli.options import DataFormat, DebugOpt, FormatOpt, PlanFormat, RegistryOpt, RepoOpt
+from fsctl.cli.options import PLAN_FORMATS, debug_option, format_option, path_option, repo_options
 from fsctl.cli.output import confirm, err, out, show
 from fsctl.render import render
 
@@ -26,12 +26,14 @@ def _warn(definitions: RepoDefinitions) -> None:
         err(f"warning: {warning.render()}")
 
 
-def init(
-    name: Annotated[str, typer.Argument(help="Folder to create; its name is the project name.")],
-    template: Annotated[str, typer.Option("--template", help="Template: local or aws.")] = "local",
-    debug: DebugOpt = False,
-) -> int:
-    """Scaffold a new feature repo (with sample data) from a template."""
+@click.command()
+@click.argument("name")
+@click.option("--template", default="local", show_default=True, metavar="<str>", help="Template: local or aws.")
+@debug_option
+def init(name: str, template: str, debug: bool) -> int:
+    """Scaffold a new feature repo NAME (with sample data) from a template.
+
+    NAME is the folder to create; its name is the project name."""
     from fsctl.services.scaffold import init_repo
 
     target = Path(name)
@@ -41,12 +43,11 @@ def init(
     return 0
 
 
-def validate(
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    fmt: FormatOpt = DataFormat.text,
-    debug: DebugOpt = False,
-) -> int:
+@click.command()
+@repo_options
+@format_option()
+@debug_option
+def validate(repo: Path | None, registry: str | None, fmt: str, debug: bool) -> int:
     """Load and check every definition; no registry access (--registry is accepted, not contacted)."""
     from fsctl.errors import DefinitionErrors
     from fsctl.loader import load_repo
@@ -57,11 +58,11 @@ def validate(
     try:
         definitions = load_repo(repo)
     except DefinitionErrors as exc:
-        if fmt is not DataFormat.json:
+        if fmt != "json":
             raise
         show(ValidationReport(valid=False, problems=exc.problems), fmt)
         return 1
-    if fmt is not DataFormat.json:
+    if fmt != "json":
         _warn(definitions)
     counts = {kind: len(objs) for kind, objs in definitions.objects.items()}
     report = ValidationReport(valid=True, objects=counts, files=definitions.files, warnings=definitions.warnings)
@@ -69,19 +70,14 @@ def validate(
     return 0
 
 
+@click.command()
+@repo_options
+@format_option(PLAN_FORMATS)
+@path_option("--out", "Save the plan to this file for `fsctl apply PLAN`.", dest="out_file")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
+@debug_option
 def plan(
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    fmt: Annotated[PlanFormat, typer.Option("--format", help="Output format.")] = PlanFormat.text,
-    out_file: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option("--out", help="Save the plan to this file for `fsctl apply PLAN`.", show_default=False),
-    ] = None,
-    detailed_exitcode: Annotated[
-        bool,
-        typer.Option("--detailed-exitcode", help="Exit 2 when there are changes, 0 when there are none."),
-    ] = False,
-    debug: DebugOpt = False,
+    repo: Path | None, registry: str | None, fmt: str, out_file: Path | None, detailed_exitcode: bool, debug: bool
 ) -> int:
     """Show what apply would change in the registry."""
     from fsctl.loader import load_repo
@@ -128,20 +124,15 @@ def _report(result: ApplyResult) -> int:
     return 1 if result.cancelled else 0
 
 
-def apply(
-    plan_file: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Argument(
-            help="A plan saved with `fsctl plan --out`; applied exactly, or refused if stale.",
-            show_default=False,
-        ),
-    ] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")] = False,
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    debug: DebugOpt = False,
-) -> int:
-    """Publish the definitions (or exactly a saved PLAN) to the registry."""
+@click.command()
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path), metavar="[PLAN]")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
+@repo_options
+@debug_option
+def apply(plan_file: Path | None, yes: bool, repo: Path | None, registry: str | None, debug: bool) -> int:
+    """Publish the definitions (or exactly a saved PLAN) to the registry.
+
+    PLAN is a plan saved with `fsctl plan --out`; it is applied exactly, or refused if stale."""
     from fsctl.services.apply import apply_definitions, apply_saved
     from fsctl.workspace import open_workspace
 
@@ -155,12 +146,11 @@ def apply(
     return _report(result)
 
 
-def teardown(
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    repo: RepoOpt = None,
-    registry: RegistryOpt = None,
-    debug: DebugOpt = False,
-) -> int:
+@click.command()
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@repo_options
+@debug_option
+def teardown(yes: bool, repo: Path | None, registry: str | None, debug: bool) -> int:
     """Remove the project's objects from the registry (history is kept)."""
     from fsctl.services.apply import teardown as teardown_service
     from fsctl.workspace import open_workspace
@@ -176,9 +166,6 @@ def _publisher(ws: Workspace) -> Publisher:
     return Publisher(registry=ws.registry(), online=ws.online_store(), state=ws.state())
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(init)
-    app.command()(validate)
-    app.command()(plan)
-    app.command()(apply)
-    app.command()(teardown)
+def register(app: click.Group) -> None:
+    for command in (init, validate, plan, apply, teardown):
+        app.add_command(command)

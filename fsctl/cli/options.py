@@ -1,42 +1,72 @@
-"""Options every command shares (DESIGN.md section 2): --repo, --registry, --format, --debug."""
+"""Options every command shares (DESIGN.md section 2): --repo, --registry, --format, --debug,
+as click decorators. Metavars follow one style: ``<path>``, ``<str>``, ``<a|b|c>``."""
 
 from __future__ import annotations
 
-from enum import Enum
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Any, TypeVar
 
-import typer
+import click
 
-RepoOpt = Annotated[
-    Optional[Path],  # noqa: UP045 - typer needs Optional here on Python 3.10
-    typer.Option(
+F = TypeVar("F", bound=Callable[..., Any])
+
+DATA_FORMATS = ("text", "json")
+PLAN_FORMATS = ("text", "json", "markdown")
+
+
+def repo_option(f: F) -> F:
+    return click.option(
         "--repo",
+        type=click.Path(path_type=Path),
+        default=None,
+        metavar="<path>",
         help="The feature repo (default: the nearest folder upwards holding fsctl.yaml).",
-        show_default=False,
-    ),
-]
-RegistryOpt = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option(
+    )(f)
+
+
+def registry_option(f: F) -> F:
+    return click.option(
         "--registry",
         envvar="FSCTL_REGISTRY",
+        show_envvar=True,
+        default=None,
+        metavar="<str>",
         help="Registry URI to use instead of fsctl.yaml's (local path or s3://bucket/key).",
-        show_default=False,
-    ),
-]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show full tracebacks for errors.")]
+    )(f)
 
 
-class DataFormat(str, Enum):
-    text = "text"
-    json = "json"
+def debug_option(f: F) -> F:
+    return click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")(f)
 
 
-class PlanFormat(str, Enum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
+def format_option(formats: tuple[str, ...] = DATA_FORMATS) -> Callable[[F], F]:
+    def decorate(f: F) -> F:
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(formats),
+            default="text",
+            show_default=True,
+            metavar=f"<{'|'.join(formats)}>",
+            help="Output format.",
+        )(f)
+
+    return decorate
 
 
-FormatOpt = Annotated[DataFormat, typer.Option("--format", help="Output format.")]
+def repo_options(f: F) -> F:
+    """--repo and --registry."""
+    return repo_option(registry_option(f))
+
+
+def text_option(name: str, help: str, metavar: str = "<str>", **kwargs: Any) -> Callable[[F], F]:
+    """An optional text option."""
+    return click.option(name, default=None, metavar=metavar, help=help, **kwargs)
+
+
+def path_option(name: str, help: str, *, dest: str | None = None, required: bool = False) -> Callable[[F], F]:
+    names = [name, dest] if dest else [name]
+    return click.option(
+        *names, type=click.Path(path_type=Path), required=required, default=None, metavar="<path>", help=help
+    )

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fsctl.definitions import KIND_ORDER
 from fsctl.definitions import graph as g
 from fsctl.definitions.graph import DefinitionGraph, build_graph
+from fsctl.definitions.values import KIND_ORDER
 from fsctl.diff.compare import compare
 from fsctl.diff.plan import (
     ADD,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fsctl.definitions.fields import format_duration
+from fsctl.definitions.values import format_duration
 from fsctl.diff.plan import BREAKING, METADATA, NON_BREAKING, FieldChange
 
 _ABSENT = object()

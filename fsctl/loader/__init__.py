@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fsctl.definitions import KIND_ORDER, FsctlObject
-from fsctl.definitions.graph import DefinitionGraph
+from fsctl.definitions.values import KIND_ORDER
 from fsctl.errors import DefinitionErrors, Problem
 from fsctl.loader.config import find_repo, load_config, resolve_repo
+
+if TYPE_CHECKING:
+    from fsctl.definitions import FsctlObject
+    from fsctl.definitions.graph import DefinitionGraph
 
 __all__ = ["RepoDefinitions", "find_repo", "load_config", "load_repo", "resolve_repo"]
 

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from fsctl.definitions.config import CONFIG_FILE
 from fsctl.errors import ConfigError
 
-CONFIG_FILE = "fsctl.yaml"
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -66,9 +66,8 @@ def load_config(repo: Path) -> Any:
     """Read and validate ``repo/fsctl.yaml``; returns a :class:`~fsctl.definitions.config.RepoConfig`
     (its store sections are validated by :mod:`fsctl.workspace`, against their type)."""
     import yaml
-    from pydantic import ValidationError
 
-    from fsctl.definitions.config import RepoConfig
+    from fsctl.definitions.config import repo_config
 
     path = repo / CONFIG_FILE
     try:
@@ -82,18 +81,4 @@ def load_config(repo: Path) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"{CONFIG_FILE}: must be a mapping with at least 'project'")
     raw = expand_env(raw, CONFIG_FILE)
-    try:
-        return RepoConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError("\n".join(config_problems(exc))) from None
-
-
-def config_problems(exc: Any, section: str = "") -> list[str]:
-    """One ``fsctl.yaml: field 'x': problem`` line per problem of a pydantic error, for the
-    file (``section`` empty) or one of its sections (``online_store``)."""
-    from fsctl.definitions.base import field_errors
-
-    return [
-        f"{CONFIG_FILE}: field '{'.'.join(p for p in (section, loc) if p)}': {message}"
-        for loc, message in field_errors(exc)
-    ]
+    return repo_config(raw)

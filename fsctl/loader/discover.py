@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fsctl.loader.config import CONFIG_FILE
+from fsctl.definitions.config import CONFIG_FILE
 
 IGNORE_FILE = ".fsctlignore"
 _SKIP_DIRS = {"__pycache__", "node_modules", "venv", "site-packages"}

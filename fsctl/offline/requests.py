@@ -1,6 +1,6 @@
 """The engine-neutral requests an offline engine answers, as frozen values.
 
-Services build them from the definitions in the registry (:func:`view_spec`), so an
+Services build them from the registry's canonical documents (:func:`view_spec`), so an
 engine never sees a definition object, a registry or a repo path: every source location is
 already absolute (or ``s3://``), every view carries its join keys, features with dtypes,
 TTL and source columns. The same requests go to every engine (DuckDB now, Spark next).
@@ -14,13 +14,11 @@ TTL and source columns. The same requests go to every engine (DuckDB now, Spark 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from fsctl.definitions import Entity, FeatureView, FileSource, join_keys
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fsctl.offline.entity_input import EntityInput
@@ -118,28 +116,32 @@ class LatestRequest(WindowRequest):
     its values cast to the declared dtypes, for the online store."""
 
 
-def source_spec(source: FileSource, root: Path) -> SourceSpec:
-    """The spec of ``source``; a relative local path is relative to the repo ``root``."""
-    location = source.path
+def source_spec(source: Mapping[str, Any], root: Path) -> SourceSpec:
+    """The spec of a FileSource (its canonical dict); a relative local path is relative to
+    the repo ``root``."""
+    location = str(source["path"])
     if "://" not in location:
         path = Path(location)
         location = str(path if path.is_absolute() else root / path)
     return SourceSpec(
-        name=source.name,
+        name=source["name"],
         location=location,
-        format=source.format,
-        timestamp_field=source.timestamp_field,
-        created_timestamp_field=source.created_timestamp_field,
-        field_mapping=tuple(source.field_mapping.items()),
+        format=source.get("format", "parquet"),
+        timestamp_field=source.get("timestamp_field", "event_timestamp"),
+        created_timestamp_field=source.get("created_timestamp_field"),
+        field_mapping=tuple((source.get("field_mapping") or {}).items()),
     )
 
 
-def view_spec(view: FeatureView, source: FileSource, entities: Mapping[str, Entity], root: Path) -> ViewSpec:
-    """The spec of ``view`` read from ``source`` and keyed by ``entities``."""
+def view_spec(
+    view: Mapping[str, Any], source: Mapping[str, Any], join_keys: Sequence[str], root: Path
+) -> ViewSpec:
+    """The spec of a FeatureView (its canonical dict) read from ``source`` and keyed by
+    ``join_keys``."""
     return ViewSpec(
-        name=view.name,
+        name=view["name"],
         source=source_spec(source, root),
-        join_keys=join_keys(view, entities),
-        features=tuple(FeatureSpec(f.name, f.dtype) for f in view.schema_),
-        ttl=int(view.ttl or 0),
+        join_keys=tuple(join_keys),
+        features=tuple(FeatureSpec(f["name"], f["dtype"]) for f in view["schema"]),
+        ttl=int(view.get("ttl") or 0),
     )

@@ -18,8 +18,9 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fsctl.definitions.config import PortConfig
 from fsctl.errors import StoreError
@@ -334,10 +335,11 @@ class DynamoDBOnlineStore:
         self._client = None
 
 
+@dataclass(frozen=True)
 class DynamoDBOnlineStoreConfig(PortConfig):
     """``online_store: {type: dynamodb, region, table_prefix, endpoint_url}``."""
 
-    type: Literal["dynamodb"] = "dynamodb"
+    type: str = "dynamodb"
     region: str = "us-east-1"
     table_prefix: str = "fsctl_"
     endpoint_url: str | None = None

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from fsctl.definitions.config import PortConfig
@@ -222,10 +223,11 @@ class RedisOnlineStore:
                 self._client = None
 
 
+@dataclass(frozen=True)
 class RedisOnlineStoreConfig(PortConfig):
     """``online_store: {type: redis, url: redis://host:6379/0}``."""
 
-    type: Literal["redis"] = "redis"
+    type: str = "redis"
     url: str = "redis://localhost:6379/0"
 
 def create_store(config: RedisOnlineStoreConfig, root: Path) -> RedisOnlineStore:

@@ -17,8 +17,9 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fsctl.definitions.config import PortConfig
 from fsctl.errors import StoreError
@@ -234,11 +235,12 @@ class SQLiteOnlineStore:
                 self._conn = None
 
 
+@dataclass(frozen=True)
 class SQLiteOnlineStoreConfig(PortConfig):
     """``online_store: {type: sqlite, path: data/online.db}`` (the default); a relative
     path is relative to the repo."""
 
-    type: Literal["sqlite"] = "sqlite"
+    type: str = "sqlite"
     path: str = "data/online.db"
 
 def create_store(config: SQLiteOnlineStoreConfig, root: Path) -> SQLiteOnlineStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fsctl.definitions.fields import format_duration
+from fsctl.definitions.values import format_duration
 
 _DURATION_PATHS = ("ttl", "freshness")
 

@@ -22,11 +22,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from fsctl.definitions import FeatureView
 from fsctl.errors import FsctlError, StoreError, UsageError
 from fsctl.offline import LatestRequest, OfflineEngine, Window
 from fsctl.online import OnlineStore
-from fsctl.online.views import online_view
 from fsctl.registry import RegistryReader
 from fsctl.results.materialize import MaterializeResult, ViewRun
 from fsctl.services.catalog import Catalog
@@ -55,22 +53,22 @@ def _fault(point: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def data_fingerprint(view: FeatureView, objects: Catalog) -> str:
+def data_fingerprint(view: dict[str, Any], objects: Catalog) -> str:
     """What a view's online values are computed from; an apply that keeps it keeps the watermark."""
     from fsctl.diff.plan import fingerprint
 
-    source = objects.get("FileSource", view.source, "source")
+    source = objects.get("FileSource", view["source"], "source")
     keys = list(objects.join_keys(view))
     return fingerprint(
         {
             "keys": keys,
-            "schema": [[f.name, f.dtype] for f in view.schema_],
+            "schema": [[f["name"], f["dtype"]] for f in view["schema"]],
             "source": {
-                "path": source.path,
-                "format": source.format,
-                "timestamp_field": source.timestamp_field,
-                "created_timestamp_field": source.created_timestamp_field,
-                "field_mapping": source.field_mapping,
+                "path": source["path"],
+                "format": source.get("format", "parquet"),
+                "timestamp_field": source.get("timestamp_field", "event_timestamp"),
+                "created_timestamp_field": source.get("created_timestamp_field"),
+                "field_mapping": source.get("field_mapping") or {},
             },
         }
     )
@@ -80,14 +78,14 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def select_views(objects: Catalog, names: list[str] | None) -> list[FeatureView]:
+def select_views(objects: Catalog, names: list[str] | None) -> list[dict[str, Any]]:
     all_views = [objects.view(name) for name in sorted(objects.names("FeatureView"))]
     if names is None:
-        return [v for v in all_views if v.online]
+        return [v for v in all_views if v.get("online", True)]
     chosen = []
     for name in names:
         view = objects.view(name)
-        if not view.online:
+        if not view.get("online", True):
             raise UsageError(f"view '{name}' is not online (online: false), so it is not materialized")
         chosen.append(view)
     return chosen
@@ -98,14 +96,14 @@ def _load_view(
     engine: OfflineEngine,
     store: OnlineStore,
     objects: Catalog,
-    view: FeatureView,
+    name: str,
     run: ViewRun,
     progress: ProgressSink,
 ) -> None:
-    target = online_view(project.name, view, objects.entities_of(view))
-    rows = engine.latest(LatestRequest(objects.view_spec(view.name), Window(run.start, run.end)))
+    target = objects.online_view(name)
+    rows = engine.latest(LatestRequest(objects.view_spec(name), Window(run.start, run.end)))
     run.keys, run.rows_read = rows.keys, rows.rows_read
-    progress.start_view(view.name, run.keys, run.rows_read)
+    progress.start_view(name, run.keys, run.rows_read)
     _fault("after-query")
     store.create(target)
     batches = 0
@@ -113,7 +111,7 @@ def _load_view(
         run.keys_written += store.write(target, batch)
         run.keys_sent += len(batch)
         batches += 1
-        progress.advance(view.name, len(batch))
+        progress.advance(name, len(batch))
         _fault(f"after-batch-{batches}")
 
 
@@ -154,34 +152,36 @@ def materialize(
     snapshot = state_store.read()
     result = MaterializeResult()
     for view in chosen:
+        name = view["name"]
+        ttl = int(view.get("ttl") or 0)
         fp = data_fingerprint(view, objects)
         run_start = start
         note = ""
         if incremental:
-            mark = watermark_for(snapshot, view.name, fp)
+            mark = watermark_for(snapshot, name, fp)
             if mark is not None:
                 run_start = mark - (lookback or timedelta(0))
                 note = "from the watermark" + (f" minus the {lookback} lookback" if lookback else "")
-            elif view.ttl:
-                run_start = end - timedelta(seconds=view.ttl)
+            elif ttl:
+                run_start = end - timedelta(seconds=ttl)
                 note = "no watermark: from END minus the TTL"
             else:
                 run_start, note = None, "no watermark and no TTL: from the earliest event"
-        run = ViewRun(view.name, run_start, end, note=note)
+        run = ViewRun(name, run_start, end, note=note)
         result.runs.append(run)
         if run_start is not None and run_start >= end:
             run.status, run.note = "up-to-date", "the watermark is already at or after END"
             continue
         started = clock()
         timer = time.perf_counter()
-        sink.message(f"materializing {view.name}")
+        sink.message(f"materializing {name}")
         try:
-            _load_view(project, engine, store, objects, view, run, sink)
+            _load_view(project, engine, store, objects, name, run, sink)
             store.sync()  # the rows must be durable before the watermark says they are there
-            if not _still_online(registry, view.name):
+            if not _still_online(registry, name):
                 # An apply deleted the view (or set online: false) while it loaded: drop the
                 # table it recreated, and record no watermark for a view that is gone.
-                store.drop(project.name, view.name)
+                store.drop(project.name, name)
                 run.status, run.note = "skipped", "the view was removed by a concurrent apply"
                 continue
         except FsctlError as exc:  # a source or store failure: record it, keep the watermark
@@ -191,7 +191,7 @@ def materialize(
         run.seconds = time.perf_counter() - timer
         record = RunRecord(
             run_id=uuid.uuid4().hex[:12],
-            view=view.name,
+            view=name,
             start=run_start,
             end=end,
             started_at=started,
@@ -216,7 +216,7 @@ def materialize(
                 functools.partial(
                     _success,
                     project=project.name,
-                    view=view.name,
+                    view=name,
                     start=run_start,
                     end=end,
                     fingerprint=fp,

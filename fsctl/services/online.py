@@ -299,8 +299,6 @@ def _columns(
 
 
 def _build_plan(project: str, registry: _Registry, request: FeatureRequest) -> ReadPlan:
-    from fsctl.online.views import online_view
-
     objects = registry.objects
     pairs = objects.resolve(request)
     order: dict[str, list[tuple[int, str]]] = {}
@@ -312,13 +310,13 @@ def _build_plan(project: str, registry: _Registry, request: FeatureRequest) -> R
     views: list[ViewPlan] = []
     for view_name, slots in order.items():
         view = objects.view(view_name)
-        if not view.online:
+        if not view.get("online", True):
             raise UsageError(
                 f"feature view '{view_name}' is not online (online: false), so the online store "
                 "has no values for it",
                 hint="set online: true, apply and materialize it; or read it with fsctl historical",
             )
-        store_view = online_view(project, view, objects.entities_of(view))
+        store_view = objects.online_view(view_name)
         for key in store_view.join_keys:
             if key not in key_views:
                 key_views[key] = view_name
@@ -327,7 +325,7 @@ def _build_plan(project: str, registry: _Registry, request: FeatureRequest) -> R
             ViewPlan(
                 view=store_view,
                 join_keys=store_view.join_keys,
-                ttl_us=int(view.ttl or 0) * 1_000_000,
+                ttl_us=int(view.get("ttl") or 0) * 1_000_000,
                 slots=tuple(slots),
             )
         )

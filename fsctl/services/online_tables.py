@@ -9,7 +9,6 @@ view's watermark is forgotten with its data, so re-adding it loads it afresh.
 
 from __future__ import annotations
 
-from fsctl.definitions import Entity, FeatureView, object_from_dict
 from fsctl.diff import Plan
 from fsctl.online import OnlineStore
 from fsctl.online.views import online_view
@@ -20,14 +19,9 @@ def create_tables(project: str, store: OnlineStore, plan: Plan) -> None:
     creates = [view for action, view in plan.online_changes if action == "create"]
     if not creates:
         return
-    objects = plan.desired
-    entities = {
-        name: object_from_dict({"kind": "Entity", **raw}) for name, raw in objects.get("Entity", {}).items()
-    }
+    entities = plan.desired.get("Entity", {})
     for name in creates:
-        view = object_from_dict({"kind": "FeatureView", **objects["FeatureView"][name]})
-        assert isinstance(view, FeatureView)
-        store.create(online_view(project, view, {k: v for k, v in entities.items() if isinstance(v, Entity)}))
+        store.create(online_view(project, plan.desired["FeatureView"][name], entities))
 
 
 def drop_tables(project: str, store: OnlineStore, state_store: StateStore, views: list[str]) -> None:

@@ -13,7 +13,8 @@ share the engine's connection, one at a time.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from fsctl.definitions.config import PortConfig
 from fsctl.offline.base import Progress
@@ -24,11 +25,12 @@ if TYPE_CHECKING:
     from fsctl.offline.duckdb.result import DuckDBResult
 
 
+@dataclass(frozen=True)
 class DuckDBEngineConfig(PortConfig):
     """``offline_store: {type: duckdb}``. Memory and threads come from the environment
     (``FSCTL_DUCKDB_MEMORY_LIMIT``, ``FSCTL_DUCKDB_THREADS``)."""
 
-    type: Literal["duckdb"] = "duckdb"
+    type: str = "duckdb"
 
 
 class DuckDBEngine:

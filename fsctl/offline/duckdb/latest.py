@@ -100,8 +100,8 @@ class DuckDBLatestRows:
                 rows = cursor.fetchmany(size)
                 if not rows:
                     return
-                if self._native:
-                    yield [StoredRecord(*row) for row in rows]
+                if self._native:  # already (key, event_ts, created_ts, values)
+                    yield list(map(StoredRecord._make, rows))
                 else:
                     yield [StoredRecord(encode_key(r[:width]), r[width], r[width + 1], r[width + 2]) for r in rows]
         except duckdb.Error as exc:
