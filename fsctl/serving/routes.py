@@ -11,10 +11,12 @@ unequal length, a missing join key, a body that is not JSON), 422 for a body of 
 shape, 413 for a body over 32 MiB, 503 when the online store or the registry fails; never
 a 500 for a user's mistake.
 
-FastAPI and pydantic (the ``serve`` extra) are imported only when an app is built.
+FastAPI and pydantic (the ``serve`` extra) are imported only when an app is built. This
+module has no ``from __future__ import annotations``: FastAPI resolves the route functions'
+annotations (``request: Request``) at run time, and names imported inside ``create_app``
+are not visible to it as strings.
 """
 
-from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
@@ -40,7 +42,7 @@ def require_server_packages() -> None:
         ) from None
 
 
-def create_app(project: str, reader: OnlineReader) -> FastAPI:
+def create_app(project: str, reader: OnlineReader) -> "FastAPI":
     """The feature server app of ``project``, reading through ``reader`` (its owner closes
     the store it reads)."""
     require_server_packages()

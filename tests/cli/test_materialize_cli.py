@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from fsctl.services.apply import apply_definitions
-from fsctl.services.project import open_project
 from tests.cli.conftest import run_fsctl
+from tests.support.online_ports import apply_repo
 from tests.support.s3 import free_port
 
 pytestmark = pytest.mark.slow
@@ -91,7 +90,7 @@ def repo(write_repo: Callable[..., Path]) -> Path:
     """A small applied repo (applied in-process: the commands under test run as processes)."""
     root = write_repo({"fsctl.yaml": CONFIG, "defs.yaml": DEFS})
     write_source(root / "data/stats.parquet", ROWS)
-    assert apply_definitions(open_project(root)).version_after == 1
+    assert apply_repo(root).version_after == 1
     return root
 
 

@@ -36,13 +36,10 @@ from typing import Any
 import pytest
 
 from fsctl.online.base import OnlineRecord
-from fsctl.online.views import online_view
-from fsctl.services.apply import apply_definitions
-from fsctl.services.materialize import materialize
-from fsctl.services.project import Project, open_project
-from fsctl.services.retrieve import RegistryObjects
+from fsctl.workspace import open_workspace
 from tests.cli.conftest import fsctl_env, run_fsctl
 from tests.support.lockstep import run_in_lockstep
+from tests.support.online_ports import apply_repo, read_records, run_materialize, target_view, write_records
 
 pytestmark = pytest.mark.slow
 
@@ -139,24 +136,13 @@ class Scenario:
     newer: dict[int, Value]  # the pre-loaded records, newer than anything before END
 
     @property
-    def project(self) -> Project:
-        return open_project(self.root)
-
-    @property
     def state_file(self) -> Path:
         return self.root / "data/registry.state.json"
 
     def read(self) -> dict[int, Value]:
         """Every stored record, straight from the online store."""
-        project = self.project
-        objects = RegistryObjects(project)
-        view = objects.view("stats")
-        target = online_view(project.name, view, {"driver": objects.get("Entity", "driver", "entity")})
-        store = project.online_store()
-        try:
-            records = store.read(target, [(k,) for k in range(self.keys)])
-        finally:
-            store.close()
+        with open_workspace(self.root) as ws:
+            records = read_records(ws, "stats", [(k,) for k in range(self.keys)])
         return {
             k: (r.event_ts, r.created_ts, r.values["conv_rate"], r.values["trips"])
             for k, r in zip(range(self.keys), records, strict=True)
@@ -189,26 +175,19 @@ def scenario(root: Path, keys: int, seed: int) -> Scenario:
     (root / "defs.yaml").write_text(DEFS)
     rows = make_rows(keys, seed)
     write_source(root / "data/stats.parquet", rows)
-    project = open_project(root)
-    apply_definitions(project)
-    # Everything before START, in-process (no TTL: from the earliest event); watermark START.
-    (run,) = materialize(project, START, incremental=True).runs
-    assert run.status == "succeeded" and run.start is None
-    # Every 7th key gets a value newer than anything before END, written with the store API
-    # (a materialize of a later window would move the watermark).
-    objects = RegistryObjects(project)
-    target = online_view(
-        project.name, objects.view("stats"), {"driver": objects.get("Entity", "driver", "entity")}
-    )
-    newer = {k: (us(END + timedelta(days=10)) + k, None, -1.0 - k, -k) for k in range(0, keys, 7)}
-    store = project.online_store()
-    try:
+    apply_repo(root)
+    with open_workspace(root) as ws:
+        # Everything before START, in-process (no TTL: from the earliest event); watermark START.
+        (run,) = run_materialize(ws, START, incremental=True).runs
+        assert run.status == "succeeded" and run.start is None
+        # Every 7th key gets a value newer than anything before END, written with the store API
+        # (a materialize of a later window would move the watermark).
+        target = target_view(ws, "stats")
+        newer = {k: (us(END + timedelta(days=10)) + k, None, -1.0 - k, -k) for k in range(0, keys, 7)}
         records = [
             OnlineRecord((k,), v[0], v[1], {"conv_rate": v[2], "trips": v[3]}) for k, v in newer.items()
         ]
-        assert store.write(target, records) == len(records)
-    finally:
-        store.close()
+        assert write_records(ws.online_store(), target, records) == len(records)
     made = Scenario(root, rows, keys, newer)
     assert made.watermark() == "2025-06-01T00:00:00Z"
     return made

@@ -17,12 +17,10 @@ from typing import Any
 import pytest
 
 from fsctl.online.base import OnlineRecord
-from fsctl.online.views import online_view
-from fsctl.services.apply import apply_definitions
-from fsctl.services.project import open_project
-from fsctl.services.retrieve import RegistryObjects
+from fsctl.workspace import open_workspace
 from tests.cli.conftest import run_fsctl
 from tests.support.example import copy_example_repo
+from tests.support.online_ports import apply_repo, target_view, write_records
 
 pytestmark = pytest.mark.slow
 
@@ -45,18 +43,12 @@ def us(value: datetime) -> int:
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example repo, applied, with three drivers and one customer in its online store."""
     root = copy_example_repo(tmp_path_factory.mktemp("online") / "example_repo")
-    project = open_project(root)
-    apply_definitions(project)
-    objects = RegistryObjects(project)
-
-    def view(name: str) -> Any:
-        fv = objects.view(name)
-        return online_view(project.name, fv, {e: objects.get("Entity", e, "entity") for e in fv.entities})
-
-    store = project.online_store()
-    try:
-        store.write(
-            view("driver_hourly_stats"),
+    apply_repo(root)
+    with open_workspace(root) as ws:
+        store = ws.online_store()
+        write_records(
+            store,
+            target_view(ws, "driver_hourly_stats"),
             [
                 OnlineRecord(
                     (1001,), us(FRESH), None, {"conv_rate": 0.5, "acc_rate": 0.9, "avg_daily_trips": 12}
@@ -66,12 +58,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 ),
             ],
         )
-        store.write(
-            view("customer_profile"),
+        write_records(
+            store,
+            target_view(ws, "customer_profile"),
             [OnlineRecord((2001,), us(FRESH), None, {"current_balance": 10.5, "avg_passenger_count": 1.5})],
         )
-    finally:
-        store.close()
     return root
 
 

@@ -21,11 +21,10 @@ from typing import Any
 
 import pytest
 
-from fsctl.online.views import online_view
+from fsctl.results.materialize import MaterializeResult
 from fsctl.services.apply import apply_definitions, teardown
-from fsctl.services.materialize import materialize
-from fsctl.services.project import Project, open_project
-from fsctl.services.retrieve import RegistryObjects
+from fsctl.workspace import open_workspace
+from tests.support.online_ports import publisher, read_records, run_materialize
 from tests.support.s3 import endpoint_env
 
 UTC = timezone.utc
@@ -200,15 +199,9 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
         assert not local_state.exists()  # nothing was kept locally
 
 
-def read_all(project: Project, view: str, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], Any]:
-    objects = RegistryObjects(project)
-    fv = objects.view(view)
-    entities = {e: objects.get("Entity", e, "entity") for e in fv.entities}
-    store = project.online_store()
-    try:
-        records = store.read(online_view(project.name, fv, entities), keys)
-    finally:
-        store.close()
+def read_all(root: Path, view: str, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], Any]:
+    with open_workspace(root) as ws:
+        records = read_records(ws, view, keys)
     return {
         k: (r.event_ts, r.created_ts, r.values) for k, r in zip(keys, records, strict=True) if r is not None
     }
@@ -229,6 +222,12 @@ def counts(rows: list[Row], view: str, start: datetime, end: datetime) -> tuple[
     return len(inside), len({tuple(r[k] for k in VIEWS[view][0]) for r in inside})
 
 
+def mat(root: Path, end: datetime, **options: Any) -> MaterializeResult:
+    """A materialize with the repo's configured ports (as one CLI run would)."""
+    with open_workspace(root) as ws:
+        return run_materialize(ws, end, **options)
+
+
 def summaries(result: Any) -> list[tuple[Any, ...]]:
     return [(r.view, r.status, r.start, r.end, r.rows_read, r.keys, r.keys_written) for r in result.runs]
 
@@ -243,21 +242,18 @@ def test_materialize_end_to_end_on_every_store(setup: Setup, make_repo: Callable
     )
     rows = make_rows()
     write_source(root / "data/trips.parquet", rows)
-    project = open_project(root)
-    assert apply_definitions(project).version_after == 1
-    store = project.online_store()
-    try:
-        assert store.views(project_name) == set(VIEWS)
-    finally:
-        store.close()
+    with open_workspace(root) as ws:
+        assert apply_definitions(ws.project, publisher(ws)).version_after == 1
+    with open_workspace(root) as ws:
+        assert ws.online_store().views(project_name) == set(VIEWS)
 
     # An explicit window, then an older one (newer values kept), then incremental runs.
-    first = materialize(project, h(24), start=h(0))
+    first = mat(root, h(24), start=h(0))
     assert summaries(first) == [
         (v, "succeeded", h(0), h(24), *counts(rows, v, h(0), h(24)), counts(rows, v, h(0), h(24))[1])
         for v in sorted(VIEWS)
     ]
-    older = materialize(project, h(0), start=h(-24))
+    older = mat(root, h(0), start=h(-24))
     in_first = {v: set(expected(rows, v, h(0), h(24))) for v in VIEWS}
     new_keys = {v: len(set(expected(rows, v, h(-24), h(0))) - in_first[v]) for v in VIEWS}
     kept_newer = {v: counts(rows, v, h(-24), h(0))[1] - new_keys[v] for v in VIEWS}
@@ -265,7 +261,7 @@ def test_materialize_end_to_end_on_every_store(setup: Setup, make_repo: Callable
     assert summaries(older) == [
         (v, "succeeded", h(-24), h(0), *counts(rows, v, h(-24), h(0)), new_keys[v]) for v in sorted(VIEWS)
     ]
-    incremental = materialize(project, h(48), incremental=True, views=["by_driver", "by_city"])
+    incremental = mat(root, h(48), incremental=True, views=["by_driver", "by_city"])
     assert summaries(incremental) == [
         (v, "succeeded", h(24), h(48), *counts(rows, v, h(24), h(48)), counts(rows, v, h(24), h(48))[1])
         for v in ["by_driver", "by_city"]
@@ -278,7 +274,7 @@ def test_materialize_end_to_end_on_every_store(setup: Setup, make_repo: Callable
     }
     for view, want in everything.items():
         keys = [*sorted(want, key=repr), (999,) if len(VIEWS[view][0]) == 1 else (999, "nowhere")]
-        got = read_all(project, view, keys)
+        got = read_all(root, view, keys)
         assert got.keys() == want.keys(), view
         for key, (event_ts, created_ts, values) in want.items():
             assert got[key][:2] == (event_ts, created_ts), (view, key)
@@ -293,13 +289,12 @@ def test_materialize_end_to_end_on_every_store(setup: Setup, make_repo: Callable
         "by_driver_city": "2025-06-02T00:00:00Z",
     }
     assert len(document["runs"]) == 8
-    assert open_project(root).registry.read().version == 1
+    with open_workspace(root) as ws:
+        assert ws.registry().read().version == 1
 
-    result = teardown(open_project(root))
+    with open_workspace(root) as ws:
+        result = teardown(ws.project, publisher(ws))
     assert result.version_after == 2
-    store = project.online_store()
-    try:
-        assert store.views(project_name) == set()
-    finally:
-        store.close()
+    with open_workspace(root) as ws:
+        assert ws.online_store().views(project_name) == set()
     assert setup.state()["views"] == {}

@@ -26,13 +26,11 @@ import pytest
 from fsctl.errors import StoreError
 from fsctl.online.base import OnlineRecord, OnlineView
 from fsctl.online.memory import MemoryOnlineStore
-from fsctl.online.views import online_view
-from fsctl.services.apply import apply_definitions
 from fsctl.services.online import OnlineReader
-from fsctl.services.project import Project, open_project
-from fsctl.services.retrieve import RegistryObjects
+from fsctl.workspace import Workspace, open_workspace
 from tests.cli.conftest import fsctl_env
 from tests.support.example import copy_example_repo
+from tests.support.online_ports import apply_repo, target_view, write_records
 from tests.support.s3 import free_port
 
 pytestmark = pytest.mark.slow
@@ -53,20 +51,14 @@ def us(value: datetime) -> int:
     return (value - EPOCH) // timedelta(microseconds=1)
 
 
-def views(project: Project) -> dict[str, OnlineView]:
-    objects = RegistryObjects(project)
-    out = {}
-    for name in ("driver_hourly_stats", "customer_profile"):
-        fv = objects.view(name)
-        out[name] = online_view(
-            project.name, fv, {e: objects.get("Entity", e, "entity") for e in fv.entities}
-        )
-    return out
+def views(ws: Workspace) -> dict[str, OnlineView]:
+    return {name: target_view(ws, name) for name in ("driver_hourly_stats", "customer_profile")}
 
 
-def fill(store: Any, project: Project) -> None:
-    v = views(project)
-    store.write(
+def fill(store: Any, ws: Workspace) -> None:
+    v = views(ws)
+    write_records(
+        store,
         v["driver_hourly_stats"],
         [
             OnlineRecord(
@@ -75,20 +67,18 @@ def fill(store: Any, project: Project) -> None:
             OnlineRecord((1002,), us(STALE), None, {"conv_rate": 0.7, "acc_rate": 0.8, "avg_daily_trips": 5}),
         ],
     )
-    store.write(v["customer_profile"], [OnlineRecord((2001,), us(FRESH), None, {"current_balance": 10.5})])
+    write_records(
+        store, v["customer_profile"], [OnlineRecord((2001,), us(FRESH), None, {"current_balance": 10.5})]
+    )
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example repo, applied, with two drivers and a customer in its SQLite online store."""
     root = copy_example_repo(tmp_path_factory.mktemp("serve") / "example_repo")
-    project = open_project(root)
-    apply_definitions(project)
-    store = project.online_store()
-    try:
-        fill(store, project)
-    finally:
-        store.close()
+    apply_repo(root)
+    with open_workspace(root) as ws:
+        fill(ws.online_store(), ws)
     return root
 
 
@@ -288,10 +278,14 @@ def test_openapi_documents_the_endpoint(client: httpx.Client) -> None:
                 "entities": {"driver_id": [1]},
             },
             400,
-            "not features and feature_service",
+            "name the features one way: give exactly one of features | feature_service | model",
         ),
-        ({"entities": {"driver_id": [1]}}, 400, "give features"),
-        ({"features": ["driver_hourly_stats:conv_rate"]}, 422, "entities: Field required"),
+        (
+            {"entities": {"driver_id": [1]}},
+            400,
+            "name the features one way: give exactly one of features | feature_service | model",
+        ),
+        ({"features": ["driver_hourly_stats:conv_rate"]}, 422, "entities: required field is missing"),
         (
             {"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": 1}},
             422,
@@ -384,14 +378,15 @@ def test_create_app_in_process(repo: Path) -> None:
 
     from fsctl.serving import create_app
 
-    project = open_project(repo)
     memory = MemoryOnlineStore()
-    for view in views(project).values():
+    ws = open_workspace(repo, online=memory)
+    for view in views(ws).values():
         memory.create(view)
-    fill(memory, project)
+    fill(memory, ws)
+    project, registry = ws.project, ws.registry_reader()
     body = {"features": ["customer_profile:current_balance"], "entities": {"customer_id": [2001, 2002]}}
 
-    with TestClient(create_app(project, reader=OnlineReader(project, store=memory))) as http:
+    with TestClient(create_app(project.name, reader=OnlineReader(project, registry, memory))) as http:
         response = http.post("/get-online-features", json=body)
         assert response.status_code == 200
         assert response.json()["results"][1] == {
@@ -401,7 +396,7 @@ def test_create_app_in_process(repo: Path) -> None:
         }
         assert http.get("/health").json()["registry_version"] == 1
 
-    with TestClient(create_app(project, reader=OnlineReader(project, store=BrokenStore()))) as http:
+    with TestClient(create_app(project.name, reader=OnlineReader(project, registry, BrokenStore()))) as http:
         response = http.post("/get-online-features", json=body)
         assert response.status_code == 503
         assert response.json() == {
@@ -409,7 +404,7 @@ def test_create_app_in_process(repo: Path) -> None:
         }
         assert http.get("/health").status_code == 503
 
-    app = create_app(project, reader=OnlineReader(project, store=BrokenStore(bug=True)))
+    app = create_app(project.name, reader=OnlineReader(project, registry, BrokenStore(bug=True)))
     with TestClient(app, raise_server_exceptions=False) as http:
         response = http.post("/get-online-features", json=body)
         assert response.status_code == 500

@@ -20,12 +20,14 @@ from fsctl.errors import StoreError, UsageError
 from fsctl.online.base import OnlineRecord
 from fsctl.online.views import online_view
 from fsctl.render.materialize import materialize_text
+from fsctl.results.materialize import MaterializeResult, ViewRun
 from fsctl.services import materialize as materialize_module
 from fsctl.services.apply import apply_definitions, apply_saved, teardown
-from fsctl.services.materialize import MaterializeResult, ProgressSink, ViewRun, materialize, raise_if_failed
+from fsctl.services.catalog import Catalog
+from fsctl.services.materialize import ProgressSink, raise_if_failed
 from fsctl.services.plan import make_plan, save_plan
-from fsctl.services.project import Project, open_project
-from fsctl.services.retrieve import RegistryObjects
+from fsctl.workspace import Workspace, open_workspace
+from tests.support.online_ports import apply_repo, publisher, read_records, run_materialize
 
 UTC = timezone.utc
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
@@ -111,25 +113,20 @@ def expected_latest(
     return {k: (r[1], r[3], r[4]) for k, r in best.items()}
 
 
-def project_of(root: Path) -> Project:
-    return open_project(root)
+def workspace(root: Path, **ports: Any) -> Workspace:
+    """The repo's workspace (configured ports, or ``ports`` injected); close it after use."""
+    return open_workspace(root, **ports)
 
 
-def apply(root: Path) -> int:
-    return apply_definitions(project_of(root)).version_after
+def apply(root: Path, **ports: Any) -> int:
+    return apply_repo(root, **ports).version_after
 
 
 def read_online(root: Path, keys: Sequence[int], view: str = "stats") -> dict[int, OnlineRecord]:
     """The stored record of each key that has one, read straight from the online store."""
-    project = project_of(root)
-    objects = RegistryObjects(project)
-    fv = objects.view(view)
-    entities = {e: objects.get("Entity", e, "entity") for e in fv.entities}
-    store = project.online_store()
-    try:
-        records = store.read(online_view(project.name, fv, entities), [(k,) for k in keys])
-    finally:
-        store.close()
+    keys = list(keys)
+    with workspace(root) as ws:
+        records = read_records(ws, view, [(k,) for k in keys])
     return {k: r for k, r in zip(keys, records, strict=True) if r is not None}
 
 
@@ -140,8 +137,13 @@ def as_values(records: dict[int, OnlineRecord]) -> dict[int, tuple[datetime, flo
     }
 
 
+def state_views(root: Path) -> dict[str, Any]:
+    with workspace(root) as ws:
+        return dict(ws.state().read().views)
+
+
 def watermark(root: Path, view: str = "stats") -> datetime | None:
-    state = project_of(root).state().read().views.get(view)
+    state = state_views(root).get(view)
     return None if state is None else state.watermark
 
 
@@ -151,7 +153,17 @@ def run_of(result: MaterializeResult, view: str = "stats") -> ViewRun:
 
 
 def mat(root: Path, end: datetime, **kwargs: Any) -> MaterializeResult:
-    return materialize(project_of(root), end, **kwargs)
+    with workspace(root) as ws:
+        return run_materialize(ws, end, **kwargs)
+
+
+def text_of(*runs: ViewRun) -> str:
+    return materialize_text(MaterializeResult(list(runs)))
+
+
+def online_views(root: Path, project: str) -> set[str]:
+    with workspace(root) as ws:
+        return ws.online_store().views(project)
 
 
 @pytest.fixture
@@ -218,7 +230,7 @@ def test_an_older_window_never_overwrites_newer_values(repo: Path) -> None:
     older = run_of(mat(repo, h(24), start=h(0)))
     assert (older.keys, older.keys_written) == (5, 2)  # keys 4 and 5 are new; 1-3 kept newer
     assert older.to_dict()["keys_kept_newer"] == 3
-    assert "written 2, kept newer 3" in materialize_text([older])
+    assert "written 2, kept newer 3" in text_of(older)
     got = as_values(read_online(repo, [1, 2, 3, 4, 5]))
     assert got == {**{k: (h(30), 0.9, 100 + k) for k in (1, 2, 3)}, 4: (h(2), 0.4, 4), 5: (h(2), 0.5, 5)}
     again = run_of(mat(repo, h(24), start=h(0)))  # the same window again: same records
@@ -226,7 +238,7 @@ def test_an_older_window_never_overwrites_newer_values(repo: Path) -> None:
     assert as_values(read_online(repo, [1, 2, 3, 4, 5])) == got
     oldest = run_of(mat(repo, h(0), start=h(-24)))  # only keys that hold newer values
     assert (oldest.rows_read, oldest.keys, oldest.keys_written, oldest.keys_kept_newer) == (3, 3, 0, 3)
-    assert "written 0, kept newer 3" in materialize_text([oldest])
+    assert "written 0, kept newer 3" in text_of(oldest)
     assert as_values(read_online(repo, [1, 2, 3, 4, 5])) == got
 
 
@@ -322,17 +334,19 @@ def test_materialize_leaves_the_registry_version_and_saved_plans_alone(repo: Pat
     write_rows(repo / "data/stats.parquet", [(1, h(1), None, 0.1, 1)])
     apply(repo)
     (repo / "more.yaml").write_text("kind: Entity\nname: customer\njoin_keys: [customer_id]\n")
-    project = project_of(repo)
-    plan, _ = make_plan(project)
+    with workspace(repo) as ws:
+        plan, _ = make_plan(ws.project, ws.registry_reader())
     plan_file = tmp_path / "plan.json"
     save_plan(plan, plan_file)
     registry_bytes = (repo / "data/registry.json").read_bytes()
     mat(repo, h(2), start=h(0))
     mat(repo, h(4), incremental=True)
-    assert project_of(repo).registry.read().version == 1
+    with workspace(repo) as ws:
+        assert ws.registry().read().version == 1
     assert (repo / "data/registry.json").read_bytes() == registry_bytes
     assert (repo / "data/registry.state.json").exists()  # the state lives beside the registry
-    result = apply_saved(project_of(repo), plan_file)
+    with workspace(repo) as ws:
+        result = apply_saved(ws.project, publisher(ws), plan_file)
     assert (result.version_before, result.version_after) == (1, 2)
     assert watermark(repo) == h(4)
 
@@ -376,7 +390,7 @@ def test_views_naming_an_unknown_or_offline_view_is_refused(three_views: Path) -
     with pytest.raises(UsageError, match="'offline_only' is not online"):
         mat(three_views, h(4), start=h(0), views=["offline_only"])
     # Refused before anything ran: no watermark anywhere.
-    assert project_of(three_views).state().read().views == {}
+    assert state_views(three_views) == {}
 
 
 def test_end_in_the_future_is_refused(repo: Path) -> None:
@@ -387,7 +401,7 @@ def test_end_in_the_future_is_refused(repo: Path) -> None:
         mat(repo, h(11), start=h(0), now=lambda: now)
     with pytest.raises(UsageError, match="is in the future"):
         mat(repo, h(11), incremental=True, now=lambda: now)
-    assert project_of(repo).state().read().views == {}
+    assert state_views(repo) == {}
     run = run_of(mat(repo, h(10), start=h(0), now=lambda: now))  # END = now is fine
     assert run.keys_written == 1
 
@@ -432,7 +446,8 @@ def test_a_missing_source_fails_that_view_only(make_repo: MakeRepo) -> None:
         raise_if_failed(result)
     assert "materialization failed for 1 view " in failed.value.message
     assert "a_broken: cannot read source 'gone_src'" in failed.value.message
-    runs = project_of(root).state().read().runs
+    with workspace(root) as ws:
+        runs = ws.state().read().runs
     assert runs[-2].status == "failed" and runs[-2].view == "a_broken" and runs[-2].error == broken.error
 
 
@@ -466,10 +481,6 @@ class FailingStore:
         self._batch()
         return int(self.inner.write(view, records))
 
-    def write_encoded(self, view: Any, rows: Any) -> int:
-        self._batch()
-        return int(self.inner.write_encoded(view, rows))
-
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
@@ -480,34 +491,32 @@ def test_a_store_failing_part_way_reports_what_was_written_not_kept_newer(
     monkeypatch.setattr(materialize_module, "BATCH_SIZE", 3)
     write_rows(repo / "data/stats.parquet", [(k, h(1), None, 0.5, k) for k in range(10)])
     apply(repo)
-    project = project_of(repo)
-    real = project.online_store
-    monkeypatch.setattr(Project, "online_store", lambda self: FailingStore(real(), accept=2))
-    run = run_of(materialize(project, h(2), start=h(0)))
+    with workspace(repo) as real:
+        with workspace(repo, online=FailingStore(real.online_store(), accept=2)) as ws:
+            run = run_of(run_materialize(ws, h(2), start=h(0)))
     assert (run.status, run.keys, run.keys_written) == ("failed", 10, 6)
     assert run.error == "online store broken://store: connection refused"
     # The 4 keys left unwritten were not "kept newer": the store never saw them.
     assert run.to_dict()["keys_kept_newer"] == 0
-    assert "kept newer" not in materialize_text([run])
+    assert "kept newer" not in text_of(run)
     assert watermark(repo) is None
     monkeypatch.undo()
     assert len(read_online(repo, range(10))) == 6
 
 
-def test_the_store_is_synced_before_the_watermark_moves(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_store_is_synced_before_the_watermark_moves(repo: Path) -> None:
     """A commit that a power loss could still undo must not be covered by a watermark."""
     write_rows(repo / "data/stats.parquet", [(k, h(1), None, 0.5, k) for k in range(5)])
     apply(repo)
     events: list[str] = []
-    real_store, real_state = Project.online_store, Project.state
 
     class SyncSpy:
         def __init__(self, inner: Any) -> None:
             self.inner = inner
 
-        def write_encoded(self, view: Any, rows: Any) -> int:
+        def write(self, view: Any, records: Any) -> int:
             events.append("write")
-            return int(self.inner.write_encoded(view, rows))
+            return int(self.inner.write(view, records))
 
         def sync(self) -> None:
             events.append("sync")
@@ -527,9 +536,10 @@ def test_the_store_is_synced_before_the_watermark_moves(repo: Path, monkeypatch:
             events.append("watermark")
             return self.inner.write(new, expected)
 
-    monkeypatch.setattr(Project, "online_store", lambda self: SyncSpy(real_store(self)))
-    monkeypatch.setattr(Project, "state", lambda self: StateSpy(real_state(self)))
-    assert run_of(mat(repo, h(2), start=h(0))).status == "succeeded"
+    with workspace(repo) as real:
+        spied = workspace(repo, online=SyncSpy(real.online_store()), state=StateSpy(real.state()))
+        with spied as ws:
+            assert run_of(run_materialize(ws, h(2), start=h(0))).status == "succeeded"
     assert events == ["write", "sync", "watermark"]
 
 
@@ -537,26 +547,19 @@ def test_the_store_is_synced_before_the_watermark_moves(repo: Path, monkeypatch:
 
 
 def test_apply_creates_and_drops_tables_and_forgets_watermarks(three_views: Path) -> None:
-    store = project_of(three_views).online_store()
-    try:
-        assert store.views("mat") == {"a", "b"}
-    finally:
-        store.close()
+    assert online_views(three_views, "mat") == {"a", "b"}
     mat(three_views, h(4), incremental=True)
     assert watermark(three_views, "a") == h(4) and watermark(three_views, "b") == h(4)
     # "a" goes offline, "b" is deleted, "offline_only" comes online.
     (three_views / "defs.yaml").write_text(
         defs(ENTITY, source_yaml(), view_yaml("a", online=False), view_yaml("offline_only"))
     )
-    plan, _ = make_plan(project_of(three_views))
+    with workspace(three_views) as ws:
+        plan, _ = make_plan(ws.project, ws.registry_reader())
     assert set(plan.online_changes) == {("drop", "a"), ("drop", "b"), ("create", "offline_only")}
     apply(three_views)
-    store = project_of(three_views).online_store()
-    try:
-        assert store.views("mat") == {"offline_only"}
-    finally:
-        store.close()
-    assert project_of(three_views).state().read().views.keys() == set()
+    assert online_views(three_views, "mat") == {"offline_only"}
+    assert state_views(three_views).keys() == set()
     # Back online: loaded afresh, from END minus the TTL.
     (three_views / "defs.yaml").write_text(defs(ENTITY, source_yaml(), view_yaml("a")))
     apply(three_views)
@@ -566,13 +569,10 @@ def test_apply_creates_and_drops_tables_and_forgets_watermarks(three_views: Path
     assert as_values(read_online(three_views, [1, 2], "a")) == {1: (h(1), 0.1, 1), 2: (h(2), 0.2, 2)}
 
 
-def test_dropping_a_view_keeps_a_watermark_recorded_meanwhile(
-    three_views: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dropping_a_view_keeps_a_watermark_recorded_meanwhile(three_views: Path) -> None:
     """apply forgets the dropped views' watermarks by compare-and-swap on the state, so a
     materialize of another view landing between its read and its write is not lost."""
     mat(three_views, h(4), incremental=True, views=["a"])
-    real_state = Project.state
 
     class RacingState:
         """The state store, with a materialize of view b landing right after the first read."""
@@ -584,34 +584,29 @@ def test_dropping_a_view_keeps_a_watermark_recorded_meanwhile(
             snapshot = self.inner.read()
             if not self.raced:
                 self.raced = True
-                with monkeypatch.context() as m:
-                    m.setattr(Project, "state", real_state)
-                    assert run_of(mat(three_views, h(4), incremental=True, views=["b"]), "b").keys == 2
+                # The racing materialize uses its own workspace, with the real state store.
+                assert run_of(mat(three_views, h(4), incremental=True, views=["b"]), "b").keys == 2
             return snapshot
 
         def write(self, new: Any, expected: Any) -> Any:
             return self.inner.write(new, expected)
 
-    monkeypatch.setattr(Project, "state", lambda self: RacingState(real_state(self)))
     (three_views / "defs.yaml").write_text(
         defs(ENTITY, source_yaml(), view_yaml("b"), view_yaml("offline_only", online=False))
     )
-    apply(three_views)  # drops view a
-    monkeypatch.undo()
+    with workspace(three_views) as real:
+        apply(three_views, state=RacingState(real.state()))  # drops view a
     assert watermark(three_views, "a") is None
     assert watermark(three_views, "b") == h(4)
 
 
 def test_teardown_drops_every_table_and_watermark(three_views: Path) -> None:
     mat(three_views, h(4), incremental=True)
-    result = teardown(project_of(three_views))
+    with workspace(three_views) as ws:
+        result = teardown(ws.project, publisher(ws))
     assert result.version_after == result.version_before + 1
-    store = project_of(three_views).online_store()
-    try:
-        assert store.views("mat") == set()
-    finally:
-        store.close()
-    assert project_of(three_views).state().read().views == {}
+    assert online_views(three_views, "mat") == set()
+    assert state_views(three_views) == {}
 
 
 # --- bounded batches -----------------------------------------------------------------------
@@ -662,16 +657,19 @@ def test_csv_times_with_offsets_are_read_as_utc_for_events_and_timestamp_feature
             "data/stats.csv": csv,
         }
     )
-    project = open_project(repo)
-    apply_definitions(project)
-    # 01:30+02:00 is 23:30 UTC the day before: inside [T0 - 1h, T0); 02:30+02:00 is 00:30 UTC: after END.
-    result = materialize(project, T0, start=T0 - timedelta(hours=1))
-    raise_if_failed(result)
-    assert result.runs[0].keys_written == 1
-    objects = RegistryObjects(project)
-    view = objects.view("stats")
-    target = online_view("mat", view, {"driver": objects.get("Entity", "driver", "entity")})
-    record = project.online_store().read(target, [(1,)])[0]
+    ws = workspace(repo)
+    try:
+        apply_definitions(ws.project, publisher(ws))
+        # 01:30+02:00 is 23:30 UTC the day before: inside [T0 - 1h, T0); 02:30+02:00 is 00:30 UTC: after END.
+        result = run_materialize(ws, T0, start=T0 - timedelta(hours=1))
+        raise_if_failed(result)
+        assert result.runs[0].keys_written == 1
+        objects = Catalog(ws.project, ws.registry_reader())
+        view = objects.view("stats")
+        target = online_view("mat", view, {"driver": objects.get("Entity", "driver", "entity")})
+        record = ws.online_store().read(target, [(1,)])[0]
+    finally:
+        ws.close()
     assert record is not None
     assert record.event_ts == us(datetime(2025, 5, 31, 23, 30, tzinfo=UTC))
     assert record.values["last_trip"] == datetime(2025, 5, 31, 21, 0, tzinfo=UTC)

@@ -20,12 +20,13 @@ import pytest
 from fsctl.errors import StoreError, UsageError
 from fsctl.online.base import OnlineRecord, OnlineView
 from fsctl.online.memory import MemoryOnlineStore
-from fsctl.online.views import online_view
-from fsctl.services.apply import apply_definitions
-from fsctl.services.online import OnlineReader
+from fsctl.registry import RegistryReader
 from fsctl.results.online import OnlineResponse
-from fsctl.services.project import Project, open_project
-from fsctl.services.retrieve import RegistryObjects
+from fsctl.services.features import FeatureRequest
+from fsctl.services.online import OnlineReader
+from fsctl.services.project import Project
+from fsctl.workspace import open_workspace
+from tests.support.online_ports import apply_repo, target_view, write_records
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -86,32 +87,50 @@ class CountingStore(MemoryOnlineStore):
         return super().read(view, keys)
 
 
+def request(
+    features: Any = None,
+    service: str | None = None,
+    model: str | None = None,
+    full_feature_names: bool = False,
+) -> FeatureRequest:
+    return FeatureRequest.of(features, service, model, full_feature_names)
+
+
 class World:
     """An applied repo, its memory online store and a reader with a fake clock."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.project: Project = open_project(root)
-        apply_definitions(self.project)
+        apply_repo(root)  # with the configured ports: the repo's SQLite store gets its tables
         self.store = CountingStore()
+        self.workspace = open_workspace(root, online=self.store)
+        self.project: Project = self.workspace.project
+        self.registry: RegistryReader = self.workspace.registry_reader()
         self.clock = Clock()
-        self.reader = OnlineReader(self.project, store=self.store, cache_seconds=10, clock=self.clock)
+        self.reader = OnlineReader(
+            self.project, self.registry, self.store, cache_seconds=10, clock=self.clock
+        )
         for view in ("driver_stats", "customer_profile", "pair_stats"):
             self.store.create(self.view(view))
 
     def view(self, name: str) -> OnlineView:
-        objects = RegistryObjects(self.project)
-        fv = objects.view(name)
-        return online_view(
-            self.project.name, fv, {e: objects.get("Entity", e, "entity") for e in fv.entities}
-        )
+        return target_view(self.workspace, name)
 
     def write(self, view: str, key: tuple[Any, ...], event: datetime, **values: Any) -> None:
-        self.store.write(self.view(view), [OnlineRecord(key, us(event), None, values)])
+        write_records(self.store, self.view(view), [OnlineRecord(key, us(event), None, values)])
 
-    def get(self, features: Any = None, **kwargs: Any) -> OnlineResponse:
+    def get(
+        self,
+        features: Any = None,
+        *,
+        service: str | None = None,
+        model: str | None = None,
+        full_feature_names: bool = False,
+        entity_rows: Any,
+        **kwargs: Any,
+    ) -> OnlineResponse:
         kwargs.setdefault("now", NOW)
-        return self.reader.get(features, **kwargs)
+        return self.reader.get(request(features, service, model, full_feature_names), entity_rows, **kwargs)
 
 
 @pytest.fixture
@@ -368,13 +387,13 @@ def test_a_view_without_an_online_table_is_a_store_error(world: World) -> None:
 def test_plans_are_cached_and_the_registry_is_re_read_after_the_interval(world: World) -> None:
     rows = {"driver_id": [1001]}
     assert world.reader.registry_version == 1
-    first = world.reader.plan(["driver_stats:trips"])
-    assert world.reader.plan(["driver_stats:trips"]) is first
+    first = world.reader.plan(request(["driver_stats:trips"]))
+    assert world.reader.plan(request(["driver_stats:trips"])) is first
 
     (world.root / "defs.yaml").write_text(
         definitions(DRIVER_FEATURES + "  - {name: speed, dtype: float64}\n"), encoding="utf-8"
     )
-    assert apply_definitions(open_project(world.root)).version_after == 2
+    assert apply_repo(world.root).version_after == 2
     world.write("driver_stats", (1001,), NOW, speed=42.0)
 
     world.clock.now += 9.9  # still within the interval: the old definitions
@@ -385,7 +404,7 @@ def test_plans_are_cached_and_the_registry_is_re_read_after_the_interval(world: 
     world.clock.now += 0.2
     assert world.get(["driver_stats:speed"], entity_rows=rows).to_columns()["speed"] == [42.0]
     assert world.reader.registry_version == 2
-    assert world.reader.plan(["driver_stats:trips"]) is not first
+    assert world.reader.plan(request(["driver_stats:trips"])) is not first
 
 
 def test_an_unreadable_registry_keeps_the_last_good_version(world: World) -> None:
@@ -400,22 +419,21 @@ def test_an_unreadable_registry_keeps_the_last_good_version(world: World) -> Non
 
 def test_cache_seconds_come_from_the_environment(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FSCTL_REGISTRY_CACHE_SECONDS", "2.5")
-    assert OnlineReader(world.project).cache_seconds == 2.5
+    assert OnlineReader(world.project, world.registry, world.store).cache_seconds == 2.5
     monkeypatch.setenv("FSCTL_REGISTRY_CACHE_SECONDS", "soon")
     with pytest.raises(UsageError, match="FSCTL_REGISTRY_CACHE_SECONDS"):
-        OnlineReader(world.project)
+        OnlineReader(world.project, world.registry, world.store)
 
 
 def test_feature_store_reads_the_configured_store(world: World) -> None:
     from fsctl import FeatureStore
 
-    store = world.project.online_store()
-    try:
-        store.write(
-            world.view("driver_stats"), [OnlineRecord((7,), us(datetime.now(UTC)), None, {"trips": 70})]
+    with open_workspace(world.root) as ws:  # the configured (SQLite) store
+        write_records(
+            ws.online_store(),
+            world.view("driver_stats"),
+            [OnlineRecord((7,), us(datetime.now(UTC)), None, {"trips": 70})],
         )
-    finally:
-        store.close()
     fs = FeatureStore(world.root)
     first = fs.get_online_features(["driver_stats:trips"], entity_rows=[{"driver_id": 7}])
     assert first.to_columns() == {"driver_id": [7], "trips": [70]}
