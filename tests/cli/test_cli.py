@@ -257,13 +257,10 @@ def test_init_renders_a_working_repo(fsctl, tmp_path):
 
 
 def test_internal_error_exits_3_and_suggests_debug(monkeypatch, capsys, example_repo):
-    from fsctl import cli
-    from fsctl.services import project as project_module
+    from fsctl import cli, workspace
+    from tests.support.contract_faults import BROKEN_REGISTRY
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(project_module, "open_project", broken)
+    monkeypatch.setitem(workspace.REGISTRIES, "local", BROKEN_REGISTRY)  # a registry that raises RuntimeError
     code = cli.run(["plan", "--repo", str(example_repo)])
     captured = capsys.readouterr()
     assert code == 3

@@ -25,16 +25,14 @@ from typing import Any
 
 import pytest
 
-from fsctl.definitions.config import DynamoDBOnlineStore as DynamoDBConfig
-from fsctl.definitions.config import RedisOnlineStore as RedisConfig
-from fsctl.definitions.config import SQLiteOnlineStore as SQLiteConfig
-from fsctl.errors import StoreError, UsageError
-from fsctl.online import OnlineRecord, OnlineStore, OnlineView, open_online_store
-from fsctl.online.codec import decode_values, encode_key, encode_values
-from fsctl.online.dynamodb import DynamoDBOnlineStore
+from fsctl.errors import ConfigError, StoreError
+from fsctl.online import OnlineRecord, OnlineStore, OnlineView
+from fsctl.online.codec import decode_values, encode_key, encode_values, stored_records
+from fsctl.online.dynamodb import DynamoDBOnlineStore, DynamoDBOnlineStoreConfig
 from fsctl.online.memory import MemoryOnlineStore
-from fsctl.online.redis_store import RedisOnlineStore
-from fsctl.online.sqlite import SQLiteOnlineStore
+from fsctl.online.redis_store import RedisOnlineStore, RedisOnlineStoreConfig
+from fsctl.online.sqlite import SQLiteOnlineStore, SQLiteOnlineStoreConfig
+from fsctl.workspace import ONLINE_STORES, open_workspace
 from tests.support.s3 import free_port
 
 AWS_ENV = {
@@ -138,7 +136,7 @@ def test_create_is_idempotent_and_views_lists_created_views(store: OnlineStore, 
     assert store.views(project) == set()
     view = make_view(project)
     store.create(view)
-    store.write(view, [rec(1, conv=0.5, trips=3)])
+    store.write(view, stored_records(view, [rec(1, conv=0.5, trips=3)]))
     store.create(view)  # again: keeps the table and its records
     assert store.views(project) == {"stats"}
     assert store.read(view, [(1,)])[0] is not None
@@ -149,7 +147,7 @@ def test_create_is_idempotent_and_views_lists_created_views(store: OnlineStore, 
 def test_drop_removes_records_and_is_idempotent(store: OnlineStore, project: str) -> None:
     view = make_view(project)
     store.create(view)
-    store.write(view, [rec(i, conv=1.0, trips=i) for i in range(50)])
+    store.write(view, stored_records(view, [rec(i, conv=1.0, trips=i) for i in range(50)]))
     store.drop(project, "stats")
     store.drop(project, "stats")
     store.drop(project, "never_created")
@@ -167,7 +165,7 @@ def test_a_view_without_a_table_is_an_error_that_says_to_apply(store: OnlineStor
     with pytest.raises(StoreError, match="fsctl apply"):
         store.read(view, [(1,), (2,)])
     with pytest.raises(StoreError, match="fsctl apply"):
-        store.write(view, [rec(1, conv=1.0, trips=1)])
+        store.write(view, stored_records(view, [rec(1, conv=1.0, trips=1)]))
 
 
 def test_views_and_projects_are_isolated(store: OnlineStore, project: str) -> None:
@@ -176,9 +174,9 @@ def test_views_and_projects_are_isolated(store: OnlineStore, project: str) -> No
     elsewhere = make_view(other_project, "stats")
     for view in (stats, profile, elsewhere):
         store.create(view)
-    store.write(stats, [rec(1, conv=0.1, trips=1)])
-    store.write(profile, [rec(1, conv=0.2, trips=2)])
-    store.write(elsewhere, [rec(1, conv=0.3, trips=3)])
+    store.write(stats, stored_records(stats, [rec(1, conv=0.1, trips=1)]))
+    store.write(profile, stored_records(profile, [rec(1, conv=0.2, trips=2)]))
+    store.write(elsewhere, stored_records(elsewhere, [rec(1, conv=0.3, trips=3)]))
     assert [
         r.values["trips"] for r in (store.read(v, [(1,)])[0] for v in (stats, profile, elsewhere)) if r
     ] == [
@@ -216,7 +214,7 @@ def test_every_dtype_roundtrips(store: OnlineStore, project: str) -> None:
         "lts": [ts, None, datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC)],
         "lraw": [b"", b"\x01", None],
     }
-    assert store.write(view, [rec(7, T0, T0 + 1, **values)]) == 1
+    assert store.write(view, stored_records(view, [rec(7, T0, T0 + 1, **values)])) == 1
     got = store.read(view, [(7,)])[0]
     assert got is not None
     assert (got.key, got.event_ts, got.created_ts) == ((7,), T0, T0 + 1)
@@ -229,7 +227,7 @@ def test_nulls_nan_and_missing_features(store: OnlineStore, project: str) -> Non
     store.create(view)
     nulls = {name: None for name, _ in ALL_DTYPES}
     nan = {"f32": float("nan"), "f64": float("nan"), "lf": [float("nan"), None, 2.0]}
-    store.write(view, [rec(1, **nulls), rec(2, **nan), rec(3, s="only this one")])
+    store.write(view, stored_records(view, [rec(1, **nulls), rec(2, **nan), rec(3, s="only this one")]))
     one, two, three = store.read(view, [(1,), (2,), (3,)])
     assert one is not None and two is not None and three is not None
     assert_values(one.values, nulls)
@@ -241,10 +239,11 @@ def test_timestamps_come_back_in_utc(store: OnlineStore, project: str) -> None:
     view = make_view(project, features=(("ts", "timestamp"),))
     store.create(view)
     plus_two = timezone(timedelta(hours=2))
-    store.write(
-        view,
-        [rec(1, ts=datetime(2024, 1, 1, 12, 0, tzinfo=plus_two)), rec(2, ts=datetime(2024, 1, 1, 12, 0))],
-    )
+    records = [
+        rec(1, ts=datetime(2024, 1, 1, 12, 0, tzinfo=plus_two)),
+        rec(2, ts=datetime(2024, 1, 1, 12, 0)),
+    ]
+    store.write(view, stored_records(view, records))
     first, second = (r.values["ts"] if r else None for r in store.read(view, [(1,), (2,)]))
     assert first == datetime(2024, 1, 1, 10, 0, tzinfo=UTC) and first.utcoffset() == timedelta(0)
     assert second == datetime(2024, 1, 1, 12, 0, tzinfo=UTC)  # naive means UTC
@@ -254,7 +253,7 @@ def test_values_follow_the_view_schema_when_it_changes(store: OnlineStore, proje
     old = make_view(project, features=(("a", "int64"), ("gone", "string")))
     new = make_view(project, features=(("a", "int64"), ("added", "float64")))
     store.create(old)
-    store.write(old, [rec(1, a=5, gone="x")])
+    store.write(old, stored_records(old, [rec(1, a=5, gone="x")]))
     got = store.read(new, [(1,)])[0]
     assert got is not None and got.values == {"a": 5}
 
@@ -265,12 +264,12 @@ def test_values_follow_the_view_schema_when_it_changes(store: OnlineStore, proje
 def test_int_and_str_keys_name_the_same_record(store: OnlineStore, project: str) -> None:
     view = make_view(project)
     store.create(view)
-    store.write(view, [rec(1001, conv=0.5, trips=1)])
+    store.write(view, stored_records(view, [rec(1001, conv=0.5, trips=1)]))
     as_int, as_str = store.read(view, [(1001,), ("1001",)])
     assert as_int is not None and as_str is not None
     assert as_int.values == as_str.values == {"conv": 0.5, "trips": 1}
     assert as_str.key == ("1001",)  # the key as the caller gave it
-    store.write(view, [rec("1001", T0 + 1, conv=0.75, trips=2)])
+    store.write(view, stored_records(view, [rec("1001", T0 + 1, conv=0.75, trips=2)]))
     got = store.read(view, [(1001,)])[0]
     assert got is not None and got.values["trips"] == 2
 
@@ -278,15 +277,13 @@ def test_int_and_str_keys_name_the_same_record(store: OnlineStore, project: str)
 def test_composite_keys(store: OnlineStore, project: str) -> None:
     view = make_view(project, "pairs", join_keys=("driver_id", "city"))
     store.create(view)
-    store.write(
-        view,
-        [
-            rec((1, "paris"), trips=1),
-            rec((1, "rome"), trips=2),
-            rec((2, "paris"), trips=3),
-            rec((12, "x"), trips=4),
-        ],
-    )
+    records = [
+        rec((1, "paris"), trips=1),
+        rec((1, "rome"), trips=2),
+        rec((2, "paris"), trips=3),
+        rec((12, "x"), trips=4),
+    ]
+    store.write(view, stored_records(view, records))
     keys = [(1, "rome"), (2, "paris"), (1, "paris"), ("1", "paris"), (1, "x"), (12, "x"), (1, "2x")]
     got = [r.values["trips"] if r else None for r in store.read(view, keys)]
     assert got == [2, 3, 1, 1, None, 4, None]
@@ -295,7 +292,7 @@ def test_composite_keys(store: OnlineStore, project: str) -> None:
 def test_missing_keys_read_as_none_in_input_order_with_duplicates(store: OnlineStore, project: str) -> None:
     view = make_view(project)
     store.create(view)
-    store.write(view, [rec(i, conv=i / 10, trips=i) for i in (1, 2, 3)])
+    store.write(view, stored_records(view, [rec(i, conv=i / 10, trips=i) for i in (1, 2, 3)]))
     keys = [(3,), (9,), (1,), (3,), (2,), (9,), (1,)]
     got = store.read(view, keys)
     assert [r.values["trips"] if r else None for r in got] == [3, None, 1, 3, 2, None, 1]
@@ -332,8 +329,8 @@ def test_a_write_never_replaces_a_newer_record(
 ) -> None:
     view = make_view(project)
     store.create(view)
-    assert store.write(view, [rec(1, *stored, conv=1.0, trips=1)]) == 1
-    assert store.write(view, [rec(1, *incoming, conv=2.0, trips=2)]) == int(kept)
+    assert store.write(view, stored_records(view, [rec(1, *stored, conv=1.0, trips=1)])) == 1
+    assert store.write(view, stored_records(view, [rec(1, *incoming, conv=2.0, trips=2)])) == int(kept)
     got = store.read(view, [(1,)])[0]
     assert got is not None
     expected = (*incoming, 2) if kept else (*stored, 1)
@@ -343,16 +340,17 @@ def test_a_write_never_replaces_a_newer_record(
 def test_write_counts_what_it_stored(store: OnlineStore, project: str) -> None:
     view = make_view(project)
     store.create(view)
-    assert store.write(view, []) == 0
-    assert store.write(view, [rec(i, T0, conv=0.0, trips=i) for i in range(10)]) == 10
+    assert store.write(view, stored_records(view, [])) == 0
+    assert store.write(view, stored_records(view, [rec(i, T0, conv=0.0, trips=i) for i in range(10)])) == 10
     batch = [rec(i, T0 + (1 if i % 2 else -1), conv=1.0, trips=100 + i) for i in range(10)]
     batch += [rec(i, T0, conv=1.0, trips=200 + i) for i in range(10, 13)]
-    assert store.write(view, batch) == 5 + 3
+    assert store.write(view, stored_records(view, batch)) == 5 + 3
     got = store.read(view, [(i,) for i in range(13)])
     assert [r.values["trips"] if r else None for r in got] == [
         0, 101, 2, 103, 4, 105, 6, 107, 8, 109, 210, 211, 212,
     ]  # fmt: skip
-    assert store.write(view, batch) == 8  # re-running a window stores the same records again
+    # re-running a window stores the same records again
+    assert store.write(view, stored_records(view, batch)) == 8
 
 
 def test_large_batch_roundtrip(store: OnlineStore, project: str) -> None:
@@ -362,7 +360,7 @@ def test_large_batch_roundtrip(store: OnlineStore, project: str) -> None:
     view = make_view(project, features=(("conv", "float64"), ("trips", "int64"), ("name", "string")))
     store.create(view)
     records = [rec(i, T0 + i, None, conv=i / 7, trips=i, name=f"driver {i}") for i in range(count)]
-    assert store.write(view, records) == count
+    assert store.write(view, stored_records(view, records)) == count
     keys = [(i,) for i in reversed(range(count))] + [(count,)]
     got = store.read(view, keys)
     assert got[-1] is None
@@ -376,10 +374,10 @@ def test_large_batch_roundtrip(store: OnlineStore, project: str) -> None:
 def test_sync_keeps_every_record_and_the_store_stays_usable(store: OnlineStore, project: str) -> None:
     view = make_view(project)
     store.create(view)
-    store.write(view, [rec(i, conv=0.5, trips=i) for i in range(20)])
+    store.write(view, stored_records(view, [rec(i, conv=0.5, trips=i) for i in range(20)]))
     store.sync()
     store.sync()  # idempotent, and fine with nothing new to sync
-    store.write(view, [rec(20, conv=0.5, trips=20)])
+    store.write(view, stored_records(view, [rec(20, conv=0.5, trips=20)]))
     got = store.read(view, [(i,) for i in range(21)])
     assert [r.values["trips"] if r else None for r in got] == list(range(21))
 
@@ -387,7 +385,7 @@ def test_sync_keeps_every_record_and_the_store_stays_usable(store: OnlineStore, 
 def test_reads_from_threads(store: OnlineStore, project: str) -> None:
     view = make_view(project)
     store.create(view)
-    store.write(view, [rec(i, conv=0.5, trips=i) for i in range(100)])
+    store.write(view, stored_records(view, [rec(i, conv=0.5, trips=i) for i in range(100)]))
     errors: list[BaseException] = []
 
     def reader(offset: int) -> None:
@@ -413,7 +411,7 @@ def test_sqlite_layout(tmp_path: Path) -> None:
     store = SQLiteOnlineStore(tmp_path / "online.db")
     view = make_view("proj")
     store.create(view)
-    store.write(view, [rec(1001, T0, None, conv=0.5, trips=3)])
+    store.write(view, stored_records(view, [rec(1001, T0, None, conv=0.5, trips=3)]))
     store.close()
     with sqlite3.connect(tmp_path / "online.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -443,7 +441,8 @@ def test_sqlite_tables_made_before_without_rowid_keep_working(tmp_path: Path) ->
     store = SQLiteOnlineStore(path)
     view = make_view("proj")
     store.create(view)
-    assert store.write(view, [rec(1, T0 - 1, None, conv=0.0, trips=0), rec(2, T0, None, conv=0.2, trips=2)]) == 1
+    records = [rec(1, T0 - 1, None, conv=0.0, trips=0), rec(2, T0, None, conv=0.2, trips=2)]
+    assert store.write(view, stored_records(view, records)) == 1
     assert [r.values["trips"] if r else None for r in store.read(view, [(1,), (2,), (3,)])] == [1, 2, None]
     store.sync()
     store.close()
@@ -456,7 +455,7 @@ def test_sqlite_sync_moves_committed_rows_into_the_database_file(tmp_path: Path)
     store = SQLiteOnlineStore(path)
     view = make_view("proj")
     store.create(view)
-    store.write(view, [rec(i, T0, None, conv=0.5, trips=i) for i in range(50)])
+    store.write(view, stored_records(view, [rec(i, T0, None, conv=0.5, trips=i) for i in range(50)]))
 
     def rows_in_main_file_alone() -> int:
         copy = tmp_path / "copy.db"
@@ -484,11 +483,11 @@ def test_sqlite_sync_fsyncs_the_wal_when_a_reader_holds_frames_back(
     store = SQLiteOnlineStore(path)
     view = make_view("proj")
     store.create(view)
-    store.write(view, [rec(1, T0, None, conv=0.5, trips=1)])
+    store.write(view, stored_records(view, [rec(1, T0, None, conv=0.5, trips=1)]))
     reader = sqlite3.connect(path, isolation_level=None)
     reader.execute("BEGIN")
     assert reader.execute('SELECT count(*) FROM "proj__stats"').fetchone() == (1,)  # snapshot held
-    store.write(view, [rec(2, T0, None, conv=0.5, trips=2)])
+    store.write(view, stored_records(view, [rec(2, T0, None, conv=0.5, trips=2)]))
     synced: list[str] = []
     real_fsync = os.fsync
 
@@ -514,7 +513,8 @@ def test_dynamodb_layout(s3_server: Any, monkeypatch: pytest.MonkeyPatch, projec
     store = DynamoDBOnlineStore(table_prefix="lay_", endpoint_url=s3_server.endpoint)
     view = make_view(project)
     store.create(view)
-    store.write(view, [rec(1001, T0, None, conv=0.5, trips=3), rec(7, T0, 9, conv=None, trips=1)])
+    records = [rec(1001, T0, None, conv=0.5, trips=3), rec(7, T0, 9, conv=None, trips=1)]
+    store.write(view, stored_records(view, records))
     table = f"lay_{project}__stats"
     description = store.client.describe_table(TableName=table)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "k", "KeyType": "HASH"}]
@@ -534,12 +534,14 @@ def test_redis_layout(redis_server: Any, project: str) -> None:
     store = RedisOnlineStore(redis_server.url)
     view = make_view(project)
     store.create(view)
-    store.write(view, [rec(1001, T0, None, conv=0.5, trips=3), rec((7,), T0, 9, conv=None, trips=1)])
+    records = [rec(1001, T0, None, conv=0.5, trips=3), rec((7,), T0, 9, conv=None, trips=1)]
+    store.write(view, stored_records(view, records))
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     assert client.smembers(f"fsctl:{project}:__views__") == {"stats"}
     assert client.hgetall(f"fsctl:{project}:stats:1001") == {"e": str(T0), "v": '{"conv":0.5,"trips":3}'}
     assert client.hgetall(f"fsctl:{project}:stats:7")["c"] == "9"
-    store.write(view, [rec(7, T0 + 1, None, conv=None, trips=2)])  # a newer record with no created time
+    newer = [rec(7, T0 + 1, None, conv=None, trips=2)]  # a newer record with no created time
+    store.write(view, stored_records(view, newer))
     assert "c" not in client.hgetall(f"fsctl:{project}:stats:7")
     client.close()
 
@@ -594,7 +596,7 @@ def test_sqlite_reads_while_another_process_writes(tmp_path: Path) -> None:
     store = SQLiteOnlineStore(path)
     view = make_view("p")
     store.create(view)
-    store.write(view, [rec(1, conv=0.5, trips=1)])
+    store.write(view, stored_records(view, [rec(1, conv=0.5, trips=1)]))
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
     writer.execute('UPDATE "p__stats" SET event_ts = event_ts + 1')
@@ -645,19 +647,47 @@ def test_redis_server_that_is_down_names_the_url() -> None:
     assert url.replace("secret", "***") in message and "secret" not in message
 
 
-def test_open_online_store_builds_each_kind(tmp_path: Path) -> None:
-    sqlite_store = open_online_store(SQLiteConfig(path="data/online.db"), tmp_path)
+def test_the_workspace_builds_each_kind_from_fsctl_yaml(tmp_path: Path) -> None:
+    def online_store(section: str, root: Path = tmp_path) -> OnlineStore:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "fsctl.yaml").write_text(f"project: demo\nonline_store: {section}\n")
+        with open_workspace(root) as ws:
+            return ws.online_store()
+
+    sqlite_store = online_store("{type: sqlite, path: data/online.db}")
     assert (
         isinstance(sqlite_store, SQLiteOnlineStore) and sqlite_store.path == tmp_path / "data" / "online.db"
     )
-    absolute = open_online_store(SQLiteConfig(path=str(tmp_path / "abs.db")), Path("/elsewhere"))
+    absolute = online_store(f"{{type: sqlite, path: '{tmp_path / 'abs.db'}'}}", tmp_path / "elsewhere")
     assert isinstance(absolute, SQLiteOnlineStore) and absolute.path == tmp_path / "abs.db"
-    dynamo = open_online_store(
-        DynamoDBConfig(type="dynamodb", region="eu-west-1", table_prefix="fs_", endpoint_url=None), tmp_path
+    dynamo = online_store("{type: dynamodb, region: eu-west-1, table_prefix: fs_, endpoint_url: null}")
+    assert isinstance(dynamo, DynamoDBOnlineStore) and dynamo.table("p", "v") == "fs_p__v"
+    assert dynamo.region == "eu-west-1"
+    redis_store = online_store("{type: redis, url: 'redis://h:1/2'}")
+    assert isinstance(redis_store, RedisOnlineStore) and redis_store.location == "redis://h:1/2"
+    with pytest.raises(ConfigError, match="unknown online store type 'cassandra'"):
+        online_store("{type: cassandra}")
+
+
+def test_the_adapter_table_builds_each_kind_from_its_config(tmp_path: Path) -> None:
+    def build(kind: str, config: object, root: Path = tmp_path) -> OnlineStore:
+        adapter = ONLINE_STORES[kind]
+        assert isinstance(config, adapter.attribute(adapter.config))
+        store: OnlineStore = adapter.attribute(adapter.factory)(config, root)
+        return store
+
+    sqlite_store = build("sqlite", SQLiteOnlineStoreConfig(path="data/online.db"))
+    assert (
+        isinstance(sqlite_store, SQLiteOnlineStore) and sqlite_store.path == tmp_path / "data" / "online.db"
+    )
+    absolute = build("sqlite", SQLiteOnlineStoreConfig(path=str(tmp_path / "abs.db")), Path("/elsewhere"))
+    assert isinstance(absolute, SQLiteOnlineStore) and absolute.path == tmp_path / "abs.db"
+    dynamo = build(
+        "dynamodb",
+        DynamoDBOnlineStoreConfig(type="dynamodb", region="eu-west-1", table_prefix="fs_", endpoint_url=None),
     )
     assert isinstance(dynamo, DynamoDBOnlineStore) and dynamo.table("p", "v") == "fs_p__v"
     assert dynamo.region == "eu-west-1"
-    redis_store = open_online_store(RedisConfig(type="redis", url="redis://h:1/2"), tmp_path)
+    redis_store = build("redis", RedisOnlineStoreConfig(type="redis", url="redis://h:1/2"))
     assert isinstance(redis_store, RedisOnlineStore) and redis_store.location == "redis://h:1/2"
-    with pytest.raises(UsageError):
-        open_online_store(object(), tmp_path)
+    assert set(ONLINE_STORES) == {"sqlite", "dynamodb", "redis"}

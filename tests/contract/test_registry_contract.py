@@ -480,7 +480,7 @@ def test_a_lock_held_too_long_is_a_clear_timeout_and_nothing_is_written(
 ) -> None:
     from filelock import FileLock
 
-    import fsctl.registry.local as local_module
+    import fsctl.storage.local as local_module
 
     registry = LocalRegistry(tmp_path / "registry.json")
     write_next(registry, "one")

@@ -444,7 +444,7 @@ def test_local_lock_held_too_long_is_a_clear_timeout_and_nothing_is_written(
 ) -> None:
     from filelock import FileLock
 
-    import fsctl.registry.local as local_module
+    import fsctl.storage.local as local_module
 
     store = LocalStateStore(tmp_path / "registry.state.json")
     update(store, advance("stats", "r0"))

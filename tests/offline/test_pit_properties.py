@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fsctl import FeatureStore
-from fsctl.offline import engine
+from fsctl.offline.duckdb import pit as engine
 from tests.support.pit_reference import RefView, candidates, matched_fraction, reference_join, utc
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

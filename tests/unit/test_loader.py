@@ -12,6 +12,7 @@ import pytest
 
 from fsctl.errors import ConfigError, DefinitionErrors, Problem
 from fsctl.loader import load_repo
+from fsctl.workspace import open_workspace
 
 MakeRepo = Callable[..., Path]
 
@@ -428,15 +429,21 @@ def test_bad_config_is_a_config_error_naming_the_field(make_repo: MakeRepo, conf
     files = base_files()
     files["fsctl.yaml"] = config
     with pytest.raises(ConfigError) as info:
-        load_repo(make_repo(files))
+        root = make_repo(files)
+        load_repo(root)
+        open_workspace(root).close()  # the store sections are checked against their type here
     assert needle in str(info.value)
 
 
 def test_config_defaults(make_repo: MakeRepo) -> None:
-    config = load_repo(make_repo({"fsctl.yaml": "project: demo\n"})).config
+    root = make_repo({"fsctl.yaml": "project: demo\n"})
+    config = load_repo(root).config
     assert config.registry == "data/registry.json"
     assert config.offline_store.type == "duckdb"
-    assert (config.online_store.type, config.online_store.path) == ("sqlite", "data/online.db")
+    with open_workspace(root) as workspace:
+        online = workspace.online_config
+        assert workspace.offline_config.type == "duckdb"
+    assert (config.online_store.type, online.type, online.path) == ("sqlite", "sqlite", "data/online.db")
 
 
 def test_a_folder_without_fsctl_yaml_is_not_a_repo(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ an apply without a plan file re-plans and retries when another writer lands firs
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,10 @@ import pytest
 from fsctl.errors import ConflictError, PlanBlockedError, StalePlanError, UsageError
 from fsctl.registry.document import RegistrySnapshot, VersionInfo
 from fsctl.registry.memory import MemoryRegistry
-from fsctl.services.apply import apply_definitions, apply_saved
+from fsctl.services import apply
+from fsctl.services.apply import Publisher
 from fsctl.services.plan import PLAN_FORMAT, load_plan_file, make_plan, save_plan
-from fsctl.services.project import Project, open_project
+from fsctl.workspace import Workspace, open_workspace
 
 MakeRepo = Callable[..., Path]
 
@@ -59,8 +60,37 @@ def repo(make_repo: MakeRepo) -> Path:
     return make_repo(FILES)
 
 
-def project_of(root: Path) -> Project:
-    return open_project(root)
+_OPENED: list[Workspace] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_workspaces() -> Iterator[None]:
+    yield
+    while _OPENED:
+        _OPENED.pop().close()
+
+
+def workspace_of(root: Path, registry: Any = None) -> Workspace:
+    """The workspace of the repo at ``root`` (closed when the test ends)."""
+    workspace = open_workspace(root, registry)
+    _OPENED.append(workspace)
+    return workspace
+
+
+def ports(workspace: Workspace) -> Publisher:
+    return Publisher(workspace.registry(), workspace.online_store(), workspace.state())
+
+
+def apply_definitions(workspace: Workspace, **options: Any) -> Any:
+    return apply.apply_definitions(workspace.project, ports(workspace), **options)
+
+
+def apply_saved(workspace: Workspace, path: Path, **options: Any) -> Any:
+    return apply.apply_saved(workspace.project, ports(workspace), path, **options)
+
+
+def plan_of(workspace: Workspace) -> tuple[Any, RegistrySnapshot]:
+    return make_plan(workspace.project, workspace.registry_reader())
 
 
 def edit(root: Path, old: str, new: str) -> None:
@@ -71,7 +101,7 @@ def edit(root: Path, old: str, new: str) -> None:
 
 
 def saved_plan(root: Path, tmp_path: Path, name: str = "plan.json") -> tuple[Path, Any]:
-    plan, _ = make_plan(project_of(root))
+    plan, _ = plan_of(workspace_of(root))
     out = tmp_path / name
     save_plan(plan, out)
     return out, plan
@@ -84,18 +114,18 @@ def test_save_then_apply_roundtrip(repo: Path, tmp_path: Path) -> None:
     path, plan = saved_plan(repo, tmp_path)
     assert plan.registry_version == 0 and plan.has_changes
 
-    result = apply_saved(project_of(repo), path)
+    result = apply_saved(workspace_of(repo), path)
     assert (result.version_before, result.version_after, result.written) == (0, 1, True)
     assert result.plan.plan_hash == plan.plan_hash
 
-    snapshot = project_of(repo).registry.read()
+    snapshot = workspace_of(repo).registry().read()
     assert snapshot.version == 1
     assert snapshot.project == "demo"
     assert snapshot.objects == plan.desired
     assert snapshot.history[-1].plan_hash == plan.plan_hash
     assert snapshot.history[-1].actor == "tester"
 
-    again, _ = make_plan(project_of(repo))
+    again, _ = plan_of(workspace_of(repo))
     assert not again.has_changes
 
 
@@ -114,22 +144,22 @@ def test_plan_file_format(repo: Path, tmp_path: Path) -> None:
 
 def test_applying_a_second_plan_after_the_first(repo: Path, tmp_path: Path) -> None:
     first, _ = saved_plan(repo, tmp_path, "one.json")
-    apply_saved(project_of(repo), first)
+    apply_saved(workspace_of(repo), first)
     edit(repo, "ttl: 2d", "ttl: 3d")
     second, plan = saved_plan(repo, tmp_path, "two.json")
     assert plan.registry_version == 1
-    result = apply_saved(project_of(repo), second)
+    result = apply_saved(workspace_of(repo), second)
     assert result.version_after == 2
-    assert project_of(repo).registry.read().objects["FeatureView"]["stats"]["ttl"] == 3 * 86400
+    assert workspace_of(repo).registry().read().objects["FeatureView"]["stats"]["ttl"] == 3 * 86400
 
 
 def test_saved_plan_without_changes_writes_nothing(repo: Path, tmp_path: Path) -> None:
-    apply_definitions(project_of(repo))
+    apply_definitions(workspace_of(repo))
     path, plan = saved_plan(repo, tmp_path)
     assert not plan.has_changes
-    result = apply_saved(project_of(repo), path)
+    result = apply_saved(workspace_of(repo), path)
     assert not result.written
-    assert project_of(repo).registry.read().version == 1
+    assert workspace_of(repo).registry().read().version == 1
 
 
 # --- stale plans -------------------------------------------------------------------------
@@ -137,34 +167,34 @@ def test_saved_plan_without_changes_writes_nothing(repo: Path, tmp_path: Path) -
 
 def test_stale_when_the_registry_moved(repo: Path, tmp_path: Path) -> None:
     path, _ = saved_plan(repo, tmp_path)
-    apply_definitions(project_of(repo))  # someone else applied first
+    apply_definitions(workspace_of(repo))  # someone else applied first
     with pytest.raises(StalePlanError) as info:
-        apply_saved(project_of(repo), path)
+        apply_saved(workspace_of(repo), path)
     assert "version 0" in str(info.value) and "version 1" in str(info.value)
-    assert project_of(repo).registry.read().version == 1
+    assert workspace_of(repo).registry().read().version == 1
 
 
 def test_stale_when_the_definitions_changed(repo: Path, tmp_path: Path) -> None:
     path, _ = saved_plan(repo, tmp_path)
     edit(repo, "ttl: 2d", "ttl: 1d")
     with pytest.raises(StalePlanError, match="definitions changed"):
-        apply_saved(project_of(repo), path)
-    assert project_of(repo).registry.read().version == 0
+        apply_saved(workspace_of(repo), path)
+    assert workspace_of(repo).registry().read().version == 0
 
 
 def test_metadata_edit_also_makes_a_plan_stale(repo: Path, tmp_path: Path) -> None:
     path, _ = saved_plan(repo, tmp_path)
     edit(repo, "name: driver\n", "name: driver\ndescription: now documented\n")
     with pytest.raises(StalePlanError):
-        apply_saved(project_of(repo), path)
+        apply_saved(workspace_of(repo), path)
 
 
 def test_stale_when_planned_against_another_registry(repo: Path, tmp_path: Path) -> None:
     path, _ = saved_plan(repo, tmp_path)
-    other = open_project(repo, registry=str(tmp_path / "staging.json"))
+    other = workspace_of(repo, registry=str(tmp_path / "staging.json"))
     with pytest.raises(StalePlanError, match="registry"):
         apply_saved(other, path)
-    assert other.registry.read().version == 0
+    assert other.registry().read().version == 0
 
 
 def test_stale_when_the_plan_is_for_another_project(repo: Path, tmp_path: Path, make_repo: MakeRepo) -> None:
@@ -173,7 +203,7 @@ def test_stale_when_the_plan_is_for_another_project(repo: Path, tmp_path: Path, 
         {**FILES, "fsctl.yaml": "project: other\nregistry: data/registry.json\n"}, name="other"
     )
     with pytest.raises(StalePlanError, match="project"):
-        apply_saved(project_of(other_root), path)
+        apply_saved(workspace_of(other_root), path)
 
 
 def test_tampered_plan_is_refused(repo: Path, tmp_path: Path) -> None:
@@ -182,8 +212,8 @@ def test_tampered_plan_is_refused(repo: Path, tmp_path: Path) -> None:
     document["plan"]["plan_hash"] = "0" * 64
     path.write_text(json.dumps(document))
     with pytest.raises(StalePlanError):
-        apply_saved(project_of(repo), path)
-    assert project_of(repo).registry.read().version == 0
+        apply_saved(workspace_of(repo), path)
+    assert workspace_of(repo).registry().read().version == 0
 
 
 # --- not a plan file ---------------------------------------------------------------------
@@ -206,36 +236,36 @@ def test_not_a_plan_file(repo: Path, tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "plan.json"
     path.write_bytes(content)
     with pytest.raises(UsageError) as info:
-        apply_saved(project_of(repo), path)
+        apply_saved(workspace_of(repo), path)
     assert str(path) in str(info.value)
-    assert project_of(repo).registry.read().version == 0
+    assert workspace_of(repo).registry().read().version == 0
 
 
 def test_missing_plan_file(repo: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
-        apply_saved(project_of(repo), tmp_path / "nope.json")
+        apply_saved(workspace_of(repo), tmp_path / "nope.json")
 
 
 # --- blocked plans -----------------------------------------------------------------------
 
 
 def test_saved_blocked_plan_is_refused(repo: Path, tmp_path: Path) -> None:
-    apply_definitions(project_of(repo))
+    apply_definitions(workspace_of(repo))
     edit(repo, "ttl: 2d", "ttl: 1h")  # shortening the TTL breaks svc
     path, plan = saved_plan(repo, tmp_path)
     assert plan.is_blocked
     with pytest.raises(PlanBlockedError) as info:
-        apply_saved(project_of(repo), path)
+        apply_saved(workspace_of(repo), path)
     assert "svc" in str(info.value)
-    assert project_of(repo).registry.read().version == 1
+    assert workspace_of(repo).registry().read().version == 1
 
 
 def test_apply_without_plan_refuses_a_blocked_plan(repo: Path) -> None:
-    apply_definitions(project_of(repo))
+    apply_definitions(workspace_of(repo))
     edit(repo, "  - {name: trips, dtype: int64}\n", "")
     with pytest.raises(PlanBlockedError):
-        apply_definitions(project_of(repo))
-    assert project_of(repo).registry.read().version == 1
+        apply_definitions(workspace_of(repo))
+    assert workspace_of(repo).registry().read().version == 1
 
 
 # --- retries on conflict -----------------------------------------------------------------
@@ -279,21 +309,14 @@ class RacingRegistry:
         self.inner.write(new, expected)
 
 
-def racing_project(root: Path, races: int) -> tuple[Project, RacingRegistry]:
-    base = open_project(root)
+def racing_workspace(root: Path, races: int) -> tuple[Workspace, RacingRegistry]:
     registry = RacingRegistry(MemoryRegistry("memory://racing"), races)
-    return Project(
-        root=base.root,
-        config=base.config,
-        registry_uri=base.registry_uri,
-        registry=registry,
-        registry_base=base.registry_base,
-    ), registry
+    return workspace_of(root, registry), registry
 
 
 def test_apply_without_plan_retries_after_a_conflict(repo: Path) -> None:
-    project, registry = racing_project(repo, races=2)
-    result = apply_definitions(project)
+    workspace, registry = racing_workspace(repo, races=2)
+    result = apply_definitions(workspace)
     assert result.attempts == 3
     assert registry.writes == 3
     snapshot = registry.read()
@@ -304,38 +327,38 @@ def test_apply_without_plan_retries_after_a_conflict(repo: Path) -> None:
 
 
 def test_apply_without_plan_gives_up_after_bounded_attempts(repo: Path) -> None:
-    project, registry = racing_project(repo, races=100)
+    workspace, registry = racing_workspace(repo, races=100)
     with pytest.raises(ConflictError, match="attempts"):
-        apply_definitions(project, max_attempts=3)
+        apply_definitions(workspace, max_attempts=3)
     assert registry.writes == 3
 
 
 def test_apply_asks_for_confirmation_again_after_a_replan(repo: Path) -> None:
-    project, _ = racing_project(repo, races=1)
+    workspace, _ = racing_workspace(repo, races=1)
     seen: list[int] = []
 
     def confirm(plan: Any) -> bool:
         seen.append(plan.registry_version)
         return True
 
-    apply_definitions(project, confirm=confirm)
+    apply_definitions(workspace, confirm=confirm)
     assert seen == [0, 1]
 
 
 def test_cancelled_apply_writes_nothing(repo: Path) -> None:
-    project, registry = racing_project(repo, races=0)
-    result = apply_definitions(project, confirm=lambda plan: False)
+    workspace, registry = racing_workspace(repo, races=0)
+    result = apply_definitions(workspace, confirm=lambda plan: False)
     assert result.cancelled and not result.written
     assert registry.writes == 0
 
 
 def test_saved_plan_is_never_retried(repo: Path, tmp_path: Path) -> None:
-    project, registry = racing_project(repo, races=1)
-    plan, _ = make_plan(project)
+    workspace, registry = racing_workspace(repo, races=1)
+    plan, _ = plan_of(workspace)
     path = tmp_path / "plan.json"
     save_plan(plan, path)
     with pytest.raises(StalePlanError, match="moved"):
-        apply_saved(project, path)
+        apply_saved(workspace, path)
     assert registry.writes == 1
     snapshot = registry.read()
     assert snapshot.version == 1

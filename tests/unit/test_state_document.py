@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from fsctl.errors import StoreError, UsageError
-from fsctl.state import open_state, state_uri_for
+from fsctl.registry.memory import MemoryRegistry
+from fsctl.state import state_uri_for
 from fsctl.state.document import (
     FORMAT_VERSION,
     MAX_RUNS,
@@ -30,6 +31,9 @@ from fsctl.state.document import (
 )
 from fsctl.state.local import LocalStateStore
 from fsctl.state.memory import MemoryStateStore
+from fsctl.state.s3 import S3StateStore
+from fsctl.storage import parse_location
+from fsctl.workspace import STATE_STORES, open_workspace
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 LOCATION = "data/registry.state.json"
@@ -349,25 +353,64 @@ def test_a_newer_format_is_refused() -> None:
         ("data/registry", "data/registry.state.json"),
         ("s3://bucket/prefix/registry.json", "s3://bucket/prefix/registry.state.json"),
         ("s3://bucket/registry", "s3://bucket/registry.state.json"),
-        ("memory://x", "memory://x.state"),
     ],
 )
 def test_state_uri_for(registry: str, state: str) -> None:
     assert state_uri_for(registry) == state
 
 
-def test_open_state(tmp_path: Path) -> None:
-    local = open_state("data/registry.json", tmp_path)
+def repo_with(root: Path, registry: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "fsctl.yaml").write_text(f"project: demo\nregistry: '{registry}'\n")
+    return root
+
+
+def test_the_workspace_opens_the_state_beside_the_registry(tmp_path: Path) -> None:
+    local = open_workspace(repo_with(tmp_path / "repo", "data/registry.json")).state()
     assert isinstance(local, LocalStateStore)
-    assert local.path == tmp_path / "data" / "registry.state.json"
-    absolute = open_state(str(tmp_path / "elsewhere" / "r.json"), Path("/nowhere"))
+    assert local.path == tmp_path / "repo" / "data" / "registry.state.json"
+    elsewhere = str(tmp_path / "elsewhere" / "r.json")
+    absolute = open_workspace(repo_with(tmp_path / "nowhere", elsewhere)).state()
     assert isinstance(absolute, LocalStateStore)
     assert absolute.path == tmp_path / "elsewhere" / "r.state.json"
-
-    memory = open_state("memory://unit-open-state", tmp_path)
-    assert isinstance(memory, MemoryStateStore)
-    assert open_state("memory://unit-open-state", tmp_path / "other") is memory
-    assert open_state("memory://unit-open-state-2", tmp_path) is not memory
+    s3 = open_workspace(repo_with(tmp_path / "s3", "s3://bucket/teams/demo/registry.json")).state()
+    assert isinstance(s3, S3StateStore)
+    assert (s3.location, s3.bucket, s3.key) == (
+        "s3://bucket/teams/demo/registry.state.json",
+        "bucket",
+        "teams/demo/registry.state.json",
+    )
 
     with pytest.raises(UsageError):
-        open_state("ftp://host/registry.json", tmp_path)
+        open_workspace(tmp_path / "repo", "ftp://host/registry.json").state()
+
+
+def test_the_state_table_builds_each_kind_from_a_location(tmp_path: Path) -> None:
+    def build(registry_uri: str, base: Path) -> object:
+        location = parse_location(state_uri_for(registry_uri), base, "materialization state")
+        adapter = STATE_STORES[location.scheme]
+        return adapter.attribute(adapter.factory)(location)
+
+    local = build("data/registry.json", tmp_path)
+    assert isinstance(local, LocalStateStore)
+    assert local.path == tmp_path / "data" / "registry.state.json"
+    absolute = build(str(tmp_path / "elsewhere" / "r.json"), Path("/nowhere"))
+    assert isinstance(absolute, LocalStateStore)
+    assert absolute.path == tmp_path / "elsewhere" / "r.state.json"
+    s3 = build("s3://bucket/registry.json", tmp_path)
+    assert isinstance(s3, S3StateStore) and s3.location == "s3://bucket/registry.state.json"
+
+    with pytest.raises(UsageError):
+        parse_location(state_uri_for("ftp://host/registry.json"), tmp_path, "materialization state")
+
+
+def test_an_injected_state_store_is_used_as_it_is_and_never_shared(tmp_path: Path) -> None:
+    root = repo_with(tmp_path, "data/registry.json")
+    memory = MemoryStateStore("memory://unit-open-state")
+    assert open_workspace(root, state=memory).state() is memory
+    assert open_workspace(root, state=memory).state() is memory
+    other = open_workspace(root).state()  # nothing process-global: a fresh workspace opens its own
+    assert other is not memory and isinstance(other, LocalStateStore)
+    assert open_workspace(root, state=MemoryStateStore()).state() is not memory
+    beside = open_workspace(root, MemoryRegistry()).state()  # an injected registry alone
+    assert isinstance(beside, LocalStateStore) and beside.path == root / "data" / "registry.state.json"
