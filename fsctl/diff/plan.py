@@ -11,10 +11,12 @@ never removed or renamed without bumping ``schema_version``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from fsctl.fingerprints import fingerprint
+
+__all__ = ["SCHEMA_VERSION", "Blocked", "Change", "FieldChange", "Plan", "fingerprint"]
 
 SCHEMA_VERSION = 1
 
@@ -146,8 +148,3 @@ class Plan:
             "definitions_hash": self.definitions_hash,
             "plan_hash": self.plan_hash,
         }
-
-
-def fingerprint(value: Any) -> str:
-    data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()

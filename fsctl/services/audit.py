@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import socket
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +29,15 @@ def actor() -> str:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    return f"{user}@{_hostname()}"
+
+
+def _hostname() -> str:
+    if hasattr(os, "uname"):
+        return os.uname().nodename  # what socket.gethostname() returns, without importing socket
+    import socket
+
+    return socket.gethostname()
 
 
 def git_commit(root: Path) -> str | None:

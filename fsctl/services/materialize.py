@@ -55,7 +55,7 @@ def _fault(point: str) -> None:
 
 def data_fingerprint(view: dict[str, Any], objects: Catalog) -> str:
     """What a view's online values are computed from; an apply that keeps it keeps the watermark."""
-    from fsctl.diff.plan import fingerprint
+    from fsctl.fingerprints import fingerprint
 
     source = objects.get("FileSource", view["source"], "source")
     keys = list(objects.join_keys(view))

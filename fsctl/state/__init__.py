@@ -10,7 +10,6 @@ never lose each other's runs or watermarks.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 
@@ -75,6 +74,8 @@ def update(
         except ConflictError:
             if attempt == attempts - 1:
                 break
+            import random
+
             time.sleep(random.uniform(0, min(2.0, 0.1 * 2**attempt)))
     raise ConflictError(
         f"the materialization state {store.location} kept changing under this update: "
