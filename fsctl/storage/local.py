@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,13 +44,11 @@ def atomic_write(path: Path, data: bytes) -> None:
 def locked_write(path: Path, what: str, error: type[FsctlError]) -> Iterator[None]:
     """Hold ``<path>.lock`` for a read-check-write of ``path``; a lock that stays taken, or
     an OS failure inside, becomes one ``error`` naming ``what`` and the file."""
-    from filelock import FileLock
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_SECONDS):
+        with file_lock(str(path) + ".lock", LOCK_TIMEOUT_SECONDS):
             yield
-    except TimeoutError:  # before OSError: filelock's Timeout is an OSError too
+    except TimeoutError:  # before OSError: TimeoutError is an OSError too
         raise error(
             f"timed out after {LOCK_TIMEOUT_SECONDS:.0f}s waiting for the lock {path}.lock",
             hint="another fsctl is writing; if none is running, the lock is stale",
@@ -59,3 +58,36 @@ def locked_write(path: Path, what: str, error: type[FsctlError]) -> Iterator[Non
             f"cannot write {what} {path}: {exc.strerror or exc}",
             hint="check the folder exists and is writable",
         ) from None
+
+
+@contextmanager
+def file_lock(lock_path: str, timeout: float) -> Iterator[None]:
+    """An exclusive lock on the file ``lock_path`` for the block; TimeoutError after
+    ``timeout`` seconds. On POSIX it is ``fcntl.flock``, the lock filelock takes too (so
+    both interoperate), without importing filelock (~15 ms on every materialize); elsewhere
+    it is filelock's."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        from filelock import FileLock
+
+        with FileLock(lock_path, timeout=timeout):
+            yield
+        return
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"timed out waiting for {lock_path}") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
