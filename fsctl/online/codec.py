@@ -196,4 +196,4 @@ def decode_values(view: OnlineView, text: str | bytes) -> dict[str, Any]:
 def stored_records(view: OnlineView, records: Sequence[OnlineRecord]) -> list[StoredRecord]:
     """``records`` (Python values) in the stored form, for ``OnlineStore.write``."""
     encode = codec_for(view).encode
-    return [StoredRecord(encode_key(r.key), r.event_ts, r.created_ts, encode(r.values)) for r in records]
+    return [(encode_key(r.key), r.event_ts, r.created_ts, encode(r.values)) for r in records]

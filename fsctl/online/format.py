@@ -1,7 +1,7 @@
 """The stored form of an online record: the one definition every online store keeps and
 every producer of records (the Python codec, an offline engine encoding in SQL) derives from.
 
-A record is a :class:`StoredRecord`: ``(key, event_ts, created_ts, values)``.
+A record is a ``StoredRecord``, the tuple ``(key, event_ts, created_ts, values)``.
 
 * ``key``: the join-key values joined by ``KEY_SEPARATOR`` (``\\x1f``); each part is ``str()``
   of an int or a string (so ``1001`` and ``"1001"`` name the same record), ``true`` /
@@ -24,7 +24,7 @@ checks that they produce the same records.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Any, NamedTuple
+from typing import Any
 
 KEY_SEPARATOR = "\x1f"
 NULL_PART = "\x00"  # a null key part; never produced by str() of a real value
@@ -35,11 +35,11 @@ VALUE_RULES = {"timestamp": EPOCH_MICROS, "bytes": BASE64}
 NATIVE_KEY_TYPES = ("integer", "string", "bool")
 
 
-class StoredRecord(NamedTuple):
-    key: str  # encode_key of the join-key values
-    event_ts: int  # microseconds since the epoch, UTC
-    created_ts: int | None
-    values: str  # the JSON object of feature values
+# (key, event_ts, created_ts, values): encode_key of the join-key values; microseconds since
+# the epoch, UTC; the created time in microseconds or None; the JSON object of the values.
+# A plain tuple, not a NamedTuple: an engine hands over the rows its database returns as
+# they are (wrapping 100,000 rows costs ~30 ms per materialize).
+StoredRecord = tuple[str, int, "int | None", str]
 
 
 def value_rule(dtype: str) -> tuple[str | None, bool]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -42,6 +41,8 @@ def _hostname() -> str:
 
 def git_commit(root: Path) -> str | None:
     """The checked-out commit of the repo (``-dirty`` if it has uncommitted changes), or None."""
+    import subprocess
+
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=False

@@ -8,7 +8,6 @@ were applied), read as they are: the data path never rebuilds pydantic models.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from fsctl.errors import UsageError
@@ -35,6 +34,8 @@ class Catalog:
     def get(self, kind: str, name: str, what: str) -> Doc:
         raw = self._raw.get(kind, {})
         if name not in raw:
+            import difflib
+
             close = difflib.get_close_matches(name, list(raw), n=1)
             hint = f"did you mean '{close[0]}'?" if close else "run fsctl apply to publish it"
             raise UsageError(
@@ -108,6 +109,8 @@ class Catalog:
                     )
                 names = [f["name"] for f in self.view(view_name)["schema"]]
                 if feature not in names:
+                    import difflib
+
                     close = difflib.get_close_matches(feature, names, n=1)
                     raise UsageError(
                         f"view '{view_name}' has no feature '{feature}'",

@@ -102,8 +102,8 @@ def test_sql_and_python_encode_the_same_records(tmp_path: Path, key_kind: str) -
     assert [r[:3] for r in from_sql] == [r[:3] for r in from_python]
     for sql_record, py_record in zip(from_sql, from_python, strict=True):
         # the same JSON (NaN aside, which never equals itself), and the same values decoded
-        assert _nan_equal(json.loads(sql_record.values), json.loads(py_record.values))
-        assert _nan_equal(decode_values(online, sql_record.values), decode_values(online, py_record.values))
+        assert _nan_equal(json.loads(sql_record[3]), json.loads(py_record[3]))
+        assert _nan_equal(decode_values(online, sql_record[3]), decode_values(online, py_record[3]))
 
 
 def _nan_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -101,9 +101,9 @@ class DuckDBLatestRows:
                 if not rows:
                     return
                 if self._native:  # already (key, event_ts, created_ts, values)
-                    yield list(map(StoredRecord._make, rows))
+                    yield rows
                 else:
-                    yield [StoredRecord(encode_key(r[:width]), r[width], r[width + 1], r[width + 2]) for r in rows]
+                    yield [(encode_key(r[:width]), r[width], r[width + 1], r[width + 2]) for r in rows]
         except duckdb.Error as exc:
             raise _read_error(self._table, exc) from None
 
