@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # YAML kind -> node kind
 NODE_KINDS = {
@@ -51,8 +51,9 @@ SELECTIONS = (SELECTED, SELECTED_ALL)
 Documents = Mapping[str, Mapping[str, Mapping[str, Any]]]  # kind -> name -> canonical dict
 
 
-@dataclass(frozen=True, order=True)
-class Node:
+class Node(NamedTuple):
+    """A node; a tuple, so building and hashing thousands of them is cheap."""
+
     kind: str  # entity source view feature service model model_version alias
     name: str  # view:feature for a feature, model/3 for a version, model@Alias for an alias
 
@@ -64,8 +65,7 @@ class Node:
         return self.id
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     upstream: Node
     downstream: Node
     relation: str
@@ -115,13 +115,31 @@ class DefinitionGraph:
 
     defined: set[Node] = field(default_factory=set)
     edges: list[Edge] = field(default_factory=list)
-    _down: dict[Node, list[Edge]] = field(default_factory=dict, repr=False)
-    _up: dict[Node, list[Edge]] = field(default_factory=dict, repr=False)
+    _index: tuple[dict[Node, list[Edge]], dict[Node, list[Edge]]] | None = field(default=None, repr=False)
 
     def _add(self, edge: Edge) -> None:
         self.edges.append(edge)
-        self._down.setdefault(edge.upstream, []).append(edge)
-        self._up.setdefault(edge.downstream, []).append(edge)
+        self._index = None
+
+    def _indexes(self) -> tuple[dict[Node, list[Edge]], dict[Node, list[Edge]]]:
+        """(downstream edges by node, upstream edges by node), built on the first query:
+        validation only walks ``dangling()`` and never pays for them."""
+        if self._index is None:
+            down: dict[Node, list[Edge]] = {}
+            up: dict[Node, list[Edge]] = {}
+            for edge in self.edges:
+                down.setdefault(edge.upstream, []).append(edge)
+                up.setdefault(edge.downstream, []).append(edge)
+            self._index = (down, up)
+        return self._index
+
+    @property
+    def _down(self) -> dict[Node, list[Edge]]:
+        return self._indexes()[0]
+
+    @property
+    def _up(self) -> dict[Node, list[Edge]]:
+        return self._indexes()[1]
 
     # -- queries ---------------------------------------------------------------------
 

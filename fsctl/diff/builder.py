@@ -143,11 +143,12 @@ def _dependents(desired: Objects, graph: DefinitionGraph, change: Change) -> lis
 
 
 def _blocked(changes: list[Change], desired: Objects) -> list[Blocked]:
+    breaking = [c for c in changes if c.breaking]
+    if not breaking:
+        return []
     graph = build_graph(desired)
     out = []
-    for change in changes:
-        if not change.breaking:
-            continue
+    for change in breaking:
         dependents = _dependents(desired, graph, change)
         if dependents:
             reason = "; ".join(change.reasons) or "breaking change"

@@ -15,6 +15,7 @@ compact protocol specification.
 
 from __future__ import annotations
 
+import functools
 import struct
 from pathlib import Path
 from typing import Any
@@ -169,19 +170,56 @@ def _elements(footer: bytes) -> list[dict[str, Any]]:
         size, item = reader.list_header()
         if item != _STRUCT:
             raise ValueError("schema is not a list of structs")
+        data = footer
+        slots = {1: "type", 3: "repetition", 5: "children", 6: "converted"}
         for _ in range(size):
+            # The hot loop (one pass per column): field headers, i32 varints and the name
+            # are decoded inline; anything else goes through the reader.
             element: dict[str, Any] = {}
-            for element_id, element_kind in reader.fields():
-                if element_id == 10 and element_kind == _STRUCT:
-                    element["logical"] = _logical(reader)
-                elif element_id in (1, 3, 5, 6) and element_kind == _I32:
-                    element[{1: "type", 3: "repetition", 5: "children", 6: "converted"}[element_id]] = reader.value(
-                        element_kind
-                    )
-                elif element_id == 4 and element_kind == _BINARY:
-                    element["name"] = reader.binary().decode("utf-8")
+            last = 0
+            pos = reader.pos
+            while True:
+                head = data[pos]
+                pos += 1
+                if head == 0:
+                    break
+                kind, delta = head & 0x0F, head >> 4
+                if delta:
+                    field_id = last + delta
                 else:
-                    reader.skip(element_kind)
+                    reader.pos = pos
+                    field_id = reader.zigzag()
+                    pos = reader.pos
+                last = field_id
+                if kind == _I32 and field_id in slots:
+                    b = data[pos]
+                    if b < 0x80:  # one-byte varint: the common case
+                        pos += 1
+                        n = b
+                    else:
+                        reader.pos = pos
+                        n = reader.varint()
+                        pos = reader.pos
+                    element[slots[field_id]] = (n >> 1) ^ -(n & 1)
+                elif kind == _BINARY and field_id == 4:
+                    b = data[pos]
+                    if b < 0x80:
+                        pos += 1
+                        length = b
+                    else:
+                        reader.pos = pos
+                        length = reader.varint()
+                        pos = reader.pos
+                    element["name"] = data[pos : pos + length].decode("utf-8")
+                    pos += length
+                else:
+                    reader.pos = pos
+                    if field_id == 10 and kind == _STRUCT:
+                        element["logical"] = _logical(reader)
+                    else:
+                        reader.skip(kind)
+                    pos = reader.pos
+            reader.pos = pos
             elements.append(element)
         return elements
     raise ValueError("no schema in the footer")
@@ -198,8 +236,13 @@ _REPEATED = 2
 
 def _element_type(element: dict[str, Any]) -> ColumnType:
     """The type pyarrow gives a primitive column."""
-    physical, converted = element.get("type"), element.get("converted")
     logical, members = element.get("logical", ("", {}))
+    return _primitive(element.get("type"), element.get("converted"), logical, tuple(sorted(members.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _primitive(physical: int | None, converted: int | None, logical: str, member_items: tuple[Any, ...]) -> ColumnType:
+    members = dict(member_items)
     if logical == "INTEGER" or converted in _INT_CONVERTED:
         if logical == "INTEGER":
             bits, unsigned = int(members.get(1, 32)), members.get(2) is False
