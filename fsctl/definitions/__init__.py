@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fsctl.definitions.base import FsctlObject, Origin, StrictModel
     from fsctl.definitions.entity import Entity
+    from fsctl.definitions.graph import join_keys
     from fsctl.definitions.kinds import KINDS, object_from_dict
     from fsctl.definitions.model import Model, ModelVersion
     from fsctl.definitions.service import FeatureService
     from fsctl.definitions.source import FileSource
     from fsctl.definitions.values import KIND_ORDER
-    from fsctl.definitions.view import Check, FeatureSelection, FeatureView, Field, join_keys
+    from fsctl.definitions.view import Check, FeatureSelection, FeatureView, Field
 
 _LAZY = {
     "FsctlObject": "base",
@@ -39,7 +40,7 @@ _LAZY = {
     "FeatureSelection": "view",
     "FeatureView": "view",
     "Field": "view",
-    "join_keys": "view",
+    "join_keys": "graph",
 }
 
 __all__ = [

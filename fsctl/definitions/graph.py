@@ -104,6 +104,17 @@ def alias(model_name: str, name: str) -> Node:
     return Node("alias", f"{model_name}@{name}")
 
 
+def join_keys(view: Any, entities: Mapping[str, Any]) -> tuple[str, ...]:
+    """The one rule for a view's join keys: its entities' keys, in the order the view lists
+    its entities. ``view`` and the values of ``entities`` may be definition objects or their
+    canonical dicts; an entity missing from ``entities`` is skipped (validation reports it)."""
+
+    def get(obj: Any, name: str) -> Any:
+        return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
+
+    return tuple(k for e in get(view, "entities") if e in entities for k in get(entities[e], "join_keys"))
+
+
 def object_node(kind: str, name: str) -> Node:
     """The node of a definition object, by its YAML kind."""
     return Node(NODE_KINDS[kind], name)

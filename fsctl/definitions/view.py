@@ -3,15 +3,16 @@ Checks, and FeatureSelection (a view, whole or a subset of its features, as a se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import Field as PydanticField
 from pydantic import field_validator, model_validator
 
 from fsctl.definitions.base import FsctlObject, StrictModel, ref
-from fsctl.definitions.entity import Entity
 from fsctl.definitions.fields import Dtype, Duration, FeatureName, Name
+from fsctl.definitions.graph import join_keys
+
+__all__ = ["Check", "FeatureSelection", "FeatureView", "Field", "join_keys"]
 
 
 class Field(StrictModel):
@@ -117,8 +118,3 @@ class FeatureSelection(StrictModel):
             raise ValueError(f"feature {dupes[0]!r} of view '{self.view}' is listed more than once")
         return self
 
-
-def join_keys(view: FeatureView, entities: Mapping[str, Entity]) -> tuple[str, ...]:
-    """The join keys of ``view``: its entities' keys, in the order the view lists its entities.
-    ``entities`` maps entity names to entities (it may hold more than the view needs)."""
-    return tuple(key for name in view.entities for key in entities[name].join_keys)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fsctl.definitions import Entity, FeatureView, FileSource, FsctlObject
+from fsctl.definitions.graph import join_keys
 from fsctl.errors import Problem
 from fsctl.loader.validate import problem_at
 from fsctl.offline.schema import dtype_accepts
@@ -101,7 +102,7 @@ def check_sources(
         if view_source is None or view.source not in columns:
             continue
         cols = columns[view.source]
-        keys = [k for e in view.entities if e in entities for k in entities[e].join_keys]
+        keys = join_keys(view, entities)
         for key in keys:
             column = view_source.column_for(key)
             if column not in cols:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from fsctl.definitions import Entity, FeatureView, FsctlObject, Model
 from fsctl.definitions import graph as graph_nodes
-from fsctl.definitions.graph import DefinitionGraph
+from fsctl.definitions.graph import DefinitionGraph, join_keys
 from fsctl.errors import Problem
 
 Objects = Mapping[str, Mapping[str, FsctlObject]]
@@ -119,7 +119,7 @@ def check_references(
     entities: Mapping[str, Entity] = objects.get("Entity", {})  # type: ignore[assignment]
     for view in objects.get("FeatureView", {}).values():
         assert isinstance(view, FeatureView)
-        keys = [k for e in view.entities if e in entities for k in entities[e].join_keys]
+        keys = join_keys(view, entities)
         for feature in view.feature_names:
             if feature in keys:
                 problems.append(

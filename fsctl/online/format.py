@@ -17,7 +17,7 @@ A record is a ``StoredRecord``, the tuple ``(key, event_ts, created_ts, values)`
   element by element. :func:`value_rule` says which rule a dtype follows.
 
 :mod:`fsctl.online.codec` (Python values) and the DuckDB engine's SQL
-(:mod:`fsctl.offline.duckdb.online_rows`) are both built from these rules; one test
+(:mod:`fsctl.offline.duckdb.latest`) are both built from these rules; one test
 checks that they produce the same records.
 """
 

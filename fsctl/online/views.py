@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fsctl.definitions.graph import join_keys
 from fsctl.online.base import OnlineView
 
 
@@ -20,6 +21,6 @@ def online_view(project: str, view: Any, entities: Mapping[str, Any]) -> OnlineV
     return OnlineView(
         project=project,
         name=_field(view, "name"),
-        join_keys=tuple(k for e in _field(view, "entities") for k in _field(entities[e], "join_keys")),
+        join_keys=join_keys(view, entities),
         features=tuple((_field(f, "name"), _field(f, "dtype")) for f in schema),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fsctl.definitions.graph import join_keys
 from fsctl.errors import UsageError
 from fsctl.offline.requests import ViewSpec, view_spec
 from fsctl.online.base import OnlineView
@@ -53,8 +54,7 @@ class Catalog:
         return {e: self.get("Entity", e, "entity") for e in view["entities"]}
 
     def join_keys(self, view: Doc) -> tuple[str, ...]:
-        entities = self.entities_of(view)
-        return tuple(k for e in view["entities"] for k in entities[e]["join_keys"])
+        return join_keys(view, self.entities_of(view))
 
     def view_spec(self, name: str) -> ViewSpec:
         """The engine-neutral spec of a view (source paths resolved against the repo)."""

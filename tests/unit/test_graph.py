@@ -129,3 +129,15 @@ def test_an_empty_repo_has_an_empty_graph() -> None:
     graph = build_graph({})
     assert graph.defined == set() and graph.edges == []
     assert graph.downstream([g.view("x")]) == []
+
+
+def test_one_join_keys_rule_for_objects_and_documents() -> None:
+    driver = Entity(name="driver", join_keys=["driver_id"])
+    trip = Entity(name="trip", join_keys=["trip_id", "leg"])
+    src = FileSource(name="src", path="x.parquet")
+    view = FeatureView(name="v", entities=[trip, driver], source=src, schema=[Field(name="f", dtype="int64")])
+    objects = {"driver": driver, "trip": trip}
+    documents = {"driver": driver.to_dict(), "trip": trip.to_dict()}
+    assert g.join_keys(view, objects) == ("trip_id", "leg", "driver_id")  # in the view's entity order
+    assert g.join_keys(view.to_dict(), documents) == ("trip_id", "leg", "driver_id")
+    assert g.join_keys(view, {"driver": driver}) == ("driver_id",)  # a missing entity is skipped
