@@ -92,7 +92,6 @@ def select_views(objects: Catalog, names: list[str] | None) -> list[dict[str, An
 
 
 def _load_view(
-    project: Project,
     engine: OfflineEngine,
     store: OnlineStore,
     objects: Catalog,
@@ -176,7 +175,7 @@ def materialize(
         timer = time.perf_counter()
         sink.message(f"materializing {name}")
         try:
-            _load_view(project, engine, store, objects, name, run, sink)
+            _load_view(engine, store, objects, name, run, sink)
             store.sync()  # the rows must be durable before the watermark says they are there
             if not _still_online(registry, name):
                 # An apply deleted the view (or set online: false) while it loaded: drop the
