@@ -18,8 +18,43 @@ from typing import NoReturn
 
 import click
 
-from fsctl.cli import commands_browse, commands_data, commands_online, commands_repo
 from fsctl.cli.output import err
+
+# Command name -> "module:attribute" under fsctl.cli. A command's module is imported only
+# when that command runs (or when help lists them all), so `fsctl materialize` from cron
+# does not load the code of the others.
+COMMANDS = {
+    "init": "commands_repo:init",
+    "validate": "commands_repo:validate",
+    "plan": "commands_repo:plan",
+    "apply": "commands_repo:apply",
+    "teardown": "commands_repo:teardown",
+    "list": "commands_browse:list_cmd",
+    "describe": "commands_browse:describe",
+    "registry": "commands_browse:registry_group",
+    "historical": "commands_data:historical",
+    "materialize": "commands_data:materialize_cmd",
+    "materialize-incremental": "commands_data:materialize_incremental",
+    "online": "commands_online:online",
+    "serve": "commands_online:serve",
+}
+
+
+class LazyGroup(click.Group):
+    """The root group: subcommands from :data:`COMMANDS`, imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        import importlib
+
+        module, _, attribute = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(f"fsctl.cli.{module}"), attribute)
+        return command
 
 
 def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -33,6 +68,7 @@ def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
 
 @click.group(
     name="fsctl",
+    cls=LazyGroup,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -43,11 +79,6 @@ def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
 def app(debug: bool) -> None:
     """Declarative feature repos: validate, plan and apply definitions; browse the registry."""
 
-
-commands_repo.register(app)
-commands_browse.register(app)
-commands_data.register(app)
-commands_online.register(app)
 
 
 def _debug_requested(args: Sequence[str]) -> bool:

@@ -89,9 +89,3 @@ def diff(a: int, b: int, repo: Path | None, registry: str | None, fmt: str, debu
     with open_workspace(repo, registry) as ws:
         show(diff_versions(ws.project, ws.registry_reader(), a, b), fmt)
     return 0
-
-
-def register(app: click.Group) -> None:
-    app.add_command(list_cmd)
-    app.add_command(describe)
-    app.add_command(registry_group)

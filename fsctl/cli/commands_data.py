@@ -231,8 +231,3 @@ def materialize_incremental(
 
     END (exclusive) is ISO 8601; UTC without an offset."""
     return _run_materialize(end, None, True, views, lookback, repo, registry, fmt)
-
-
-def register(app: click.Group) -> None:
-    for command in (historical, materialize_cmd, materialize_incremental):
-        app.add_command(command)

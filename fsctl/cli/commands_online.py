@@ -101,8 +101,3 @@ def serve(host: str, port: int, repo: Path | None, registry: str | None, debug: 
 
     with open_workspace(repo, registry) as ws:
         return run_server(ws, host, port, announce=err)
-
-
-def register(app: click.Group) -> None:
-    app.add_command(online)
-    app.add_command(serve)

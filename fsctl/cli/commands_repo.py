@@ -164,8 +164,3 @@ def _publisher(ws: Workspace) -> Publisher:
     from fsctl.services.apply import Publisher
 
     return Publisher(registry=ws.registry(), online=ws.online_store(), state=ws.state())
-
-
-def register(app: click.Group) -> None:
-    for command in (init, validate, plan, apply, teardown):
-        app.add_command(command)

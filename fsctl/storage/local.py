@@ -9,7 +9,6 @@ processes. Plan files are written with :func:`atomic_write` too.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,10 @@ LOCK_TIMEOUT_SECONDS = 60.0
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a fsynced temp file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # A name no other writer uses, created exclusively with mkstemp's 0600 (without importing
+    # tempfile, ~4 ms on every materialize).
+    tmp = str(path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp"))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
