@@ -224,7 +224,7 @@ def open_workspace(repo: Path | str | None = None, registry: Any = None, **ports
     fsctl.yaml) against ``registry``: a URI (default: ``FSCTL_REGISTRY``, then fsctl.yaml's),
     or a registry object to use as it is. ``ports`` are injected as they are (``online=``,
     ``state=``, ``offline=``)."""
-    from fsctl.loader import load_config, resolve_repo
+    from fsctl.loader.config import load_config, resolve_repo
 
     root = resolve_repo(repo)
     config = load_config(root)

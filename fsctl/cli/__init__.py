@@ -135,4 +135,14 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    sys.exit(run(argv))
+    """The console script. A command is a short-lived process whose objects mostly die with
+    it: the cyclic garbage collector is off while it runs (``fsctl serve`` turns it back on)
+    and every object is frozen before exit, so the interpreter does not spend 35-100 ms
+    collecting module-level cycles at shutdown. Reference counting still frees everything
+    else as usual; files, connections and the workspace are closed by ``run`` before."""
+    import gc
+
+    gc.disable()
+    code = run(argv)
+    gc.freeze()
+    sys.exit(code)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fsctl.diff import Plan
+if TYPE_CHECKING:
+    from fsctl.diff import Plan
 
 
 def dumps(value: Any) -> str:

@@ -70,7 +70,11 @@ def run_server(
     configuration fails at once with one message rather than on the first request.
     """
     require_server_packages()
+    import gc
+
     import uvicorn
+
+    gc.enable()  # the CLI turns the collector off for its short-lived commands; a server runs for days
 
     project = workspace.project
     reader = OnlineReader(project, workspace.registry_reader(), workspace.online_store())
