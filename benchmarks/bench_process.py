@@ -397,6 +397,9 @@ def main() -> None:
         default=["historical", "materialize", "small"],
     )
     parser.add_argument("--json", type=Path, help="also write every sample here")
+    parser.add_argument(
+        "--fsctl", help="the fsctl console script to time (default: the one beside this interpreter)"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     parser.add_argument(
         "--wait-idle",
@@ -406,6 +409,9 @@ def main() -> None:
         help="before each measured run, wait up to SECONDS for idle CPUs (for a shared machine)",
     )
     args = parser.parse_args()
+    if args.fsctl:
+        global FSCTL
+        FSCTL = str(Path(args.fsctl).resolve())
     IDLE["wait"] = args.wait_idle
     began = time.perf_counter()
     info = machine()

@@ -3,8 +3,8 @@
 Validation (dangling references), the plan's blocked-change analysis, and later
 ``fsctl lineage`` and the web UI all read this graph; nothing else derives dependencies.
 It is built from the canonical form of the objects (``FsctlObject.to_dict()``, which is
-also what the registry stores), so the same code serves a loaded repo, a plan's desired
-objects and any registry version.
+also what the registry stores) or from the objects themselves, so the same code serves a
+loaded repo, a plan's desired objects and any registry version.
 
 Nodes, with their ids::
 
@@ -210,8 +210,16 @@ class DefinitionGraph:
         return sorted(n.name.partition("@")[2] for n in self.children(version, ALIASED))
 
 
-def build_graph(documents: Documents) -> DefinitionGraph:
-    """The graph of ``documents`` (kind -> name -> canonical dict)."""
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    """A field of a canonical dict or of a definition object (``schema`` is ``schema_`` there)."""
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, "schema_" if name == "schema" else name, default)
+
+
+def build_graph(documents: Documents | Mapping[str, Mapping[str, Any]]) -> DefinitionGraph:
+    """The graph of ``documents``: kind -> name -> canonical dict, or -> definition object
+    (the loader builds it from the objects it has, without dumping them)."""
     graph = DefinitionGraph()
     views = documents.get("FeatureView", {})
     for kind in NODE_KINDS:
@@ -219,36 +227,36 @@ def build_graph(documents: Documents) -> DefinitionGraph:
             graph.defined.add(object_node(kind, name))
     for name, doc in views.items():
         node = view(name)
-        for i, entity_name in enumerate(doc.get("entities", ())):
+        for i, entity_name in enumerate(_get(doc, "entities", ())):
             graph._add(Edge(entity(entity_name), node, KEYS, f"entities[{i}]"))
-        graph._add(Edge(source(doc["source"]), node, FEEDS, "source"))
-        for spec in doc.get("schema", ()):
-            child = feature(name, spec["name"])
+        graph._add(Edge(source(_get(doc, "source")), node, FEEDS, "source"))
+        for spec in _get(doc, "schema", ()):
+            child = feature(name, _get(spec, "name"))
             graph.defined.add(child)
             graph._add(Edge(node, child, HAS))
     for name, doc in documents.get("FeatureService", {}).items():
         node = service(name)
-        for i, selection in enumerate(doc.get("features", ())):
+        for i, selection in enumerate(_get(doc, "features", ())):
             where = f"features[{i}]"
-            view_name = selection["view"]
-            chosen = selection.get("features")
+            view_name = _get(selection, "view")
+            chosen = _get(selection, "features")
             graph._add(Edge(view(view_name), node, SELECTED_ALL if chosen is None else SELECTED, where))
             if chosen is None:  # the whole view: every feature it has
-                chosen = [f["name"] for f in views.get(view_name, {}).get("schema", ())]
+                chosen = [_get(f, "name") for f in _get(views.get(view_name, {}), "schema", ())]
             elif view_name not in views:
                 continue  # the missing view is the problem to report, not each feature
             for feature_name in chosen:
                 graph._add(Edge(feature(view_name, feature_name), node, SELECTED, where))
     for name, doc in documents.get("Model", {}).items():
         node = model(name)
-        for i, version in enumerate(doc.get("versions", ())):
-            child = model_version(name, version["version"])
+        for i, version in enumerate(_get(doc, "versions", ())):
+            child = model_version(name, _get(version, "version"))
             graph.defined.add(child)
             graph._add(Edge(node, child, HAS))
             graph._add(
-                Edge(service(version["feature_service"]), child, BOUND, f"versions[{i}].feature_service")
+                Edge(service(_get(version, "feature_service")), child, BOUND, f"versions[{i}].feature_service")
             )
-        for alias_name, number in doc.get("aliases", {}).items():
+        for alias_name, number in (_get(doc, "aliases") or {}).items():
             child = alias(name, alias_name)
             graph.defined.add(child)
             graph._add(Edge(model_version(name, number), child, ALIASED, f"aliases.{alias_name}"))

@@ -29,10 +29,22 @@ class RepoDefinitions:
     root: Path
     config: Any  # RepoConfig
     objects: dict[str, dict[str, FsctlObject]]
-    documents: dict[str, dict[str, dict[str, Any]]]  # kind -> name -> canonical dict (to_dict())
     graph: DefinitionGraph
     warnings: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+
+    @property
+    def documents(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Kind -> name -> canonical dict (``to_dict()``): what the registry stores and the
+        plan diffs; computed on first use (``validate`` never needs it)."""
+        cached = self.__dict__.get("_documents")
+        if cached is None:
+            cached = {
+                kind: {name: self.objects[kind][name].to_dict() for name in sorted(self.objects.get(kind, {}))}
+                for kind in KIND_ORDER
+            }
+            self.__dict__["_documents"] = cached
+        return cached
 
     def all(self) -> list[FsctlObject]:
         return [self.objects[k][n] for k in KIND_ORDER for n in sorted(self.objects.get(k, {}))]
@@ -108,10 +120,7 @@ def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> Rep
 
     from fsctl.definitions.graph import build_graph
 
-    # The canonical form of every object: what the registry stores, the plan diffs and the
-    # dependency graph is built from.
-    documents = {kind: {name: objects[kind][name].to_dict() for name in sorted(objects[kind])} for kind in KIND_ORDER}
-    graph = build_graph(documents)
+    graph = build_graph(objects)
     broken = unloaded | {(p.kind, p.name) for p in problems if p.kind and p.name}
     problems.extend(check_references(objects, graph, broken))
     warnings: list[Problem] = []
@@ -126,7 +135,6 @@ def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> Rep
         root=root,
         config=config,
         objects=objects,
-        documents=documents,
         graph=graph,
         warnings=warnings,
         files=[p.relative_to(root).as_posix() for p in files],

@@ -28,7 +28,10 @@ def _repo() -> dict[str, dict[str, dict[str, Any]]]:
         schema=[Field(name="conv", dtype="float64"), Field(name="trips", dtype="int64")],
     )
     profile = FeatureView(
-        name="profile", entities=[driver, customer], source=src, schema=[Field(name="balance", dtype="float64")]
+        name="profile",
+        entities=[driver, customer],
+        source=src,
+        schema=[Field(name="balance", dtype="float64")],
     )
     whole = FeatureService(name="whole", features=[stats])
     part = FeatureService(name="part", features=[stats[["trips"]], profile])
@@ -113,7 +116,10 @@ def test_dangling_references_are_edges_from_undefined_nodes() -> None:
     docs = _repo()
     docs["FeatureView"]["stats"]["source"] = "gone"
     docs["FeatureService"]["part"]["features"][0]["features"] = ["trips", "ghost"]
-    docs["FeatureService"]["orphan"] = {"name": "orphan", "features": [{"view": "missing", "features": ["a"]}]}
+    docs["FeatureService"]["orphan"] = {
+        "name": "orphan",
+        "features": [{"view": "missing", "features": ["a"]}],
+    }
     docs["Model"]["churn"]["aliases"]["Old"] = 7
     graph = build_graph(docs)
     dangling = {(e.upstream, e.downstream, e.field) for e in graph.dangling()}
@@ -141,3 +147,16 @@ def test_one_join_keys_rule_for_objects_and_documents() -> None:
     assert g.join_keys(view, objects) == ("trip_id", "leg", "driver_id")  # in the view's entity order
     assert g.join_keys(view.to_dict(), documents) == ("trip_id", "leg", "driver_id")
     assert g.join_keys(view, {"driver": driver}) == ("driver_id",)  # a missing entity is skipped
+
+
+def test_the_graph_of_objects_is_the_graph_of_their_documents() -> None:
+    from fsctl.definitions import object_from_dict
+
+    documents = _repo()
+    objects = {
+        kind: {name: object_from_dict({"kind": kind, **doc}) for name, doc in docs.items()}
+        for kind, docs in documents.items()
+    }
+    from_objects, from_documents = build_graph(objects), build_graph(documents)
+    assert from_objects.defined == from_documents.defined
+    assert from_objects.edges == from_documents.edges
