@@ -10,6 +10,7 @@ never lose each other's runs or watermarks.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -74,9 +75,9 @@ def update(
         except ConflictError:
             if attempt == attempts - 1:
                 break
-            import random
-
-            time.sleep(random.uniform(0, min(2.0, 0.1 * 2**attempt)))
+            # Full jitter from os.urandom: no import (and no import lock the racing writers
+            # would all queue behind and leave together) on the first conflict.
+            time.sleep(int.from_bytes(os.urandom(2), "big") / 65535 * min(2.0, 0.1 * 2**attempt))
     raise ConflictError(
         f"the materialization state {store.location} kept changing under this update: "
         f"gave up after {attempts} attempts",
