@@ -1,6 +1,6 @@
-# Two commands on a fresh machine (Python 3.10+, make, apt):
-#   make demo   set up .venv and run example_repo end to end
-#   make test   set up everything the tests need and run the whole suite
+# Two commands on a fresh machine:
+#   make demo   set up .venv and run example_repo end to end (Python 3.10+ and make only)
+#   make test   set up everything the tests need, system packages included (apt), and run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -26,7 +26,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	@touch $@
 
-demo: sysdeps $(BIN)/.installed
+demo: $(BIN)/.installed
 	rm -rf example_repo/data/registry.json example_repo/data/registry.json.history example_repo/data/registry.json.lock \
 	  example_repo/data/registry.state.json example_repo/data/registry.state.json.lock example_repo/data/online.db* \
 	  example_repo/data/training_set.parquet
