@@ -6,6 +6,7 @@ from fsctl.diff import Plan, build_plan
 from fsctl.errors import UsageError
 from fsctl.registry import RegistryReader
 from fsctl.results.browse import History, ObjectDetail, ObjectList, RegistryDocument
+from fsctl.services.catalog import nothing_applied
 from fsctl.services.project import Project
 
 KIND_ALIASES = {
@@ -36,6 +37,8 @@ def resolve_kind(kind: str) -> str:
 def list_objects(registry: RegistryReader, kind: str) -> ObjectList:
     resolved = resolve_kind(kind)
     snapshot = registry.read()
+    if not snapshot.exists:
+        raise nothing_applied(registry.location)
     objects = snapshot.objects.get(resolved, {})
     return ObjectList(resolved, [objects[name] for name in sorted(objects)])
 
@@ -43,6 +46,8 @@ def list_objects(registry: RegistryReader, kind: str) -> ObjectList:
 def describe(project: Project, registry: RegistryReader, kind: str, name: str) -> ObjectDetail:
     resolved = resolve_kind(kind)
     snapshot = registry.read()
+    if not snapshot.exists:
+        raise nothing_applied(registry.location)
     objects = snapshot.objects.get(resolved, {})
     if name not in objects:
         import difflib

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fsctl.definitions.graph import join_keys
-from fsctl.errors import UsageError
+from fsctl.errors import RegistryError, UsageError
 from fsctl.offline.requests import ViewSpec, view_spec
 from fsctl.online.base import OnlineView
 from fsctl.online.views import online_view
@@ -27,6 +27,8 @@ class Catalog:
 
     def __init__(self, project: Project, registry: RegistryReader) -> None:
         snapshot = registry.read()
+        if not snapshot.exists or not any(snapshot.objects.values()):
+            raise nothing_applied(registry.location, snapshot.version)
         self.project = project
         self.version = snapshot.version
         self.location = registry.location
@@ -123,6 +125,16 @@ class Catalog:
         if seen:
             raise UsageError(f"feature '{seen[0][0]}:{seen[0][1]}' is requested twice")
         return pairs
+
+
+def nothing_applied(location: str, version: int = 0) -> RegistryError:
+    """The error of a command that needs applied definitions when the registry has none
+    (never applied, or emptied by a teardown)."""
+    what = "has nothing applied yet" if version == 0 else f"has no definitions (version {version} is empty)"
+    return RegistryError(
+        f"the registry {location} {what}, so there are no definitions to use",
+        hint="run `fsctl apply` first (or point --registry / FSCTL_REGISTRY at the registry you meant)",
+    )
 
 
 def parse_model_ref(ref: str) -> tuple[str, str | None, int | None]:

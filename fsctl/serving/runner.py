@@ -91,8 +91,6 @@ def run_server(
         server.should_exit = True
 
     version = info["registry_version"]
-    if version == 0:
-        announce(f"fsctl: warning: the registry {reader.registry.location} has nothing applied yet")
     announce(
         f"fsctl: serving project '{project.name}' (registry version {version}, online store "
         f"{info['online_store']}) at {url}\n"
