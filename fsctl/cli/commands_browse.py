@@ -10,12 +10,12 @@ from fsctl.cli.options import PLAN_FORMATS, debug_option, format_option, repo_op
 from fsctl.cli.output import show
 
 
-@click.group("registry", no_args_is_help=True)
+@click.group("registry", no_args_is_help=True, short_help="Browse past registry versions.")
 def registry_group() -> None:
     """Past registry versions: history, show, diff."""
 
 
-@click.command("list")
+@click.command("list", short_help="List the registry's objects of one kind.")
 @click.argument("kind")
 @repo_options
 @format_option()
@@ -30,7 +30,7 @@ def list_cmd(kind: str, repo: Path | None, registry: str | None, fmt: str, debug
     return 0
 
 
-@click.command()
+@click.command(short_help="Show one object of the registry.")
 @click.argument("kind")
 @click.argument("name")
 @repo_options
@@ -46,7 +46,7 @@ def describe(kind: str, name: str, repo: Path | None, registry: str | None, fmt:
     return 0
 
 
-@registry_group.command("history")
+@registry_group.command("history", short_help="Every version: when, who, commit, plan.")
 @repo_options
 @format_option()
 @debug_option
@@ -60,7 +60,7 @@ def history(repo: Path | None, registry: str | None, fmt: str, debug: bool) -> i
     return 0
 
 
-@registry_group.command("show")
+@registry_group.command("show", short_help="The registry document at a version.")
 @click.argument("version", type=int, required=False)
 @repo_options
 @format_option()
@@ -75,7 +75,7 @@ def show_cmd(version: int | None, repo: Path | None, registry: str | None, fmt: 
     return 0
 
 
-@registry_group.command("diff")
+@registry_group.command("diff", short_help="What changed between two versions.")
 @click.argument("a", type=int)
 @click.argument("b", type=int)
 @repo_options

@@ -36,7 +36,7 @@ def feature_request(
     return FeatureRequest.of(features, service, model, full_feature_names, labels=CLI_LABELS)
 
 
-@click.command()
+@click.command(short_help="Build a point-in-time training set.")
 @path_option(
     "--entities", "Entity rows: parquet, CSV or JSON lines with join keys and event_timestamp.", required=True
 )
@@ -201,7 +201,7 @@ def _run_materialize(
     return 0
 
 
-@click.command("materialize")
+@click.command("materialize", short_help="Load START <= t < END into the online store.")
 @click.argument("start")
 @click.argument("end")
 @views_option
@@ -217,7 +217,7 @@ def materialize_cmd(
     return _run_materialize(end, start, False, views, None, repo, registry, fmt)
 
 
-@click.command("materialize-incremental")
+@click.command("materialize-incremental", short_help="Load each view from its watermark to END.")
 @click.argument("end")
 @views_option
 @text_option("--lookback", "Also re-read this far before each watermark (e.g. 1h) to pick up late rows.", "<duration>")

@@ -36,7 +36,7 @@ def parse_entity_options(values: list[str], join_keys: tuple[str, ...]) -> dict[
     return row
 
 
-@click.command()
+@click.command(short_help="Read the latest values from the online store.")
 @feature_options
 @click.option(
     "--entity",
@@ -87,7 +87,7 @@ def online(
     return 0
 
 
-@click.command()
+@click.command(short_help="Run the HTTP feature server.")
 @click.option("--host", default="127.0.0.1", show_default=True, metavar="<str>", help="The address to listen on.")
 @click.option(
     "--port", default=6566, show_default=True, type=click.IntRange(0, 65535), metavar="<int>", help="The port to listen on."

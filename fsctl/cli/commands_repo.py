@@ -26,7 +26,7 @@ def _warn(definitions: RepoDefinitions) -> None:
         err(f"warning: {warning.render()}")
 
 
-@click.command()
+@click.command(short_help="Scaffold a new feature repo.")
 @click.argument("name")
 @click.option("--template", default="local", show_default=True, metavar="<str>", help="Template: local or aws.")
 @debug_option
@@ -43,7 +43,7 @@ def init(name: str, template: str, debug: bool) -> int:
     return 0
 
 
-@click.command()
+@click.command(short_help="Check every definition (no registry access).")
 @repo_options
 @format_option()
 @debug_option
@@ -70,7 +70,7 @@ def validate(repo: Path | None, registry: str | None, fmt: str, debug: bool) -> 
     return 0
 
 
-@click.command()
+@click.command(short_help="Show what apply would change.")
 @repo_options
 @format_option(PLAN_FORMATS)
 @path_option("--out", "Save the plan to this file for `fsctl apply PLAN`.", dest="out_file")
@@ -100,19 +100,21 @@ def plan(
     return 0
 
 
-def _confirmer(yes: bool) -> Callable[[Plan], bool]:
+def _confirmer(yes: bool, action: str = "apply") -> Callable[[Plan], bool]:
     from fsctl.errors import UsageError
+
+    hints = {
+        "apply": "review the plan above and pass --yes (or apply a saved plan file with --yes)",
+        "teardown": "review the objects above and pass --yes to delete them and their online tables",
+    }
 
     def ask(p: Plan) -> bool:
         show(p)
         if yes:
             return True
         if not sys.stdin.isatty():
-            raise UsageError(
-                "refusing to apply without confirmation: there is no terminal to ask on",
-                hint="review the plan above and pass --yes (or apply a saved plan file with --yes)",
-            )
-        return confirm("Apply these changes?")
+            raise UsageError(f"refusing to {action} without confirmation: there is no terminal to ask on", hint=hints[action])
+        return confirm("Apply these changes?" if action == "apply" else "Delete all of these?")
 
     return ask
 
@@ -124,7 +126,7 @@ def _report(result: ApplyResult) -> int:
     return 1 if result.cancelled else 0
 
 
-@click.command()
+@click.command(short_help="Publish the definitions (or a saved plan).")
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path), metavar="[PLAN]")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
 @repo_options
@@ -146,7 +148,7 @@ def apply(plan_file: Path | None, yes: bool, repo: Path | None, registry: str | 
     return _report(result)
 
 
-@click.command()
+@click.command(short_help="Remove the project's objects and tables.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @repo_options
 @debug_option
@@ -156,7 +158,7 @@ def teardown(yes: bool, repo: Path | None, registry: str | None, debug: bool) ->
     from fsctl.workspace import open_workspace
 
     with open_workspace(repo, registry) as ws:
-        result = teardown_service(ws.project, _publisher(ws), confirm=_confirmer(yes))
+        result = teardown_service(ws.project, _publisher(ws), confirm=_confirmer(yes, "teardown"))
     return _report(result)
 
 

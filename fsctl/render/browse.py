@@ -55,7 +55,7 @@ def history_table(result: History) -> str:
                 str(e["version"]),
                 str(e.get("applied_at") or ""),
                 str(e.get("actor") or ""),
-                (e.get("commit") or "-")[:12],
+                _short_commit(e.get("commit")),
                 changes,
                 (e.get("plan_hash") or "-")[:12],
             ]
@@ -84,3 +84,11 @@ def document_text(result: RegistryDocument) -> str:
             lines.append(f"{kind}:")
             lines.extend(f"  {name}: {object_summary(obj)}" for name, obj in sorted(objects.items()))
     return "\n".join(lines)
+
+
+def _short_commit(commit: str | None) -> str:
+    """The first 12 characters of a commit, keeping its ``-dirty`` mark."""
+    if not commit:
+        return "-"
+    dirty = commit.endswith("-dirty")
+    return commit.removesuffix("-dirty")[:12] + ("-dirty" if dirty else "")

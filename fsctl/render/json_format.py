@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fsctl.diff import Plan
+    from fsctl.results.browse import VersionDiff
 
 
 def dumps(value: Any) -> str:
@@ -15,3 +16,7 @@ def dumps(value: Any) -> str:
 
 def plan_json(plan: Plan) -> str:
     return dumps(plan.to_dict())
+
+
+def diff_json(result: VersionDiff) -> str:
+    return dumps(result.to_dict())

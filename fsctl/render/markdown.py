@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fsctl.diff import Plan
 from fsctl.render.values import SYMBOL, plural, show
+from fsctl.results.browse import VersionDiff
 
 
 def _md(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def plan_markdown(plan: Plan) -> str:
+def plan_markdown(plan: Plan, title: str | None = None) -> str:
     import jinja2
 
     from fsctl.template_paths import templates_dir
@@ -27,8 +28,14 @@ def plan_markdown(plan: Plan) -> str:
     breaking = [c for c in plan.changes if c.breaking]
     updated = [c for c in plan.changes if c.fields]
     text = template.render(
-        plan=plan, s=plan.summary, breaking=breaking, updated=updated, symbol=SYMBOL, show=show, plural=plural
+        plan=plan, title=title, s=plan.summary, breaking=breaking, updated=updated, symbol=SYMBOL, show=show, plural=plural
     )
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text.strip() + "\n"
+
+
+def diff_markdown(result: VersionDiff) -> str:
+    return plan_markdown(
+        result.plan, title=f"changes in `{result.plan.project}` from version {result.before} to {result.after}"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fsctl.diff import Plan
 from fsctl.diff.plan import ADD, BREAKING, DELETE, METADATA, UPDATE
 from fsctl.render.values import SYMBOL, object_summary, plural, show
+from fsctl.results.browse import VersionDiff
 
 _COLOR = {ADD: "green", UPDATE: "yellow", DELETE: "bold red"}
 
@@ -18,7 +19,10 @@ def plan_rich(plan: Plan) -> str:
     return plan_text(plan, markup=True)
 
 
-def plan_text(plan: Plan, markup: bool = False) -> str:
+def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_changes: str | None = None) -> str:
+    """The plan as text; ``title`` and ``no_changes`` replace the first line and the
+    no-change sentence (``registry diff`` shows two versions, not a plan)."""
+
     def line(text: str, style: str | None = None) -> str:
         if not markup:
             return text
@@ -27,11 +31,11 @@ def plan_text(plan: Plan, markup: bool = False) -> str:
         return f"[{style}]{escape(text)}[/{style}]" if style else escape(text)
 
     lines = [
-        f"Plan for project {plan.project} against registry {plan.registry} (version {plan.registry_version})",
+        title or f"Plan for project {plan.project} against registry {plan.registry} (version {plan.registry_version})",
         "",
     ]
     if not plan.has_changes:
-        lines.append("No changes. The registry matches the definitions.")
+        lines.append(no_changes or "No changes. The registry matches the definitions.")
         return "\n".join(lines) + "\n"
 
     for change in plan.changes:
@@ -72,14 +76,32 @@ def plan_text(plan: Plan, markup: bool = False) -> str:
             lines.append(line(f"      used by: {', '.join(b.dependents)}"))
         lines.append("")
     s = plan.summary
-    tail = f"Plan: {s['add']} to add, {s['update']} to change, {s['delete']} to delete"
-    breaking_updates = sum(1 for c in plan.changes if c.action == UPDATE and c.breaking)
+    tail = f"{'Changes' if title else 'Plan'}: {s['add']} to add, {s['update']} to change, {s['delete']} to delete"
     extras = []
-    if breaking_updates:
-        extras.append(f"{plural(breaking_updates, 'breaking change')}")
+    if s["breaking"]:
+        # As loud as the JSON's summary.breaking: deletions count, since whatever used a
+        # deleted object loses it.
+        breaking = plural(s["breaking"], "breaking change")
+        if s["delete"]:
+            breaking += f", {plural(s['delete'], 'deletion')} among them"
+        extras.append(breaking)
     if s["blocked"]:
         extras.append(f"{s['blocked']} blocked")
     if extras:
-        tail += f" ({', '.join(extras)})"
-    lines.append(line(tail + ".", "bold"))
+        tail += f" ({'; '.join(extras)})"
+    lines.append(line(tail + ".", "bold red" if s["breaking"] else "bold"))
     return "\n".join(lines) + "\n"
+
+
+def diff_text(result: VersionDiff, markup: bool = False) -> str:
+    plan = result.plan
+    return plan_text(
+        plan,
+        markup,
+        title=f"Changes in project {plan.project} from registry version {result.before} to {result.after} ({plan.registry})",
+        no_changes=f"No changes between versions {result.before} and {result.after}.",
+    )
+
+
+def diff_rich(result: VersionDiff) -> str:
+    return diff_text(result, markup=True)

@@ -39,7 +39,7 @@ def object_summary(obj: dict[str, Any]) -> str:
     if kind == "FeatureView":
         ttl = format_duration(obj["ttl"]) if obj["ttl"] else "no limit"
         return (
-            f"{len(obj['schema'])} features, entities {', '.join(obj['entities'])}, "
+            f"{plural(len(obj['schema']), 'feature')}, entities {', '.join(obj['entities'])}, "
             f"source {obj['source']}, ttl {ttl}"
         )
     if kind == "FeatureService":

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fsctl.diff import Plan
 
 
 @dataclass(frozen=True)
@@ -32,3 +35,16 @@ class RegistryDocument:
     """The whole registry document at one version (``registry show``)."""
 
     document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """What changed from registry version ``before`` to ``after`` (``registry diff``): a plan
+    of ``after`` against ``before``, shown as changes, not as something to apply."""
+
+    plan: Plan
+    before: int
+    after: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.plan.to_dict(), "from_version": self.before, "to_version": self.after}

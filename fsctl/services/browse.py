@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fsctl.diff import Plan, build_plan
+from fsctl.diff import build_plan
 from fsctl.errors import UsageError
 from fsctl.registry import RegistryReader
-from fsctl.results.browse import History, ObjectDetail, ObjectList, RegistryDocument
+from fsctl.results.browse import History, ObjectDetail, ObjectList, RegistryDocument, VersionDiff
 from fsctl.services.catalog import nothing_applied
 from fsctl.services.project import Project
 
@@ -75,10 +75,9 @@ def show_version(project: Project, registry: RegistryReader, version: int | None
     return RegistryDocument(registry.read_version(version))
 
 
-def diff_versions(project: Project, registry: RegistryReader, a: int, b: int) -> Plan:
+def diff_versions(project: Project, registry: RegistryReader, a: int, b: int) -> VersionDiff:
     """What changed from version ``a`` to version ``b``, as a plan of ``b`` against ``a``."""
     before = registry.read_version(a) if a > 0 else {"objects": {}}
     after = registry.read_version(b)
-    return build_plan(
-        project.name, project.registry_uri, a, before.get("objects", {}), after.get("objects", {})
-    )
+    plan = build_plan(project.name, project.registry_uri, a, before.get("objects", {}), after.get("objects", {}))
+    return VersionDiff(plan, a, b)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from fsctl.definitions.values import format_duration
 from fsctl.errors import FsctlError, StoreError, UsageError
 from fsctl.offline import LatestRequest, OfflineEngine, Window
 from fsctl.online import OnlineStore
@@ -160,7 +161,8 @@ def materialize(
             mark = watermark_for(snapshot, name, fp)
             if mark is not None:
                 run_start = mark - (lookback or timedelta(0))
-                note = "from the watermark" + (f" minus the {lookback} lookback" if lookback else "")
+                back = format_duration(int(lookback.total_seconds())) if lookback else ""
+                note = "from the watermark" + (f" minus the {back} lookback" if lookback else "")
             elif ttl:
                 run_start = end - timedelta(seconds=ttl)
                 note = "no watermark: from END minus the TTL"
