@@ -92,12 +92,13 @@ def online(
 @click.option(
     "--port", default=6566, show_default=True, type=click.IntRange(0, 65535), metavar="<int>", help="The port to listen on."
 )
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log one line per request on stderr.")
 @repo_options
 @debug_option
-def serve(host: str, port: int, repo: Path | None, registry: str | None, debug: bool) -> int:
+def serve(host: str, port: int, access_log: bool, repo: Path | None, registry: str | None, debug: bool) -> int:
     """Run the HTTP feature server (POST /get-online-features; docs at /docs)."""
     from fsctl.serving import run_server
     from fsctl.workspace import open_workspace
 
     with open_workspace(repo, registry) as ws:
-        return run_server(ws, host, port, announce=err)
+        return run_server(ws, host, port, access_log=access_log, announce=err)

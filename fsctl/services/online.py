@@ -176,6 +176,9 @@ class OnlineReader:
             "online_store": self.store.location,
         }
         if self.registry_error is not None:
+            # Still serving the last good version, but not what was applied since: a
+            # readiness probe must see it (the route answers 503 for "degraded").
+            info["status"] = "degraded"
             info["registry_error"] = self.registry_error.message
         return info
 

@@ -111,6 +111,9 @@ def models() -> Any:
         registry: str
         registry_version: int
         online_store: str
+        registry_error: str | None = Field(
+            default=None, description="Why the registry cannot be re-read (status degraded); reads use the last good version."
+        )
 
     return SimpleNamespace(
         Request=GetOnlineFeaturesRequest,

@@ -2,7 +2,9 @@
 :class:`~fsctl.services.online.OnlineReader`.
 
 * ``POST /get-online-features``: Feast's request and response (:mod:`fsctl.serving.feast`);
-* ``GET /health``: 200 with the registry version, or 503 if the online store is unreachable;
+* ``GET /health``: 200 with the registry version; 503 if the online store is unreachable,
+  or with ``"status": "degraded"`` while the registry cannot be re-read (reads go on from
+  the last good version);
 * OpenAPI at ``/docs`` and ``/openapi.json``.
 
 Errors are ``{"detail": "<one message>"}``: 400 for a request fsctl cannot answer (unknown
@@ -116,7 +118,9 @@ def create_app(project: str, reader: OnlineReader) -> "FastAPI":
             info = reader.health()
         except FsctlError as exc:
             return fail(503, error_detail(exc))
-        return JSONResponse(info)
+        # "degraded": the registry cannot be read now; reads still answer from the last good
+        # version, but a readiness probe should not route new traffic here.
+        return JSONResponse(info, status_code=200 if info["status"] == "ok" else 503)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:

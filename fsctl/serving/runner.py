@@ -61,6 +61,7 @@ def run_server(
     host: str = "127.0.0.1",
     port: int = 6566,
     *,
+    access_log: bool = True,
     announce: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True),
 ) -> int:
     """Serve the workspace's project on ``host:port`` until SIGINT or SIGTERM; returns the
@@ -84,7 +85,9 @@ def run_server(
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}"
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, log_config=_logging(access_log), log_level=None, access_log=access_log, lifespan="on"
+    )
     server = uvicorn.Server(config)
 
     def stop() -> None:
@@ -103,3 +106,33 @@ def run_server(
         sock.close()
     announce("fsctl: server stopped")
     return 0
+
+
+def _logging(access_log: bool) -> dict[str, Any]:
+    """uvicorn's logging: warnings and errors, and (unless switched off) one line per request
+    on stderr: time, client, request line, status."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "default": {"()": "uvicorn.logging.DefaultFormatter", "fmt": "fsctl: %(message)s", "use_colors": False},
+            "access": {
+                "()": "uvicorn.logging.AccessFormatter",
+                "fmt": '%(asctime)s %(client_addr)s "%(request_line)s" %(status_code)s',
+                "use_colors": False,
+            },
+        },
+        "handlers": {
+            "default": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"},
+            "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stderr"},
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": "WARNING", "propagate": False},
+            "uvicorn.error": {"handlers": ["default"], "level": "WARNING", "propagate": False},
+            "uvicorn.access": {
+                "handlers": ["access"] if access_log else [],
+                "level": "INFO" if access_log else "WARNING",
+                "propagate": False,
+            },
+        },
+    }

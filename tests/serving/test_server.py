@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fsctl.errors import StoreError
+from fsctl.errors import RegistryError, StoreError
 from fsctl.online.base import OnlineRecord, OnlineView
 from fsctl.online.memory import MemoryOnlineStore
 from fsctl.services.online import OnlineReader
@@ -421,3 +421,52 @@ def test_serve_help_names_the_flags() -> None:
     )
     assert result.returncode == 0
     assert "--host" in result.stdout and "--port" in result.stdout
+
+
+class FlakyRegistry:
+    """A registry that reads once, then fails (a registry that became unreadable)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.reads, self.location = real, 0, real.location
+
+    def read(self) -> Any:
+        self.reads += 1
+        if self.reads > 1:
+            raise RegistryError(f"cannot read the registry {self.location}: access denied")
+        return self.real.read()
+
+    def read_version(self, version: int) -> Any:
+        return self.real.read_version(version)
+
+
+def test_health_is_503_degraded_while_the_registry_cannot_be_read(repo: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from fsctl.serving import create_app
+
+    memory = MemoryOnlineStore()
+    ws = open_workspace(repo, online=memory)
+    for view in views(ws).values():
+        memory.create(view)
+    reader = OnlineReader(ws.project, FlakyRegistry(ws.registry_reader()), memory, cache_seconds=0)
+    with TestClient(create_app(ws.project.name, reader=reader)) as http:
+        assert http.get("/health").status_code == 200  # the first read works
+        health = http.get("/health")  # every later one fails
+        assert health.status_code == 503
+        assert health.json()["status"] == "degraded" and "access denied" in health.json()["registry_error"]
+        body = {"features": ["customer_profile:current_balance"], "entities": {"customer_id": [2001]}}
+        assert http.post("/get-online-features", json=body).status_code == 200  # still serves the last version
+
+
+def test_the_server_logs_one_line_per_request_unless_told_not_to(repo: Path) -> None:
+    running = start_server(repo)
+    httpx.post(f"{running.url}/get-online-features", json={"features": ["nope:x"], "entities": {"a": [1]}})
+    code, stderr = running.stop()
+    assert code == 0
+    assert '"POST /get-online-features HTTP/1.1" 400' in stderr
+    quiet = start_server(repo, "--no-access-log")
+    httpx.get(f"{quiet.url}/health")
+    code, stderr = quiet.stop()
+    assert code == 0 and "GET /health" not in stderr
