@@ -145,7 +145,12 @@ class Workspace:
     def project(self) -> Project:
         from fsctl.services.project import Project
 
-        return Project(name=self.name, root=self.root, registry_uri=self.registry_uri)
+        return Project(
+            name=self.name,
+            root=self.root,
+            registry_uri=self.registry_uri,
+            protected_aliases=self.config.models.protected_aliases,
+        )
 
     @property
     def registry_location(self) -> Location:

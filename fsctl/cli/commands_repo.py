@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from fsctl.cli.options import PLAN_FORMATS, debug_option, format_option, path_option, repo_options
+from fsctl.cli.options import (
+    PLAN_FORMATS,
+    debug_option,
+    format_option,
+    override_options,
+    overrides_of,
+    path_option,
+    repo_options,
+)
 from fsctl.cli.output import confirm, err, out, show
 from fsctl.render import render
 
@@ -75,9 +83,17 @@ def validate(repo: Path | None, registry: str | None, fmt: str, debug: bool) -> 
 @format_option(PLAN_FORMATS)
 @path_option("--out", "Save the plan to this file for `fsctl apply PLAN`.", dest="out_file")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
+@override_options
 @debug_option
 def plan(
-    repo: Path | None, registry: str | None, fmt: str, out_file: Path | None, detailed_exitcode: bool, debug: bool
+    repo: Path | None,
+    registry: str | None,
+    fmt: str,
+    out_file: Path | None,
+    detailed_exitcode: bool,
+    allow_breaking: tuple[str, ...],
+    reasons: tuple[str, ...],
+    debug: bool,
 ) -> int:
     """Show what apply would change in the registry."""
     from fsctl.loader import load_repo
@@ -87,7 +103,7 @@ def plan(
     with open_workspace(repo, registry) as ws:
         definitions = load_repo(ws.root)
         _warn(definitions)
-        result, _ = make_plan(ws.project, ws.registry_reader(), definitions)
+        result, _ = make_plan(ws.project, ws.registry_reader(), definitions, overrides_of(allow_breaking, reasons))
     show(result, fmt)
     if result.is_blocked:
         err("error: the plan is blocked (see above); it cannot be applied")
@@ -129,9 +145,18 @@ def _report(result: ApplyResult) -> int:
 @click.command(short_help="Publish the definitions (or a saved plan).")
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path), metavar="[PLAN]")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
+@override_options
 @repo_options
 @debug_option
-def apply(plan_file: Path | None, yes: bool, repo: Path | None, registry: str | None, debug: bool) -> int:
+def apply(
+    plan_file: Path | None,
+    yes: bool,
+    allow_breaking: tuple[str, ...],
+    reasons: tuple[str, ...],
+    repo: Path | None,
+    registry: str | None,
+    debug: bool,
+) -> int:
     """Publish the definitions (or exactly a saved PLAN) to the registry.
 
     PLAN is a plan saved with `fsctl plan --out`; it is applied exactly, or refused if stale."""
@@ -139,12 +164,20 @@ def apply(plan_file: Path | None, yes: bool, repo: Path | None, registry: str | 
     from fsctl.workspace import open_workspace
 
     ask = _confirmer(yes)
+    overrides = overrides_of(allow_breaking, reasons)
+    if plan_file is not None and overrides:
+        from fsctl.errors import UsageError
+
+        raise UsageError(
+            "a saved plan is applied exactly as planned: --allow-breaking goes to `fsctl plan --out`",
+            hint="run `fsctl plan --out PLAN --allow-breaking OBJECT --reason TEXT`, review it, then apply PLAN",
+        )
     with open_workspace(repo, registry) as ws:
         ports = _publisher(ws)
         if plan_file is not None:
             result = apply_saved(ws.project, ports, plan_file, confirm=ask)
         else:
-            result = apply_definitions(ws.project, ports, confirm=ask)
+            result = apply_definitions(ws.project, ports, confirm=ask, overrides=overrides)
     return _report(result)
 
 

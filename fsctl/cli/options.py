@@ -70,3 +70,37 @@ def path_option(name: str, help: str, *, dest: str | None = None, required: bool
     return click.option(
         *names, type=click.Path(path_type=Path), required=required, default=None, metavar="<path>", help=help
     )
+
+
+def override_options(f: F) -> F:
+    """``--allow-breaking OBJECT --reason TEXT``, repeatable and paired in order."""
+    f = click.option(
+        "--reason",
+        "reasons",
+        multiple=True,
+        metavar="<text>",
+        help="Why the matching --allow-breaking is needed (kept in the registry's history).",
+    )(f)
+    return click.option(
+        "--allow-breaking",
+        "allow_breaking",
+        multiple=True,
+        metavar="<object>",
+        help="Let a change through that a guard rail blocks: Kind/name, name, or '*'. Needs --reason.",
+    )(f)
+
+
+def overrides_of(allow_breaking: tuple[str, ...], reasons: tuple[str, ...]) -> tuple[Any, ...]:
+    """The paired --allow-breaking / --reason options as plan overrides."""
+    from fsctl.diff.plan import Override
+    from fsctl.errors import UsageError
+
+    if len(allow_breaking) != len(reasons):
+        raise UsageError(
+            f"give one --reason for each --allow-breaking (got {len(allow_breaking)} and {len(reasons)})",
+            hint="e.g. --allow-breaking Model/churn --reason 'retired after the Q3 review'",
+        )
+    blank = [o for o, r in zip(allow_breaking, reasons, strict=True) if not r.strip() or not o.strip()]
+    if blank:
+        raise UsageError(f"--allow-breaking {blank[0]!r}: the object and its --reason must not be empty")
+    return tuple(Override(o.strip(), r.strip()) for o, r in zip(allow_breaking, reasons, strict=True))

@@ -57,6 +57,16 @@ class PortSection:
 
 
 @dataclass(frozen=True)
+class ModelsConfig:
+    """``models:`` in fsctl.yaml: which aliases are protected (a plan may not delete what they
+    reach, nor remove them, without ``--allow-breaking``) and what a protected version must
+    carry."""
+
+    protected_aliases: tuple[str, ...] = ("Production", "Champion")
+    required_metadata: tuple[str, ...] = ("owner", "description")
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     """The validated contents of ``fsctl.yaml``."""
 
@@ -64,6 +74,7 @@ class RepoConfig:
     registry: str = "data/registry.json"
     offline_store: PortSection = field(default_factory=lambda: PortSection("duckdb"))
     online_store: PortSection = field(default_factory=lambda: PortSection("sqlite"))
+    models: ModelsConfig = field(default_factory=ModelsConfig)
 
 
 # -- checking ------------------------------------------------------------------------------
@@ -131,7 +142,7 @@ def repo_config(data: Any) -> RepoConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{CONFIG_FILE}: must be a mapping with at least 'project'")
     problems: list[str] = []
-    known = {"project", "registry", "offline_store", "online_store"}
+    known = {"project", "registry", "offline_store", "online_store", "models"}
     problems += [f"{CONFIG_FILE}: field '{name}': unknown field" for name in data if name not in known]
     project = data.get("project")
     if "project" not in data:
@@ -158,6 +169,21 @@ def repo_config(data: Any) -> RepoConfig:
             sections[name] = PortSection(
                 str(raw.get("type", default)), {k: v for k, v in raw.items() if k != "type"}
             )
+    models = ModelsConfig()
+    raw_models = data.get("models", {})
+    if not isinstance(raw_models, Mapping):
+        problems.append(f"{CONFIG_FILE}: field 'models': must be a mapping, got {type(raw_models).__name__}")
+    else:
+        problems += [f"{CONFIG_FILE}: field 'models.{k}': unknown field" for k in raw_models if k not in ("protected_aliases", "required_metadata")]
+        lists = {}
+        for key in ("protected_aliases", "required_metadata"):
+            value = raw_models.get(key, list(getattr(models, key)))
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                problems.append(f"{CONFIG_FILE}: field 'models.{key}': must be a list of names")
+            else:
+                lists[key] = tuple(value)
+        if len(lists) == 2:
+            models = ModelsConfig(**lists)
     if problems:
         raise ConfigError("\n".join(problems))
     return RepoConfig(
@@ -165,4 +191,5 @@ def repo_config(data: Any) -> RepoConfig:
         registry=str(registry),
         offline_store=sections["offline_store"],
         online_store=sections["online_store"],
+        models=models,
     )

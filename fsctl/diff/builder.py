@@ -5,7 +5,17 @@ A breaking change or a deletion is *blocked* when objects that remain after
 the apply still depend on what changes: views on an entity or source, services
 selecting the affected features, model versions bound to those services and
 the aliases pointing at them, as the dependency graph of the desired objects
-(:mod:`fsctl.definitions.graph`) says. Blocked plans cannot be applied.
+(:mod:`fsctl.definitions.graph`) says. Two guard rails block more, even when nothing
+that remains depends on the change:
+
+* a plan that deletes every object of a registry that has some (an empty or wrongly
+  ignored repo, a wrong ``--repo``): ``teardown`` is the way to remove a project;
+* deleting anything a *protected* alias (``models.protected_aliases`` in fsctl.yaml;
+  Production and Champion by default) reaches in the registry now, its model included,
+  or removing a protected alias.
+
+Blocked plans cannot be applied, unless an override (``--allow-breaking OBJECT --reason
+TEXT``) names the object; what it lets through is listed in ``Plan.allowed``.
 """
 
 from __future__ import annotations
@@ -26,9 +36,13 @@ from fsctl.diff.plan import (
     UPDATE,
     Blocked,
     Change,
+    Override,
     Plan,
     fingerprint,
 )
+
+DEFAULT_PROTECTED_ALIASES = ("Production", "Champion")
+EVERYTHING = "*"
 
 Objects = Mapping[str, Mapping[str, dict[str, Any]]]
 _SEVERITY = {METADATA: 0, NON_BREAKING: 1, BREAKING: 2}
@@ -40,7 +54,13 @@ def build_plan(
     registry_version: int,
     current: Objects,
     desired: Objects,
+    *,
+    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES,
+    overrides: tuple[Override, ...] = (),
+    guard_rails: bool = True,
 ) -> Plan:
+    """The plan of ``desired`` against ``current``. ``guard_rails=False`` (teardown, and
+    diffs of past versions) blocks only what remaining objects depend on."""
     changes: list[Change] = []
     for kind in KIND_ORDER:
         before, after = current.get(kind, {}), desired.get(kind, {})
@@ -55,13 +75,18 @@ def build_plan(
                     impact = max((f.impact for f in fields), key=_SEVERITY.__getitem__)
                     changes.append(Change(kind, name, UPDATE, fields=fields, impact=impact))
     desired_plain = {k: dict(v) for k, v in desired.items() if v}
+    blocked = _blocked(changes, desired)
+    if guard_rails:
+        blocked = _guard_rails(changes, current, desired, protected_aliases, blocked)
     return Plan(
         online_changes=_online_changes(current.get("FeatureView", {}), desired.get("FeatureView", {})),
         project=project,
         registry=registry,
         registry_version=registry_version,
         changes=tuple(changes),
-        blocked=tuple(_blocked(changes, desired)),
+        blocked=tuple(b for b in blocked if not any(o.matches(b) for o in overrides)),
+        allowed=tuple(b for b in blocked if any(o.matches(b) for o in overrides)),
+        overrides=overrides,
         desired=desired_plain,
         definitions_hash=fingerprint(desired_plain),
     )
@@ -154,3 +179,77 @@ def _blocked(changes: list[Change], desired: Objects) -> list[Blocked]:
             reason = "; ".join(change.reasons) or "breaking change"
             out.append(Blocked(change.kind, change.name, reason, tuple(dependents)))
     return out
+
+
+def _guard_rails(
+    changes: list[Change],
+    current: Objects,
+    desired: Objects,
+    protected_aliases: tuple[str, ...],
+    blocked: list[Blocked],
+) -> list[Blocked]:
+    """``blocked`` plus what the two guard rails of the module docstring block."""
+    out = list(blocked)
+    had_objects = any(current.get(kind) for kind in KIND_ORDER)
+    if had_objects and not any(desired.get(kind) for kind in KIND_ORDER):
+        count = sum(len(current.get(kind, {})) for kind in KIND_ORDER)
+        out.insert(
+            0,
+            Blocked(
+                "Registry",
+                EVERYTHING,
+                f"the plan deletes every object of the registry ({count}): the repo has no definitions "
+                "(check --repo and .fsctlignore; `fsctl teardown` removes a project on purpose)",
+                (),
+            ),
+        )
+    protected = _protected_reach(current, protected_aliases)
+    if protected:
+        by_object = {(b.kind, b.name): i for i, b in enumerate(out)}
+        for change in changes:
+            reaching = protected.get((change.kind, change.name))
+            if not reaching:
+                continue
+            if change.action == UPDATE:  # a model losing a protected alias
+                removed = {f.path.split(".", 1)[1] for f in change.fields if f.path.startswith("aliases.") and f.after is None}
+                reaching = [a for a in reaching if a.split("@", 1)[1] in removed]
+                if not reaching:
+                    continue
+            elif change.action != DELETE:
+                continue
+            labels = [f"protected alias {a.split('@', 1)[1]} of Model {a.split('@', 1)[0]}" for a in reaching]
+            i = by_object.get((change.kind, change.name))
+            if i is None:
+                reason = "; ".join(change.reasons) or "breaking change"
+                out.append(Blocked(change.kind, change.name, reason, tuple(labels)))
+                by_object[(change.kind, change.name)] = len(out) - 1
+            else:
+                old = out[i]
+                extra = tuple(label for label in labels if label not in old.dependents)
+                out[i] = Blocked(old.kind, old.name, old.reason, old.dependents + extra)
+    order = {(c.kind, c.name): n for n, c in enumerate(changes)}
+    return sorted(out, key=lambda b: order.get((b.kind, b.name), -1))  # the wipe first, then change order
+
+
+def _protected_reach(current: Objects, protected_aliases: tuple[str, ...]) -> dict[tuple[str, str], list[str]]:
+    """(kind, name) -> the protected aliases (``model@Alias``) that reach the object in the
+    registry now: the model itself and everything upstream of the aliased version."""
+    models = current.get("Model", {})
+    aliases = [
+        (name, alias)
+        for name, doc in sorted(models.items())
+        for alias in sorted(doc.get("aliases") or {})
+        if alias in protected_aliases
+    ]
+    if not aliases:
+        return {}
+    graph = build_graph(current)
+    kinds = {kind: yaml_kind for yaml_kind, kind in g.NODE_KINDS.items()}
+    reach: dict[tuple[str, str], list[str]] = {}
+    for model_name, alias in aliases:
+        label = f"{model_name}@{alias}"
+        for node in [g.model(model_name), *graph.upstream([g.alias(model_name, alias)])]:
+            labels = reach.setdefault((kinds[node.kind], node.name), []) if node.kind in kinds else None
+            if labels is not None and label not in labels:
+                labels.append(label)
+    return reach

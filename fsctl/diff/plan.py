@@ -16,7 +16,7 @@ from typing import Any
 
 from fsctl.fingerprints import fingerprint
 
-__all__ = ["SCHEMA_VERSION", "Blocked", "Change", "FieldChange", "Plan", "fingerprint"]
+__all__ = ["SCHEMA_VERSION", "Blocked", "Change", "FieldChange", "Override", "Plan", "fingerprint"]
 
 SCHEMA_VERSION = 1
 
@@ -93,6 +93,22 @@ class Blocked:
 
 
 @dataclass(frozen=True)
+class Override:
+    """``--allow-breaking OBJECT --reason TEXT``: let through what a guard rail blocks.
+    ``target`` is ``Kind/name``, a bare ``name`` (any kind), or ``*`` (everything, which the
+    rule against deleting every object needs)."""
+
+    target: str
+    reason: str
+
+    def matches(self, blocked: Blocked) -> bool:
+        return self.target in ("*", blocked.name, f"{blocked.kind}/{blocked.name}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"object": self.target, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Plan:
     project: str
     registry: str
@@ -103,6 +119,9 @@ class Plan:
     definitions_hash: str = ""
     # Infrastructure the apply changes: ("create" | "drop", view) for online tables.
     online_changes: tuple[tuple[str, str], ...] = ()
+    # Blocked changes let through by --allow-breaking, and the overrides asked for.
+    allowed: tuple[Blocked, ...] = ()
+    overrides: tuple[Override, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -123,16 +142,19 @@ class Plan:
             "delete": self.count(DELETE),
             "breaking": sum(1 for c in self.changes if c.breaking),
             "blocked": len(self.blocked),
+            "allowed_breaking": len(self.allowed),
         }
 
     @property
     def plan_hash(self) -> str:
-        body = {
+        body: dict[str, Any] = {
             "project": self.project,
             "registry_version": self.registry_version,
             "changes": [c.to_dict() for c in self.changes],
             "definitions_hash": self.definitions_hash,
         }
+        if self.overrides:  # a saved plan applies with exactly the overrides it was made with
+            body["overrides"] = [o.to_dict() for o in self.overrides]
         return fingerprint(body)
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +166,11 @@ class Plan:
             "changes": [c.to_dict() for c in self.changes],
             "blocked": [b.to_dict() for b in self.blocked],
             "online_store": [{"action": a, "view": v} for a, v in self.online_changes],
+            "overrides": [o.to_dict() for o in self.overrides],
+            "allowed_breaking": [
+                {**b.to_dict(), "override": next(o.to_dict() for o in self.overrides if o.matches(b))}
+                for b in self.allowed
+            ],
             "summary": self.summary,
             "definitions_hash": self.definitions_hash,
             "plan_hash": self.plan_hash,

@@ -40,9 +40,12 @@ class VersionInfo:
     commit: str | None
     plan_hash: str | None
     summary: dict[str, int] = field(default_factory=dict)
+    # What a guard rail blocked and --allow-breaking let through: kind, name, reason (the
+    # guard rail's), override (the OBJECT given), because (the --reason), actor.
+    allowed_breaking: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "version": self.version,
             "applied_at": self.applied_at,
             "actor": self.actor,
@@ -50,6 +53,9 @@ class VersionInfo:
             "plan_hash": self.plan_hash,
             "summary": dict(self.summary),
         }
+        if self.allowed_breaking:
+            out["allowed_breaking"] = [dict(a) for a in self.allowed_breaking]
+        return out
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,7 @@ def parse_document(raw: bytes | str, location: str, token: str | None = None) ->
                 commit=h.get("commit"),
                 plan_hash=h.get("plan_hash"),
                 summary=dict(h.get("summary") or {}),
+                allowed_breaking=tuple(dict(a) for a in h.get("allowed_breaking") or ()),
             )
             for h in history
         )

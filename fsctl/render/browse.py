@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from fsctl.render.json_format import dumps
 from fsctl.render.values import object_summary
@@ -60,7 +61,14 @@ def history_table(result: History) -> str:
                 (e.get("plan_hash") or "-")[:12],
             ]
         )
-    return _table(["VERSION", "APPLIED AT", "ACTOR", "COMMIT", "CHANGES", "PLAN"], rows)
+    text = _table(["VERSION", "APPLIED AT", "ACTOR", "COMMIT", "CHANGES", "PLAN"], rows)
+    overrides = [(e["version"], a) for e in result.entries for a in e.get("allowed_breaking") or ()]
+    if overrides:
+        text += "\n\nAllowed by --allow-breaking:\n" + "\n".join(
+            f"  version {v}: {a['kind']} {a['name']} (--allow-breaking {a['override']}) by {a['actor']}: {a['because']}"
+            for v, a in overrides
+        )
+    return text
 
 
 def history_json(result: History) -> str:
@@ -77,8 +85,13 @@ def document_text(result: RegistryDocument) -> str:
         f"Registry version {document.get('version')} of project {document.get('project')}",
         f"applied {document.get('applied_at')} by {document.get('actor')}"
         f" from commit {document.get('commit') or '-'}",
-        "",
     ]
+    current: dict[str, Any] = next(
+        (h for h in document.get("history", []) if h.get("version") == document.get("version")), {}
+    )
+    for a in current.get("allowed_breaking") or ():
+        lines.append(f"allowed by --allow-breaking {a['override']}: {a['kind']} {a['name']} ({a['because']}, by {a['actor']})")
+    lines.append("")
     for kind, objects in document.get("objects", {}).items():
         if objects:
             lines.append(f"{kind}:")

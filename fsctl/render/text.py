@@ -75,6 +75,14 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
             lines.append(line(f"  x {b.kind} {b.name}: {b.reason}"))
             lines.append(line(f"      used by: {', '.join(b.dependents)}"))
         lines.append("")
+    if plan.allowed:
+        count = plural(len(plan.allowed), "blocked change")
+        lines.append(line(f"ALLOWED by --allow-breaking: {count}, applied on purpose:", "bold yellow"))
+        for b in plan.allowed:
+            override = next(o for o in plan.overrides if o.matches(b))
+            lines.append(line(f"  ! {b.kind} {b.name}: {b.reason}"))
+            lines.append(line(f"      --allow-breaking {override.target}: {override.reason}"))
+        lines.append("")
     s = plan.summary
     tail = f"{'Changes' if title else 'Plan'}: {s['add']} to add, {s['update']} to change, {s['delete']} to delete"
     extras = []
@@ -87,6 +95,8 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
         extras.append(breaking)
     if s["blocked"]:
         extras.append(f"{s['blocked']} blocked")
+    if s["allowed_breaking"]:
+        extras.append(f"{s['allowed_breaking']} allowed by --allow-breaking")
     if extras:
         tail += f" ({'; '.join(extras)})"
     lines.append(line(tail + ".", "bold red" if s["breaking"] else "bold"))

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fsctl.diff import Plan
+from fsctl.diff.plan import Override
 from fsctl.errors import ConflictError
 from fsctl.online import OnlineStore
 from fsctl.registry import Registry, RegistrySnapshot, VersionInfo
 from fsctl.results.apply import ApplyResult
 from fsctl.services import audit, online_tables
-from fsctl.services.plan import desired_objects, plan_against, raise_if_blocked, replan_saved
+from fsctl.services.plan import check_overrides, desired_objects, plan_against, raise_if_blocked, replan_saved
 from fsctl.services.project import Project
 from fsctl.state import StateStore
 
@@ -40,13 +41,25 @@ MAX_ATTEMPTS = 5
 
 def write_plan(project: Project, ports: Publisher, plan: Plan, snapshot: RegistrySnapshot) -> int:
     """Store the plan's objects as version ``snapshot.version + 1``; raises ConflictError if it moved."""
+    actor = audit.actor()
     info = VersionInfo(
         version=snapshot.version + 1,
         applied_at=audit.now_iso(),
-        actor=audit.actor(),
+        actor=actor,
         commit=audit.git_commit(project.root),
         plan_hash=plan.plan_hash,
         summary=plan.summary,
+        allowed_breaking=tuple(
+            {
+                "kind": b.kind,
+                "name": b.name,
+                "reason": b.reason,
+                "override": next(o.target for o in plan.overrides if o.matches(b)),
+                "because": next(o.reason for o in plan.overrides if o.matches(b)),
+                "actor": actor,
+            }
+            for b in plan.allowed
+        ),
     )
     new = snapshot.next(plan.desired, info, project.name)
     online_tables.create_tables(project.name, ports.online, plan)
@@ -60,6 +73,7 @@ def apply_definitions(
     ports: Publisher,
     confirm: Callable[[Plan], bool] | None = None,
     max_attempts: int = MAX_ATTEMPTS,
+    overrides: tuple[Override, ...] = (),
 ) -> ApplyResult:
     """Plan and apply the repo's definitions, re-planning if another writer lands first.
 
@@ -72,7 +86,8 @@ def apply_definitions(
     desired = desired_objects(load_repo(project.root))
     for attempt in range(1, max_attempts + 1):
         snapshot = ports.registry.read()
-        plan = plan_against(project, desired, snapshot)
+        plan = plan_against(project, desired, snapshot, overrides)
+        check_overrides(plan)
         raise_if_blocked(plan)
         if not plan.has_changes:
             return _timed(ApplyResult(plan, snapshot.version, snapshot.version, attempt), started)
@@ -129,7 +144,7 @@ def teardown(project: Project, ports: Publisher, confirm: Callable[[Plan], bool]
     started = time.perf_counter()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         snapshot = ports.registry.read()
-        plan = plan_against(project, {}, snapshot)
+        plan = plan_against(project, {}, snapshot, guard_rails=False)  # removing everything is its purpose
         if not plan.has_changes:
             _drop_all(project, ports)
             return _timed(ApplyResult(plan, snapshot.version, snapshot.version, attempt), started)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fsctl.diff import Plan, build_plan
+from fsctl.diff.plan import Override
 from fsctl.errors import PlanBlockedError, StalePlanError, UsageError
 from fsctl.loader import RepoDefinitions, load_repo
 from fsctl.registry import RegistryReader, RegistrySnapshot
@@ -37,7 +38,12 @@ def check_project(project: Project, snapshot: RegistrySnapshot) -> None:
 
 
 def plan_against(
-    project: Project, desired: dict[str, dict[str, dict[str, Any]]], snapshot: RegistrySnapshot
+    project: Project,
+    desired: dict[str, dict[str, dict[str, Any]]],
+    snapshot: RegistrySnapshot,
+    overrides: tuple[Override, ...] = (),
+    *,
+    guard_rails: bool = True,
 ) -> Plan:
     check_project(project, snapshot)
     return build_plan(
@@ -46,15 +52,38 @@ def plan_against(
         registry_version=snapshot.version,
         current=snapshot.objects,
         desired=desired,
+        protected_aliases=project.protected_aliases,
+        overrides=overrides,
+        guard_rails=guard_rails,
     )
 
 
+def unused_overrides(plan: Plan) -> list[Override]:
+    """Overrides that let nothing through: usually a typo in the object's name."""
+    return [o for o in plan.overrides if not any(o.matches(b) for b in plan.allowed)]
+
+
+def check_overrides(plan: Plan) -> None:
+    unused = unused_overrides(plan)
+    if unused:
+        names = ", ".join(repr(o.target) for o in unused)
+        raise UsageError(
+            f"--allow-breaking {names}: no blocked change of this plan is about {'them' if len(unused) > 1 else 'it'}",
+            hint="name a blocked object as Kind/name or name (see the plan's BLOCKED list), or '*' for everything",
+        )
+
+
 def make_plan(
-    project: Project, registry: RegistryReader, definitions: RepoDefinitions | None = None
+    project: Project,
+    registry: RegistryReader,
+    definitions: RepoDefinitions | None = None,
+    overrides: tuple[Override, ...] = (),
 ) -> tuple[Plan, RegistrySnapshot]:
     definitions = definitions or load_repo(project.root)
     snapshot = registry.read()
-    return plan_against(project, desired_objects(definitions), snapshot), snapshot
+    plan = plan_against(project, desired_objects(definitions), snapshot, overrides)
+    check_overrides(plan)
+    return plan, snapshot
 
 
 def raise_if_blocked(plan: Plan) -> None:
@@ -63,11 +92,13 @@ def raise_if_blocked(plan: Plan) -> None:
             f"the plan is blocked: {len(plan.blocked)} change(s) would break objects that depend on them"
         ]
         for b in plan.blocked:
-            lines.append(f"  {b.kind} '{b.name}': {b.reason}; used by {', '.join(b.dependents)}")
+            used = f"; used by {', '.join(b.dependents)}" if b.dependents else ""
+            lines.append(f"  {b.kind} '{b.name}': {b.reason}{used}")
         raise PlanBlockedError(
             "\n".join(lines),
             hint="keep the old objects and add new ones beside them (e.g. a _v2 view or service), "
-            "move the dependents over, then remove the old ones",
+            "move the dependents over, then remove the old ones; or, on purpose, pass "
+            "--allow-breaking OBJECT --reason TEXT (recorded in the registry's history)",
         )
 
 
@@ -128,7 +159,8 @@ def replan_saved(project: Project, registry: RegistryReader, path: Path) -> tupl
         )
     definitions = load_repo(project.root)
     desired = desired_objects(definitions)
-    plan = plan_against(project, desired, snapshot)
+    overrides = tuple(Override(o["object"], o["reason"]) for o in planned.get("overrides", []))
+    plan = plan_against(project, desired, snapshot, overrides)
     if plan.definitions_hash != planned.get("definitions_hash"):
         raise StalePlanError(
             f"the definitions changed since the plan {path} was made",

@@ -13,3 +13,4 @@ class Project:
     name: str
     root: Path
     registry_uri: str
+    protected_aliases: tuple[str, ...] = ("Production", "Champion")

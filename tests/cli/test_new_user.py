@@ -97,3 +97,62 @@ def test_the_scaffold_ignores_what_fsctl_writes(tmp_path: Path) -> None:
         ignored = (target / ".gitignore").read_text()
         for pattern in ("data/registry.json*", "data/registry.state.json*", "data/online.db*"):
             assert pattern in ignored, (template, pattern)
+
+
+# -- dangerous successes: wipes and protected aliases (item 1) ---------------------------
+
+
+def test_an_ignore_file_that_hides_every_definition_cannot_wipe_the_registry(example_repo: Path) -> None:
+    import json
+
+    assert run_fsctl("apply", "--yes", "--repo", str(example_repo)).returncode == 0
+    (example_repo / ".fsctlignore").write_text("*.py\n*.yaml\n")
+    plan = run_fsctl("plan", "--repo", str(example_repo))
+    assert plan.returncode == 1 and "deletes every object of the registry (9)" in plan.stdout
+    assert "deletions among them" in plan.stdout
+    apply = run_fsctl("apply", "--yes", "--repo", str(example_repo))
+    assert apply.returncode == 1 and "blocked" in apply.stderr and "--allow-breaking" in apply.stderr
+    history = json.loads(run_fsctl("registry", "history", "--format", "json", "--repo", str(example_repo)).stdout)
+    assert len(history) == 1  # nothing was written
+    md = run_fsctl("plan", "--format", "markdown", "--repo", str(example_repo)).stdout
+    assert ":warning: 9 breaking" in md and "9 to delete" in md
+
+
+def test_an_override_is_applied_on_purpose_and_kept_in_the_audit_record(example_repo: Path) -> None:
+    import json
+
+    assert run_fsctl("apply", "--yes", "--repo", str(example_repo)).returncode == 0
+    (example_repo / ".fsctlignore").write_text("*.py\n*.yaml\n")
+    typo = run_fsctl("apply", "--yes", "--allow-breaking", "Model/churn", "--reason", "r", "--repo", str(example_repo))
+    assert typo.returncode == 1 and "no blocked change of this plan is about it" in typo.stderr
+    unpaired = run_fsctl("apply", "--yes", "--allow-breaking", "*", "--repo", str(example_repo))
+    assert unpaired.returncode == 1 and "one --reason for each --allow-breaking" in unpaired.stderr
+    ok = run_fsctl(
+        "apply", "--yes", "--allow-breaking", "*", "--reason", "moving to a new repo", "--repo", str(example_repo)
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "ALLOWED by --allow-breaking" in ok.stdout
+    history = json.loads(run_fsctl("registry", "history", "--format", "json", "--repo", str(example_repo)).stdout)
+    allowed = history[-1]["allowed_breaking"]
+    assert {a["name"] for a in allowed} >= {"*", "churn_classifier"}
+    assert all(a["because"] == "moving to a new repo" and a["actor"] == "tester" for a in allowed)
+    text = run_fsctl("registry", "history", "--repo", str(example_repo)).stdout
+    assert "Allowed by --allow-breaking:" in text and "moving to a new repo" in text
+    shown = run_fsctl("registry", "show", "--repo", str(example_repo)).stdout
+    assert "allowed by --allow-breaking *" in shown
+
+
+def test_a_saved_plan_keeps_its_overrides_and_teardown_needs_none(example_repo: Path) -> None:
+    assert run_fsctl("apply", "--yes", "--repo", str(example_repo)).returncode == 0
+    (example_repo / ".fsctlignore").write_text("*.py\n*.yaml\n")
+    saved = example_repo / "plan.json"
+    made = run_fsctl(
+        "plan", "--out", str(saved), "--allow-breaking", "*", "--reason", "on purpose", "--repo", str(example_repo)
+    )
+    assert made.returncode == 0, made.stderr
+    extra = run_fsctl("apply", str(saved), "--yes", "--allow-breaking", "*", "--reason", "x", "--repo", str(example_repo))
+    assert extra.returncode == 1 and "applied exactly as planned" in extra.stderr
+    assert run_fsctl("apply", str(saved), "--yes", "--repo", str(example_repo)).returncode == 0
+    (example_repo / ".fsctlignore").unlink()
+    assert run_fsctl("apply", "--yes", "--repo", str(example_repo)).returncode == 0  # re-adding is never blocked
+    assert run_fsctl("teardown", "--yes", "--repo", str(example_repo)).returncode == 0  # teardown is the way to remove

@@ -169,8 +169,10 @@ versions:
   - version: 1
     uri: s3://models/eta/1
     feature_service: vehicle_service
-aliases: {Production: 1}
+aliases: {Shadow: 1}
 """
+# The same group when its model is in production: a protected alias reaches all of it.
+VEHICLE_IN_PRODUCTION = VEHICLE.replace("aliases: {Shadow: 1}", "aliases: {Production: 1}")
 
 
 def views(*docs: str) -> str:
@@ -186,6 +188,7 @@ BASE: dict[str, str] = {
     "models.yaml": MODELS,
 }
 WITH_VEHICLE = {**BASE, "vehicle.yaml": VEHICLE}
+WITH_VEHICLE_IN_PRODUCTION = {**BASE, "vehicle.yaml": VEHICLE_IN_PRODUCTION}
 
 
 def edit(text: str, old: str, new: str) -> str:
@@ -201,6 +204,7 @@ class Case:
     after: dict[str, str]
     blocked: bool = False
     changes: bool = True
+    args: tuple[str, ...] = ()  # extra plan options (--allow-breaking ... --reason ...)
 
 
 CASES: dict[str, Case] = {
@@ -256,6 +260,24 @@ CASES: dict[str, Case] = {
         "one object of each kind deleted; nothing that remains refers to them",
         before=WITH_VEHICLE,
         after=BASE,
+    ),
+    "delete_protected_model": Case(
+        "the same deletions while the model has a Production alias: the protected-alias guard rail blocks all of it",
+        before=WITH_VEHICLE_IN_PRODUCTION,
+        after=BASE,
+        blocked=True,
+    ),
+    "delete_protected_model_allowed": Case(
+        "the same, let through on purpose with --allow-breaking '*' --reason ...",
+        before=WITH_VEHICLE_IN_PRODUCTION,
+        after=BASE,
+        args=("--allow-breaking", "*", "--reason", "ETA model retired after the Q3 review"),
+    ),
+    "delete_everything": Case(
+        "a repo that loads no definitions against a full registry: the wipe guard rail blocks it",
+        before=WITH_VEHICLE,
+        after={"fsctl.yaml": CONFIG},
+        blocked=True,
     ),
     "metadata_only": Case(
         "description, owner and tags changed, on objects and on a feature",
@@ -505,7 +527,7 @@ def check_golden(expected_file: Path, actual: str, about: str) -> None:
 def test_plan_output_matches_golden(name: str, fmt: str, planned_repo, cli) -> None:
     case = CASES[name]
     repo = planned_repo(case)
-    code, out, err = cli("plan", "--repo", str(repo), "--registry", REGISTRY, "--format", fmt)
+    code, out, err = cli("plan", "--repo", str(repo), "--registry", REGISTRY, "--format", fmt, *case.args)
     assert code == (1 if case.blocked else 0), f"exit code {code}; stderr:\n{err}"
     assert "Traceback" not in err and "internal error" not in err, err
     assert str(repo) not in out + err, "the output must not depend on where the repo is"
@@ -518,7 +540,7 @@ def test_plan_output_matches_golden(name: str, fmt: str, planned_repo, cli) -> N
 def test_plan_detailed_exitcode(name: str, planned_repo, cli) -> None:
     case = CASES[name]
     repo = planned_repo(case)
-    code, _, err = cli("plan", "--repo", str(repo), "--registry", REGISTRY, "--detailed-exitcode")
+    code, _, err = cli("plan", "--repo", str(repo), "--registry", REGISTRY, "--detailed-exitcode", *case.args)
     expected = 1 if case.blocked else 2 if case.changes else 0
     assert code == expected, f"--detailed-exitcode gave {code}, expected {expected}; stderr:\n{err}"
 
@@ -528,7 +550,7 @@ def test_plan_json_follows_the_design_shape(name: str, planned_repo, cli) -> Non
     """DESIGN.md section 2: the keys that scripts rely on are present and consistent with the case."""
     case = CASES[name]
     repo = planned_repo(case)
-    _, out, _ = cli("plan", "--repo", str(repo), "--registry", REGISTRY, "--format", "json")
+    _, out, _ = cli("plan", "--repo", str(repo), "--registry", REGISTRY, "--format", "json", *case.args)
     doc = json.loads(out)
     assert {"project", "registry_version", "changes", "blocked"} <= set(doc)
     assert doc["project"] == "golden"
@@ -545,7 +567,8 @@ def test_plan_json_follows_the_design_shape(name: str, planned_repo, cli) -> Non
             assert {"path", "before", "after"} <= set(f)
     for blocked in doc["blocked"]:
         assert {"kind", "name", "reason", "dependents"} <= set(blocked)
-        assert blocked["dependents"]
+        assert blocked["dependents"] or blocked["kind"] == "Registry"  # the wipe rule has no dependents
+    assert bool(doc["allowed_breaking"]) == bool(case.args)
 
 
 def test_every_case_has_its_expected_files_and_no_strays() -> None:

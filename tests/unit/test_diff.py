@@ -12,7 +12,7 @@ import pytest
 
 from fsctl import Entity, FeatureService, FeatureView, Field, FileSource, Model
 from fsctl.diff import Plan, build_plan
-from fsctl.diff.plan import BREAKING, METADATA, NON_BREAKING
+from fsctl.diff.plan import BREAKING, METADATA, NON_BREAKING, Override
 
 Objects = dict[str, dict[str, dict[str, Any]]]
 
@@ -78,8 +78,10 @@ def world(**replace: dict[str, Any] | None) -> Objects:
     return state(*objects.values())
 
 
-def plan(current: Objects, desired: Objects, version: int = 3) -> Plan:
-    return build_plan("demo", "data/registry.json", version, current, desired)
+def plan(current: Objects, desired: Objects, version: int = 3, guard_rails: bool = False) -> Plan:
+    """The plan with the dependency rule only; the guard rails (wipes, protected aliases)
+    have their own tests below, with ``guard_rails=True``."""
+    return build_plan("demo", "data/registry.json", version, current, desired, guard_rails=guard_rails)
 
 
 def only_change(p: Plan) -> Any:
@@ -100,7 +102,7 @@ def test_no_changes() -> None:
     assert p.changes == ()
     assert p.blocked == ()
     assert not p.has_changes and not p.is_blocked
-    assert p.summary == {"add": 0, "update": 0, "delete": 0, "breaking": 0, "blocked": 0}
+    assert p.summary == {"add": 0, "update": 0, "delete": 0, "breaking": 0, "blocked": 0, "allowed_breaking": 0}
 
 
 def test_first_plan_adds_everything_in_kind_order() -> None:
@@ -650,3 +652,63 @@ def test_plan_hash_depends_on_registry_version_and_changes() -> None:
     assert plan(before, after, version=3).plan_hash != plan(before, after, version=4).plan_hash
     assert plan(before, after).plan_hash != plan(before, world()).plan_hash
     assert plan(before, after).definitions_hash == plan(world(), after).definitions_hash
+
+
+# -- guard rails: wipes and protected aliases (issue 11) -----------------------------------
+
+
+def guarded(current: Objects, desired: Objects, **kw: Any) -> Plan:
+    return build_plan("demo", "data/registry.json", 3, current, desired, **kw)
+
+
+def test_a_plan_that_deletes_every_object_is_blocked() -> None:
+    p = guarded(world(), {})
+    assert p.is_blocked
+    wipe = p.blocked[0]
+    assert (wipe.kind, wipe.name) == ("Registry", "*")
+    assert "deletes every object of the registry (6)" in wipe.reason and "teardown" in wipe.reason
+    assert p.summary["delete"] == 6 and p.summary["breaking"] == 6
+
+
+def test_the_first_plan_and_teardown_are_not_wipes() -> None:
+    assert not guarded({}, world()).is_blocked
+    assert not guarded({}, {}).is_blocked
+    teardown = guarded(world(), {}, guard_rails=False)
+    assert [b.kind for b in teardown.blocked] == []  # nothing remains to depend on anything
+
+
+def test_deleting_what_a_protected_alias_reaches_is_blocked_even_with_its_model() -> None:
+    # the model goes too, so no remaining object depends on svc: only the guard rail stops it
+    p = guarded(world(), world(churn=None, svc=None))
+    blocked = {(b.kind, b.name): b.dependents for b in p.blocked}
+    assert blocked[("Model", "churn")] == ("protected alias Production of Model churn",)
+    assert blocked[("FeatureService", "svc")] == ("protected alias Production of Model churn",)
+    assert guarded(world(), world(churn=None, svc=None), guard_rails=False).blocked == ()
+
+
+def test_removing_a_protected_alias_is_blocked_and_other_aliases_are_not() -> None:
+    no_production = guarded(world(), world(churn=model(aliases={"Challenger": 2})))
+    assert [(b.kind, b.name, b.dependents) for b in no_production.blocked] == [
+        ("Model", "churn", ("protected alias Production of Model churn",))
+    ]
+    no_challenger = guarded(world(), world(churn=model(aliases={"Production": 1})))
+    assert not no_challenger.is_blocked
+    # the aliases fsctl.yaml protects are configurable
+    assert not guarded(world(), world(churn=model(aliases={"Challenger": 2})), protected_aliases=("Champion",)).is_blocked
+
+
+def test_an_override_lets_a_blocked_change_through_and_is_recorded() -> None:
+    p = guarded(world(), {}, overrides=(Override("*", "retiring the project"),))
+    assert not p.is_blocked
+    assert [(b.kind, b.name) for b in p.allowed] == [("Registry", "*")] + [
+        (b.kind, b.name) for b in p.allowed[1:]
+    ]
+    assert p.summary["allowed_breaking"] == len(p.allowed)
+    as_json = p.to_dict()["allowed_breaking"]
+    assert as_json[0]["override"] == {"object": "*", "reason": "retiring the project"}
+    # an override names one object: by Kind/name or by name
+    by_name = guarded(world(), world(churn=model(aliases={"Challenger": 2})), overrides=(Override("Model/churn", "r"),))
+    assert not by_name.is_blocked and [b.name for b in by_name.allowed] == ["churn"]
+    other = guarded(world(), world(churn=model(aliases={"Challenger": 2})), overrides=(Override("svc", "r"),))
+    assert other.is_blocked
+    assert p.plan_hash != guarded(world(), {}, overrides=(Override("*", "another reason"),)).plan_hash
