@@ -24,8 +24,15 @@ def write_files(root: Path, files: Mapping[str, str | bytes]) -> Path:
 def make_repo(tmp_path: Path) -> Callable[..., Path]:
     """``make_repo({"fsctl.yaml": "project: demo\\n", ...})`` -> the repo folder (``tmp_path/repo``)."""
 
-    def make(files: Mapping[str, str | bytes], name: str = "repo") -> Path:
-        return write_files(tmp_path / name, files)
+    def make(files: Mapping[str, str | bytes], name: str = "repo", data: bool = True) -> Path:
+        """``data``: give every local source without a file a small one its views can read
+        (a source path that matches nothing is an error at validate and plan)."""
+        root = write_files(tmp_path / name, files)
+        if data:
+            from tests.support.source_data import fill_sources
+
+            fill_sources(root)
+        return root
 
     return make
 

@@ -101,7 +101,7 @@ def plan(
     from fsctl.workspace import open_workspace
 
     with open_workspace(repo, registry) as ws:
-        definitions = load_repo(ws.root)
+        definitions = load_repo(ws.root, check_remote=True)
         _warn(definitions)
         result, _ = make_plan(ws.project, ws.registry_reader(), definitions, overrides_of(allow_breaking, reasons))
     show(result, fmt)

@@ -75,9 +75,9 @@ def classify(kind: str, path: str, before: Any, after: Any) -> tuple[str, str]:
         return BREAKING, f"join keys changed from {_names(before)} to {_names(after)}"
     if kind == "FileSource":
         if head == "path":
-            return NON_BREAKING, "source location changed"
+            return BREAKING, f"source location changed from {before} to {after}: views on it read other data"
         if head == "format":
-            return NON_BREAKING, "source format changed"
+            return BREAKING, f"source format changed from {before} to {after}: views on it read other data"
         return BREAKING, f"{head} changed: views on this source read different columns"
     if kind == "FeatureView":
         return _classify_view(parts, before, after)

@@ -71,7 +71,10 @@ def _declared(path: Path) -> set[tuple[str, str]]:
     return declared_in_python(text) if path.suffix == ".py" else declared_in_yaml(text)
 
 
-def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> RepoDefinitions:
+def load_repo(
+    repo: Path | str | None = None, *, check_data: bool = True, check_remote: bool = False
+) -> RepoDefinitions:
+    """Load and check the repo; ``check_remote`` also checks S3 sources exist (plan does)."""
     from fsctl.loader.discover import definition_files
     from fsctl.loader.python_files import load_python_file, repo_import_context
     from fsctl.loader.validate import check_references
@@ -127,7 +130,7 @@ def load_repo(repo: Path | str | None = None, *, check_data: bool = True) -> Rep
     if check_data:
         from fsctl.loader.sources import check_sources
 
-        source_problems, warnings = check_sources(root, objects)
+        source_problems, warnings = check_sources(root, objects, check_remote)
         problems.extend(source_problems)
     if problems:
         raise DefinitionErrors(list(dict.fromkeys(problems)))  # a module imported twice reports once

@@ -55,9 +55,11 @@ def _columns_hint(cols: dict[str, Any]) -> str:
 
 
 def check_sources(
-    root: Path, objects: Mapping[str, Mapping[str, FsctlObject]]
+    root: Path, objects: Mapping[str, Mapping[str, FsctlObject]], check_remote: bool = False
 ) -> tuple[list[Problem], list[Problem]]:
-    """Return (problems, warnings)."""
+    """Return (problems, warnings). A local source must match a file; with ``check_remote``
+    (plan), an S3 source must match an object when S3 can be reached, and is reported as
+    unchecked when it cannot."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
     entities: Mapping[str, Entity] = objects.get("Entity", {})  # type: ignore[assignment]
@@ -80,9 +82,32 @@ def check_sources(
             continue
         if cols is None:
             if "://" not in source.path:
-                warnings.append(
-                    problem_at(source, f"no data at {source.path} yet; its columns were not checked", "path")
+                # A path that matches no file fails at 3 a.m. in materialize: say so now.
+                problems.append(
+                    problem_at(
+                        source,
+                        f"no file matches {source.path} (relative to the repo)",
+                        "path",
+                        "fix the path, or put the data there before planning",
+                    )
                 )
+            elif not check_remote or not source.path.startswith("s3://"):
+                warnings.append(
+                    problem_at(source, f"{source.path} is not checked here (not a local path)", "path")
+                )
+            else:
+                found, why = s3_matches(source.path)
+                if found is False:
+                    problems.append(
+                        problem_at(
+                            source,
+                            f"no object matches {source.path}",
+                            "path",
+                            "fix the path, or put the data there before planning",
+                        )
+                    )
+                elif found is None:
+                    warnings.append(problem_at(source, f"{source.path} was not checked: {why}", "path"))
             continue
         columns[source.name] = cols
         for field_name in ("timestamp_field", "created_timestamp_field"):
@@ -142,3 +167,19 @@ def check_sources(
                     )
                 )
     return problems, warnings
+
+
+def s3_matches(uri: str) -> tuple[bool | None, str]:
+    """(whether an object matches ``uri``, a file or prefix or glob; None when S3 cannot be
+    asked, with the reason)."""
+    try:
+        import boto3  # noqa: F401
+    except ImportError:
+        return None, "boto3 is not installed (pip install 'fsctl[aws]')"
+    from fsctl.errors import FsctlError
+    from fsctl.storage.s3 import any_object
+
+    try:
+        return any_object(uri), ""
+    except FsctlError as exc:
+        return None, exc.message

@@ -131,3 +131,30 @@ class S3Object:
         except BotoCoreError as exc:
             raise self.fail(exc, "write") from None
         return str(response.get("ETag", ""))
+
+
+def any_object(uri: str) -> bool:
+    """Whether any object matches ``uri`` (``s3://bucket/key``, a prefix ending in ``/``, or a
+    glob with ``*``, ``?`` or ``[...]``); an S3 failure is an FsctlError naming the URI."""
+    import fnmatch
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from fsctl.errors import StoreError
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    glob = any(ch in key for ch in "*?[")
+    prefix = key[: min(key.index(ch) for ch in "*?[" if ch in key)] if glob else key
+    try:
+        pages = client().get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"MaxItems": 10_000 if glob else 1}
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                name = item["Key"]
+                if not glob or fnmatch.fnmatchcase(name, key):
+                    return True
+        return False
+    except (BotoCoreError, ClientError) as exc:
+        message, hint = describe(exc, "list", "the source", bucket, prefix)
+        raise StoreError(message, hint=hint) from None

@@ -49,12 +49,16 @@ def example_repo(tmp_path: Path) -> Path:
 def write_repo(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
     """Write a project declared as a dict of files; returns its folder."""
 
-    def write(files: dict[str, str], name: str = "repo") -> Path:
+    def write(files: dict[str, str], name: str = "repo", data: bool = True) -> Path:
         root = tmp_path / name
         for rel, text in files.items():
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
+        if data:  # every local source gets a small file (see tests/support/source_data.py)
+            from tests.support.source_data import fill_sources
+
+            fill_sources(root)
         return root
 
     return write

@@ -51,6 +51,7 @@ import pytest
 
 from tests.cli.conftest import fsctl_env
 from tests.support.lockstep import run_in_lockstep
+from tests.support.source_data import fill_sources
 
 pytestmark = pytest.mark.slow
 
@@ -81,6 +82,7 @@ def write_repo_dir(root: Path, extras: list[str]) -> Path:
     (root / "defs.yaml").write_text(
         "---\n".join([BASE, *(extra_entity(n) for n in extras)]), encoding="utf-8"
     )
+    fill_sources(root)
     return root
 
 

@@ -440,3 +440,33 @@ def test_plan_apply_and_browse_round_trip_on_s3(s3_server, write_repo):
 
     keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", []))
     assert keys == [KEY, f"{KEY}.history/00000001.json", f"{KEY}.history/00000002.json"]
+
+
+# -- S3 sources at plan time (issue 11, item 2) ----------------------------------------------
+
+
+def s3_source_repo(write_repo, path: str) -> Path:
+    source = f"kind: FileSource\nname: src\npath: {path}\n"
+    return write_repo({"fsctl.yaml": "project: demo\n", "defs.yaml": "---\n".join([ENTITY, source, VIEW])}, name="s3src")
+
+
+def test_plan_checks_that_an_s3_source_exists_when_s3_answers(s3_server, write_repo):
+    bucket = s3_server.new_bucket()
+    s3_server.client().put_object(Bucket=bucket, Key="stats/part-0.parquet", Body=b"x")
+    env = aws_env(s3_server.env)
+    for present in (f"s3://{bucket}/stats/part-0.parquet", f"s3://{bucket}/stats/", f"s3://{bucket}/stats/*.parquet"):
+        result = fsctl(s3_source_repo(write_repo, present), env, "plan")
+        assert result.returncode == 0, result.stderr
+        assert "not checked" not in result.stderr
+    missing = fsctl(s3_source_repo(write_repo, f"s3://{bucket}/nothing/*.parquet"), env, "plan")
+    assert missing.returncode == 1 and f"no object matches s3://{bucket}/nothing/*.parquet" in missing.stderr
+    validate = fsctl(s3_source_repo(write_repo, f"s3://{bucket}/nothing/*.parquet"), env, "validate")
+    assert validate.returncode == 0 and "is not checked here" in validate.stderr  # validate never reaches out
+
+
+def test_plan_reports_an_s3_source_it_cannot_reach_as_unchecked(s3_server, write_repo):
+    env = aws_env({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "AWS_DEFAULT_REGION": "us-east-1",
+                   "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"})  # fmt: skip
+    result = fsctl(s3_source_repo(write_repo, "s3://somewhere/stats.parquet"), env, "plan")
+    assert result.returncode == 0, result.stderr
+    assert "s3://somewhere/stats.parquet was not checked:" in result.stderr

@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from fsctl.cli import run
+from tests.support.source_data import fill_sources
 
 CASES_DIR = Path(__file__).parent / "cases"
 UPDATE = os.environ.get("FSCTL_UPDATE_GOLDEN", "") not in ("", "0", "false")
@@ -241,7 +242,7 @@ CASES: dict[str, Case] = {
                 VEHICLE.replace(
                     "join_keys: [vehicle_id]\n", "join_keys: [vehicle_id]\nowner: fleet@example.com\n"
                 )
-                .replace("path: data/vehicles.parquet", "path: data/vehicles_v2.csv\nformat: csv")
+                .replace("path: data/vehicles.parquet", "path: data/vehicles.parquet\ndescription: Vehicle telemetry")
                 .replace("ttl: 1d", "ttl: 3d")
                 .replace(
                     "  - {name: mileage, dtype: float64}\n---",
@@ -249,9 +250,9 @@ CASES: dict[str, Case] = {
                 )
                 .replace("features: [mileage]", "features: [mileage, fuel_level]")
                 .replace(
-                    "aliases: {Production: 1}",
+                    "aliases: {Shadow: 1}",
                     "  - version: 2\n    uri: s3://models/eta/2\n    feature_service: vehicle_service\n"
-                    "aliases: {Production: 1, Challenger: 2}",
+                    "aliases: {Shadow: 1, Challenger: 2}",
                 )
             ),
         },
@@ -260,6 +261,15 @@ CASES: dict[str, Case] = {
         "one object of each kind deleted; nothing that remains refers to them",
         before=WITH_VEHICLE,
         after=BASE,
+    ),
+    "source_moved": Case(
+        "a source's path and format change: the views on it read other data, so it is breaking and blocked",
+        before=WITH_VEHICLE,
+        after={
+            **BASE,
+            "vehicle.yaml": VEHICLE.replace("path: data/vehicles.parquet", "path: data/vehicles_v2.csv\nformat: csv"),
+        },
+        blocked=True,
     ),
     "delete_protected_model": Case(
         "the same deletions while the model has a Production alias: the protected-alias guard rail blocks all of it",
@@ -486,12 +496,16 @@ def planned_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli):
         repo.mkdir()
         monkeypatch.chdir(repo)  # a relative --registry is relative to the working directory
         write_files(repo, case.before)
+        data = fill_sources(repo)
         code, out, err = cli("apply", "--yes", "--repo", str(repo), "--registry", REGISTRY)
         assert code == 0, f"applying 'before' failed ({code}):\n{out}{err}"
         if len(case.before) > 1:  # --registry reg.json lands in the working directory
             assert (repo / REGISTRY).is_file() and not (tmp_path / REGISTRY).exists()
         remove_files(repo, case.before)
+        for path in data:  # the data follows the definitions: "after" may read other columns
+            path.unlink()
         write_files(repo, case.after)
+        fill_sources(repo)
         return repo
 
     return make

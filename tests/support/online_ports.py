@@ -30,10 +30,11 @@ def publisher(ws: Workspace) -> Publisher:
     return Publisher(ws.registry(), ws.online_store(), ws.state())
 
 
-def apply_repo(root: Path, **ports: Any) -> ApplyResult:
-    """Apply the repo's definitions with the configured ports (``ports`` injected)."""
+def apply_repo(root: Path, overrides: tuple[Any, ...] = (), **ports: Any) -> ApplyResult:
+    """Apply the repo's definitions with the configured ports (``ports`` injected) and any
+    ``--allow-breaking`` overrides."""
     with open_workspace(root, **ports) as ws:
-        return apply_definitions(ws.project, publisher(ws))
+        return apply_definitions(ws.project, publisher(ws), overrides=overrides)
 
 
 def run_materialize(ws: Workspace, end: datetime, **options: Any) -> MaterializeResult:

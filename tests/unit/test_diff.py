@@ -189,11 +189,14 @@ def test_join_key_change_is_breaking_and_blocked_by_every_dependent() -> None:
     ]
 
 
-def test_source_location_and_format_changes_are_not_breaking() -> None:
-    change = only_change(plan(world(), world(src=source(path="s3://bucket/driver/"))))
-    assert (change.impact, change.fields[0].path) == (NON_BREAKING, "path")
+def test_source_location_and_format_changes_change_the_data_so_they_are_breaking() -> None:
+    p = plan(world(), world(src=source(path="s3://bucket/driver/")))
+    change = only_change(p)
+    assert (change.impact, change.fields[0].path) == (BREAKING, "path")
+    assert "views on it read other data" in change.fields[0].reason
+    assert [b.dependents[0] for b in p.blocked] == ["FeatureView stats"]
     change = only_change(plan(world(), world(src=source(format="csv"))))
-    assert change.impact == NON_BREAKING
+    assert change.impact == BREAKING
 
 
 @pytest.mark.parametrize(

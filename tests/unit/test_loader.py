@@ -310,9 +310,18 @@ def test_same_object_bound_to_two_names_is_registered_once(make_repo: MakeRepo) 
     assert list(load_repo(make_repo(files)).objects["Entity"]) == ["driver"]
 
 
-def test_missing_data_is_a_warning_not_an_error(make_repo: MakeRepo) -> None:
-    repo = load_repo(make_repo(base_files()))
-    assert any(w.name == "driver_source" and w.file == "sources.py" for w in repo.warnings)
+def test_a_local_source_path_that_matches_no_file_is_an_error(make_repo: MakeRepo) -> None:
+    # It used to be a warning, and the first failure came at 3 a.m. in materialize.
+    problem = only_problem(make_repo(base_files(), data=False))
+    assert (problem.file, problem.kind, problem.name, problem.field) == ("sources.py", "FileSource", "driver_source", "path")
+    assert "no file matches data/driver.parquet" in problem.message
+
+
+def test_a_source_on_s3_is_reported_as_not_checked_by_validate(make_repo: MakeRepo) -> None:
+    files = base_files()
+    files["sources.py"] = SOURCE_PY.replace('path="data/driver.parquet"', 'path="s3://bucket/driver.parquet"')
+    repo = load_repo(make_repo(files))
+    assert any(w.name == "driver_source" and "not checked here" in w.message for w in repo.warnings)
 
 
 # --- .fsctlignore and discovery ----------------------------------------------------------

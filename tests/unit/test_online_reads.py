@@ -27,6 +27,7 @@ from fsctl.services.online import OnlineReader
 from fsctl.services.project import Project
 from fsctl.workspace import open_workspace
 from tests.support.online_ports import apply_repo, target_view, write_records
+from tests.support.source_data import fill_sources
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -393,6 +394,9 @@ def test_plans_are_cached_and_the_registry_is_re_read_after_the_interval(world: 
     (world.root / "defs.yaml").write_text(
         definitions(DRIVER_FEATURES + "  - {name: speed, dtype: float64}\n"), encoding="utf-8"
     )
+    for data in (world.root / "data").glob("*.parquet"):  # the source gains the column too
+        data.unlink()
+    fill_sources(world.root)
     assert apply_repo(world.root).version_after == 2
     world.write("driver_stats", (1001,), NOW, speed=42.0)
 
