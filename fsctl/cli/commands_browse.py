@@ -15,18 +15,19 @@ def registry_group() -> None:
     """Past registry versions: history, show, diff."""
 
 
-@click.command("list", short_help="List the registry's objects of one kind.")
-@click.argument("kind")
+@click.command("list", short_help="List the registry's objects (of one kind).")
+@click.argument("kind", required=False)
 @repo_options
 @format_option()
 @debug_option
-def list_cmd(kind: str, repo: Path | None, registry: str | None, fmt: str, debug: bool) -> int:
-    """List the objects of one KIND in the registry (entities, views, services, sources or models)."""
-    from fsctl.services.browse import list_objects
+def list_cmd(kind: str | None, repo: Path | None, registry: str | None, fmt: str, debug: bool) -> int:
+    """List the objects of one KIND in the registry (entities, sources, views, services, models,
+    or the kind names: FeatureView, feature-views, ...); without KIND, everything, by kind."""
+    from fsctl.services.browse import list_all, list_objects
     from fsctl.workspace import open_workspace
 
     with open_workspace(repo, registry) as ws:
-        show(list_objects(ws.registry_reader(), kind), fmt)
+        show(list_objects(ws.registry_reader(), kind) if kind else list_all(ws.registry_reader()), fmt)
     return 0
 
 
@@ -42,7 +43,7 @@ def describe(kind: str, name: str, repo: Path | None, registry: str | None, fmt:
     from fsctl.workspace import open_workspace
 
     with open_workspace(repo, registry) as ws:
-        show(describe_service(ws.project, ws.registry_reader(), kind, name), fmt)
+        show(describe_service(ws.project, ws.registry_reader(), kind, name, ws.state()), fmt)
     return 0
 
 

@@ -28,6 +28,8 @@ VIEWS: dict[tuple[str, str], str] = {
     ("ApplyResult", "text"): "apply:apply_text",
     ("ValidationReport", "text"): "validation:validation_text",
     ("ValidationReport", "json"): "validation:validation_json",
+    ("AllObjects", "text"): "browse:all_objects_table",
+    ("AllObjects", "json"): "browse:all_objects_json",
     ("ObjectList", "text"): "browse:objects_table",
     ("ObjectList", "json"): "browse:objects_json",
     ("ObjectDetail", "text"): "browse:object_text",

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from fsctl.definitions.values import format_duration
 from fsctl.render.json_format import dumps
 from fsctl.render.values import object_summary
-from fsctl.results.browse import History, ObjectDetail, ObjectList, RegistryDocument
+from fsctl.results.browse import AllObjects, History, ObjectDetail, ObjectList, RegistryDocument
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -34,10 +35,107 @@ def objects_json(result: ObjectList) -> str:
     return dumps(result.objects)
 
 
-def object_text(result: ObjectDetail) -> str:
-    import yaml
+def all_objects_table(result: AllObjects) -> str:
+    parts = [f"{_PLURAL[g.kind]} ({len(g.objects)})\n" + objects_table(g) for g in result.groups if g.objects]
+    return "\n\n".join(parts) if parts else "The registry has no objects."
 
-    return yaml.safe_dump(result.document, sort_keys=False, default_flow_style=False, allow_unicode=True).rstrip()
+
+def all_objects_json(result: AllObjects) -> str:
+    return dumps({g.kind: g.objects for g in result.groups})
+
+
+_PLURAL = {
+    "Entity": "Entities",
+    "FileSource": "Sources",
+    "FeatureView": "Feature views",
+    "FeatureService": "Feature services",
+    "Model": "Models",
+}
+
+
+def object_text(result: ObjectDetail) -> str:
+    """A readable page: what the object is, its parts, and what uses it (durations as
+    written, not seconds)."""
+    doc, ctx = result.document, result.context
+    lines = [f"{result.kind} {result.name}"]
+    if doc.get("description"):
+        lines.append(f"  {doc['description']}")
+    meta = [f"owner {doc['owner']}"] if doc.get("owner") else []
+    meta += [f"tags {', '.join(f'{k}={v}' for k, v in sorted(doc['tags'].items()))}"] if doc.get("tags") else []
+    if meta:
+        lines.append("  " + "; ".join(meta))
+    lines.append("")
+    lines += _BODY[result.kind](doc, ctx)
+    used = ctx.get("used_by") or []
+    lines += ["", "Used by:" if used else "Used by: nothing"] + [f"  {label}" for label in used]
+    return "\n".join(lines).rstrip()
+
+
+def _entity(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    return [f"join keys: {', '.join(doc['join_keys'])}"]
+
+
+def _source(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    lines = [
+        f"path:             {doc['path']} ({doc.get('format', 'parquet')})",
+        f"event time:       {doc.get('timestamp_field', 'event_timestamp')}",
+        f"created time:     {doc.get('created_timestamp_field') or '(none)'}",
+    ]
+    mapping = doc.get("field_mapping") or {}
+    if mapping:
+        lines.append("field mapping:    " + ", ".join(f"{c} -> {n}" for c, n in sorted(mapping.items())))
+    return lines
+
+
+def _view(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    source = ctx.get("source") or {}
+    where = f" ({source['path']}, {source.get('format', 'parquet')})" if source else ""
+    entities = ctx.get("entities") or {}
+    lines = [
+        f"source:     {doc['source']}{where}",
+        "entities:   " + ", ".join(f"{e} [{', '.join(keys)}]" for e, keys in entities.items()),
+        f"ttl:        {format_duration(doc['ttl']) if doc.get('ttl') else 'no limit'}",
+        f"online:     {'yes' if doc.get('online', True) else 'no'}",
+    ]
+    if doc.get("freshness"):
+        lines.append(f"freshness:  {format_duration(doc['freshness'])}")
+    if "watermark" in ctx:
+        lines.append(f"watermark:  {ctx['watermark'] or 'never materialized'}")
+    features = [[f["name"], f["dtype"], f.get("description", "")] for f in doc["schema"]]
+    lines += ["", f"Features ({len(features)}):", _indent(_table(["NAME", "DTYPE", "DESCRIPTION"], features))]
+    checks = doc.get("checks") or {}
+    if checks:
+        lines += ["", "Checks:"] + [
+            f"  {name}: " + ", ".join(f"{k} {v}" for k, v in rules.items() if v is not None)
+            for name, rules in checks.items()
+        ]
+    return lines
+
+
+def _service(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    lines = ["Features:"]
+    for selection in doc["features"]:
+        chosen = selection.get("features")
+        lines.append(f"  {selection['view']}: {', '.join(chosen) if chosen else '(the whole view)'}")
+    return lines
+
+
+def _model(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    by_version: dict[int, list[str]] = {}
+    for alias, number in sorted((doc.get("aliases") or {}).items()):
+        by_version.setdefault(number, []).append(alias)
+    rows = [
+        [str(v["version"]), ", ".join(by_version.get(v["version"], [])), v["feature_service"], v.get("uri") or "-"]
+        for v in doc["versions"]
+    ]
+    return ["Versions:", _indent(_table(["VERSION", "ALIASES", "FEATURE SERVICE", "URI"], rows))]
+
+
+_BODY = {"Entity": _entity, "FileSource": _source, "FeatureView": _view, "FeatureService": _service, "Model": _model}
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
 
 
 def object_json(result: ObjectDetail) -> str:

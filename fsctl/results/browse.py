@@ -16,10 +16,20 @@ class ObjectList:
 
 
 @dataclass(frozen=True)
+class AllObjects:
+    """Every object of the registry, one ObjectList per kind in plan order."""
+
+    groups: list[ObjectList]
+
+
+@dataclass(frozen=True)
 class ObjectDetail:
     kind: str
     name: str
     document: dict[str, Any]  # the canonical dict
+    # Beside it: used_by (labels of views, services and model versions downstream), and for
+    # a view its source document, entities (name -> join keys) and watermark (or None).
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

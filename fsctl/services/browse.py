@@ -2,36 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from fsctl.definitions import graph as g
+from fsctl.definitions.graph import build_graph
+from fsctl.definitions.values import KIND_ORDER
 from fsctl.diff import build_plan
 from fsctl.errors import UsageError
 from fsctl.registry import RegistryReader
-from fsctl.results.browse import History, ObjectDetail, ObjectList, RegistryDocument, VersionDiff
+from fsctl.results.browse import AllObjects, History, ObjectDetail, ObjectList, RegistryDocument, VersionDiff
 from fsctl.services.catalog import nothing_applied
 from fsctl.services.project import Project
+from fsctl.state import StateStore
 
-KIND_ALIASES = {
-    "entities": "Entity",
-    "entity": "Entity",
-    "sources": "FileSource",
-    "source": "FileSource",
-    "filesources": "FileSource",
-    "views": "FeatureView",
-    "view": "FeatureView",
-    "featureviews": "FeatureView",
-    "services": "FeatureService",
-    "service": "FeatureService",
-    "featureservices": "FeatureService",
-    "models": "Model",
-    "model": "Model",
+# Every way a user names a kind: the YAML kind, singular or plural, any case, with or
+# without dashes or underscores (FeatureView, featureviews, feature-views, views, view).
+_KIND_WORDS = {
+    "Entity": ("entity", "entities"),
+    "FileSource": ("filesource", "filesources", "source", "sources"),
+    "FeatureView": ("featureview", "featureviews", "view", "views"),
+    "FeatureService": ("featureservice", "featureservices", "service", "services"),
+    "Model": ("model", "models"),
 }
-LIST_KINDS = ("entities", "views", "services", "sources", "models")
+KIND_ALIASES = {word: kind for kind, words in _KIND_WORDS.items() for word in words}
+LIST_KINDS = ("entities", "sources", "views", "services", "models")
 
 
 def resolve_kind(kind: str) -> str:
-    found = KIND_ALIASES.get(kind.lower())
+    found = KIND_ALIASES.get(kind.lower().replace("-", "").replace("_", ""))
     if found is None:
-        raise UsageError(f"unknown kind '{kind}'", hint=f"use one of {', '.join(LIST_KINDS)}")
+        raise UsageError(
+            f"unknown kind '{kind}'",
+            hint=f"use one of {', '.join(LIST_KINDS)} (or the kind names: {', '.join(_KIND_WORDS)})",
+        )
     return found
+
+
+def list_all(registry: RegistryReader) -> AllObjects:
+    """Every object of the registry, grouped by kind (``fsctl list`` with no kind)."""
+    snapshot = registry.read()
+    if not snapshot.exists:
+        raise nothing_applied(registry.location)
+    groups = []
+    for kind in KIND_ORDER:
+        objects = snapshot.objects.get(kind, {})
+        groups.append(ObjectList(kind, [objects[name] for name in sorted(objects)]))
+    return AllObjects(groups)
 
 
 def list_objects(registry: RegistryReader, kind: str) -> ObjectList:
@@ -43,7 +59,11 @@ def list_objects(registry: RegistryReader, kind: str) -> ObjectList:
     return ObjectList(resolved, [objects[name] for name in sorted(objects)])
 
 
-def describe(project: Project, registry: RegistryReader, kind: str, name: str) -> ObjectDetail:
+def describe(
+    project: Project, registry: RegistryReader, kind: str, name: str, state: StateStore | None = None
+) -> ObjectDetail:
+    """One object, with what a reader of it wants beside it: its source and entities, the
+    services and model versions that use it, and (for a view, given ``state``) its watermark."""
     resolved = resolve_kind(kind)
     snapshot = registry.read()
     if not snapshot.exists:
@@ -57,7 +77,7 @@ def describe(project: Project, registry: RegistryReader, kind: str, name: str) -
             f"no {resolved} named '{name}' in the registry {project.registry_uri} (version {snapshot.version})",
             hint=f"did you mean '{close[0]}'?" if close else f"see `fsctl list {kind}`",
         )
-    return ObjectDetail(resolved, name, objects[name])
+    return ObjectDetail(resolved, name, objects[name], _context(resolved, name, snapshot.objects, state))
 
 
 def history(registry: RegistryReader) -> History:
@@ -81,3 +101,34 @@ def diff_versions(project: Project, registry: RegistryReader, a: int, b: int) ->
     after = registry.read_version(b)
     plan = build_plan(project.name, project.registry_uri, a, before.get("objects", {}), after.get("objects", {}))
     return VersionDiff(plan, a, b)
+
+
+def _context(
+    kind: str, name: str, objects: dict[str, dict[str, dict[str, Any]]], state: StateStore | None
+) -> dict[str, Any]:
+    """What ``describe`` shows beside the object (see ObjectDetail.context)."""
+    graph = build_graph(objects)
+    node = g.object_node(kind, name)
+    used_by = []
+    rank = {"view": 0, "service": 1, "model_version": 2}
+    below = [n for n in graph.downstream([node]) if n.kind in rank]
+    if kind == "Model":  # its own versions are parts of it, not users of it
+        below = [n for n in below if n.name.partition("/")[0] != name]
+    for other in sorted(below, key=lambda n: (rank[n.kind], n.name)):
+        if other.kind in ("view", "service"):
+            used_by.append(f"{'FeatureView' if other.kind == 'view' else 'FeatureService'} {other.name}")
+        elif other.kind == "model_version":
+            model, _, number = other.name.partition("/")
+            aliases = graph.aliases_of(other)
+            used_by.append(f"Model {model} v{number}" + (f" ({', '.join(aliases)})" if aliases else ""))
+    context: dict[str, Any] = {"used_by": used_by}
+    doc = objects[kind][name]
+    if kind == "FeatureView":
+        context["source"] = objects.get("FileSource", {}).get(doc["source"])
+        context["entities"] = {
+            e: (objects.get("Entity", {}).get(e) or {}).get("join_keys", []) for e in doc.get("entities", [])
+        }
+        if state is not None:
+            view_state = state.read().views.get(name)
+            context["watermark"] = view_state.watermark.isoformat() if view_state and view_state.watermark else None
+    return context

@@ -156,3 +156,44 @@ def test_a_saved_plan_keeps_its_overrides_and_teardown_needs_none(example_repo: 
     (example_repo / ".fsctlignore").unlink()
     assert run_fsctl("apply", "--yes", "--repo", str(example_repo)).returncode == 0  # re-adding is never blocked
     assert run_fsctl("teardown", "--yes", "--repo", str(example_repo)).returncode == 0  # teardown is the way to remove
+
+
+# -- describe and list (item 8) ----------------------------------------------------------
+
+
+def test_describe_is_a_readable_page_with_what_uses_the_object(example_repo: Path) -> None:
+    repo = ["--repo", str(example_repo)]
+    assert run_fsctl("apply", "--yes", *repo).returncode == 0
+    assert run_fsctl("materialize-incremental", "2026-01-04T00:00:00Z", *repo).returncode == 0
+    page = run_fsctl("describe", "FeatureView", "driver_hourly_stats", *repo).stdout
+    assert "ttl:        2d" in page and "172800" not in page
+    assert "source:     driver_stats_source (data/driver_stats.parquet, parquet)" in page
+    assert "entities:   driver [driver_id]" in page
+    assert "conv_rate        float64" in page
+    assert "watermark:  2026-01-04T00:00:00+00:00" in page
+    used = page.split("Used by:")[1].split()
+    assert "driver_activity_v1" in used and "(Production)" in used
+    model = run_fsctl("describe", "models", "churn_classifier", *repo).stdout
+    assert "Production  driver_activity_v1" in model and "Used by: nothing" in model
+    as_json = run_fsctl("describe", "views", "driver_hourly_stats", "--format", "json", *repo).stdout
+    assert '"ttl": 172800' in as_json  # JSON stays the canonical document
+
+
+@pytest.mark.parametrize("kind", ["views", "view", "FeatureView", "featureview", "feature-views", "feature_views"])
+def test_every_way_of_naming_a_kind_lists_it(example_repo: Path, kind: str) -> None:
+    assert run_fsctl("apply", "--yes", "--repo", str(example_repo)).returncode == 0
+    result = run_fsctl("list", kind, "--repo", str(example_repo))
+    assert result.returncode == 0, result.stderr
+    assert "driver_hourly_stats" in result.stdout and "customer_profile" in result.stdout
+
+
+def test_list_without_a_kind_shows_everything_grouped(example_repo: Path) -> None:
+    import json
+
+    assert run_fsctl("apply", "--yes", "--repo", str(example_repo)).returncode == 0
+    text = run_fsctl("list", "--repo", str(example_repo)).stdout
+    for heading in ("Entities (2)", "Sources (2)", "Feature views (2)", "Feature services (2)", "Models (1)"):
+        assert heading in text
+    grouped = json.loads(run_fsctl("list", "--format", "json", "--repo", str(example_repo)).stdout)
+    assert list(grouped) == ["Entity", "FileSource", "FeatureView", "FeatureService", "Model"]
+    assert len(grouped["FeatureView"]) == 2
