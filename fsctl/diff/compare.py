@@ -136,11 +136,35 @@ def _classify_view(parts: list[str], before: Any, after: Any) -> tuple[str, str]
         if new != 0 and (old == 0 or new < old):
             return BREAKING, f"TTL shortened from {_ttl(old)} to {_ttl(new)}: older values become null"
         return NON_BREAKING, f"TTL lengthened from {_ttl(old)} to {_ttl(new)}"
+    if head == "key_dtypes":
+        if len(parts) == 1:  # recorded for the first time (a registry applied before fsctl read them), or dropped
+            shown = ", ".join(f"{k} {v}" for k, v in (after or before or {}).items())
+            if after:
+                return NON_BREAKING, f"join key dtypes read from the source and recorded ({shown}): reads check key values"
+            return NON_BREAKING, f"join key dtypes no longer recorded ({shown})"
+        return _classify_key_dtype(parts[1], before, after)
     if head == "online":
         if before and not after:
             return BREAKING, "online serving turned off"
         return NON_BREAKING, "online serving turned on"
     return NON_BREAKING, f"{'.'.join(parts)} changed"
+
+
+_KEY_FAMILIES = {"int32": "integer", "int64": "integer"}
+
+
+def _classify_key_dtype(key: str, before: Any, after: Any) -> tuple[str, str]:
+    """A join key's dtype, as read from the view's source (see fsctl.loader.key_types)."""
+    if before is None:
+        return NON_BREAKING, f"join key '{key}' is {after} in the source (recorded: reads check key values)"
+    if after is None:
+        return NON_BREAKING, f"join key '{key}' no longer has a recorded dtype"
+    if _KEY_FAMILIES.get(before, before) == _KEY_FAMILIES.get(after, after):
+        return NON_BREAKING, f"join key '{key}' changed from {before} to {after} in the source"
+    return BREAKING, (
+        f"join key '{key}' changed from {before} to {after} in the source: entity rows and "
+        "requests typed for the old keys no longer match"
+    )
 
 
 def compare(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:

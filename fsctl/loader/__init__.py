@@ -32,6 +32,20 @@ class RepoDefinitions:
     graph: DefinitionGraph
     warnings: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # The column types of each source read while checking (local sources; none when the
+    # repo was loaded without checking data).
+    source_columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def key_dtypes(self) -> dict[str, dict[str, str]]:
+        """``{view: {join key: dtype}}`` read from the sources (see :mod:`fsctl.loader.key_types`);
+        a view whose source was not read here is absent."""
+        cached = self.__dict__.get("_key_dtypes")
+        if cached is None:
+            from fsctl.loader.sources import key_dtypes
+
+            cached = self.__dict__["_key_dtypes"] = key_dtypes(self.root, self.objects, self.source_columns)
+        return cached
 
     @property
     def documents(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -127,10 +141,11 @@ def load_repo(
     broken = unloaded | {(p.kind, p.name) for p in problems if p.kind and p.name}
     problems.extend(check_references(objects, graph, broken))
     warnings: list[Problem] = []
+    columns: dict[str, dict[str, Any]] = {}
     if check_data:
         from fsctl.loader.sources import check_sources
 
-        source_problems, warnings = check_sources(root, objects, check_remote)
+        source_problems, warnings, columns = check_sources(root, objects, check_remote)
         problems.extend(source_problems)
     if problems:
         raise DefinitionErrors(list(dict.fromkeys(problems)))  # a module imported twice reports once
@@ -141,4 +156,5 @@ def load_repo(
         graph=graph,
         warnings=warnings,
         files=[p.relative_to(root).as_posix() for p in files],
+        source_columns=columns,
     )

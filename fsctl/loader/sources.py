@@ -56,10 +56,10 @@ def _columns_hint(cols: dict[str, Any]) -> str:
 
 def check_sources(
     root: Path, objects: Mapping[str, Mapping[str, FsctlObject]], check_remote: bool = False
-) -> tuple[list[Problem], list[Problem]]:
-    """Return (problems, warnings). A local source must match a file; with ``check_remote``
-    (plan), an S3 source must match an object when S3 can be reached, and is reported as
-    unchecked when it cannot."""
+) -> tuple[list[Problem], list[Problem], dict[str, dict[str, Any]]]:
+    """Return (problems, warnings, the column types of each source read here). A local
+    source must match a file; with ``check_remote`` (plan), an S3 source must match an
+    object when S3 can be reached, and is reported as unchecked when it cannot."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
     entities: Mapping[str, Entity] = objects.get("Entity", {})  # type: ignore[assignment]
@@ -166,7 +166,29 @@ def check_sources(
                         "declare the dtype the data has, or cast the column in the source",
                     )
                 )
-    return problems, warnings
+    return problems, warnings, columns
+
+
+def key_dtypes(
+    root: Path, objects: Mapping[str, Mapping[str, FsctlObject]], columns: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, str]]:
+    """``{view: {join key: dtype}}`` for every view whose source was read (see
+    :mod:`fsctl.loader.key_types`)."""
+    from fsctl.loader.key_types import view_key_dtypes
+
+    entities: Mapping[str, Entity] = objects.get("Entity", {})  # type: ignore[assignment]
+    sources: Mapping[str, FileSource] = objects.get("FileSource", {})  # type: ignore[assignment]
+    out: dict[str, dict[str, str]] = {}
+    for view in objects.get("FeatureView", {}).values():
+        assert isinstance(view, FeatureView)
+        source = sources.get(view.source)
+        if source is None or source.name not in columns:
+            continue
+        first = _first_file(root, source) if source.format == "csv" else None
+        found = view_key_dtypes(join_keys(view, entities), source, columns[source.name], first)
+        if found:
+            out[view.name] = found
+    return out
 
 
 def s3_matches(uri: str) -> tuple[bool | None, str]:

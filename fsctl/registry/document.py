@@ -103,8 +103,14 @@ class RegistrySnapshot:
 def check_version(current: RegistrySnapshot, version: int) -> bool:
     """Raise unless ``version`` exists in a registry now at ``current``; True if it is the current one."""
     if version < 1 or version > current.version:
+        if current.version == 0:
+            raise RegistryError(
+                f"the registry {current.location} has no versions yet (nothing was applied)",
+                hint="run `fsctl apply` first (or point --registry / FSCTL_REGISTRY at the registry you meant)",
+            )
         raise RegistryError(
-            f"the registry {current.location} has no version {version} (versions 1..{current.version})"
+            f"the registry {current.location} has no version {version} (versions 1..{current.version})",
+            hint="see `fsctl registry history`",
         )
     return version == current.version
 

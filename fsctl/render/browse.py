@@ -93,7 +93,7 @@ def _view(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
     entities = ctx.get("entities") or {}
     lines = [
         f"source:     {doc['source']}{where}",
-        "entities:   " + ", ".join(f"{e} [{', '.join(keys)}]" for e, keys in entities.items()),
+        "entities:   " + ", ".join(f"{e} [{_keys(keys, doc.get('key_dtypes') or {})}]" for e, keys in entities.items()),
         f"ttl:        {format_duration(doc['ttl']) if doc.get('ttl') else 'no limit'}",
         f"online:     {'yes' if doc.get('online', True) else 'no'}",
     ]
@@ -110,6 +110,10 @@ def _view(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
             for name, rules in checks.items()
         ]
     return lines
+
+
+def _keys(keys: list[str], dtypes: dict[str, str]) -> str:
+    return ", ".join(f"{k} {dtypes[k]}" if k in dtypes else k for k in keys)
 
 
 def _service(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -39,6 +39,9 @@ class ReadPlan:
     join_keys: tuple[str, ...]  # every key the request needs, in first-use order
     key_views: dict[str, str]  # join key -> the first view that needs it (for messages)
     views: tuple[ViewPlan, ...]
+    # join key -> its dtype as the views' sources have it (recorded by plan); keys with no
+    # recorded dtype, or whose views disagree, are absent and not checked
+    key_dtypes: dict[str, str] = field(default_factory=dict)
 
 
 

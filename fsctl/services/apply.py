@@ -83,10 +83,10 @@ def apply_definitions(
     started = time.perf_counter()
     from fsctl.loader import load_repo
 
-    desired = desired_objects(load_repo(project.root))
+    definitions = load_repo(project.root)
     for attempt in range(1, max_attempts + 1):
         snapshot = ports.registry.read()
-        plan = plan_against(project, desired, snapshot, overrides)
+        plan = plan_against(project, desired_objects(definitions, snapshot), snapshot, overrides)
         check_overrides(plan)
         raise_if_blocked(plan)
         if not plan.has_changes:

@@ -48,6 +48,7 @@ from fsctl.results.online import (
     ViewPlan,
 )
 from fsctl.services.catalog import Catalog
+from fsctl.services.entity_keys import agreed_dtype, typed_keys
 from fsctl.services.entity_rows import EntityRows, entity_columns
 from fsctl.services.features import FeatureRequest
 from fsctl.services.project import Project
@@ -213,6 +214,8 @@ class OnlineReader:
         """
         plan = self.plan(request)
         entity, n = entity_columns(entity_rows, plan)
+        if plan.key_dtypes:
+            entity = typed_keys(entity, plan.key_dtypes)
         if now is None:
             now_us = time.time_ns() // 1000
         else:
@@ -310,6 +313,7 @@ def _build_plan(project: str, registry: _Registry, request: FeatureRequest) -> R
 
     join_keys: list[str] = []
     key_views: dict[str, str] = {}
+    key_dtypes: dict[str, set[str | None]] = {}
     views: list[ViewPlan] = []
     for view_name, slots in order.items():
         view = objects.view(view_name)
@@ -320,10 +324,12 @@ def _build_plan(project: str, registry: _Registry, request: FeatureRequest) -> R
                 hint="set online: true, apply and materialize it; or read it with fsctl historical",
             )
         store_view = objects.online_view(view_name)
+        recorded = view.get("key_dtypes") or {}
         for key in store_view.join_keys:
             if key not in key_views:
                 key_views[key] = view_name
                 join_keys.append(key)
+            key_dtypes.setdefault(key, set()).add(recorded.get(key))
         views.append(
             ViewPlan(
                 view=store_view,
@@ -340,4 +346,5 @@ def _build_plan(project: str, registry: _Registry, request: FeatureRequest) -> R
         join_keys=tuple(join_keys),
         key_views=key_views,
         views=tuple(views),
+        key_dtypes={k: dtype for k, dtypes in key_dtypes.items() if (dtype := agreed_dtype(dtypes))},
     )

@@ -25,8 +25,23 @@ from fsctl.services.project import Project
 PLAN_FORMAT = 1
 
 
-def desired_objects(definitions: RepoDefinitions) -> dict[str, dict[str, dict[str, Any]]]:
-    return {kind: dict(objects) for kind, objects in definitions.documents.items() if objects}
+def desired_objects(
+    definitions: RepoDefinitions, current: RegistrySnapshot | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The documents the registry should hold: the definitions' canonical dicts, with each
+    view's ``key_dtypes`` (its join keys' dtypes, read from its source; see
+    :mod:`fsctl.loader.key_types`). A view whose source cannot be read here (on S3, say)
+    keeps the key dtypes the registry has for it, so an unreachable source is no change."""
+    desired = {kind: dict(objects) for kind, objects in definitions.documents.items() if objects}
+    views = desired.get("FeatureView")
+    if views:
+        inferred = definitions.key_dtypes
+        applied = current.objects.get("FeatureView", {}) if current is not None else {}
+        for name, doc in views.items():
+            keys = inferred.get(name) or (applied.get(name) or {}).get("key_dtypes")
+            if keys:
+                views[name] = {**doc, "key_dtypes": dict(keys)}
+    return desired
 
 
 def check_project(project: Project, snapshot: RegistrySnapshot) -> None:
@@ -81,7 +96,7 @@ def make_plan(
 ) -> tuple[Plan, RegistrySnapshot]:
     definitions = definitions or load_repo(project.root)
     snapshot = registry.read()
-    plan = plan_against(project, desired_objects(definitions), snapshot, overrides)
+    plan = plan_against(project, desired_objects(definitions, snapshot), snapshot, overrides)
     check_overrides(plan)
     return plan, snapshot
 
@@ -158,7 +173,7 @@ def replan_saved(project: Project, registry: RegistryReader, path: Path) -> tupl
             hint="run `fsctl plan --out PLAN` again, review it, and apply the new plan",
         )
     definitions = load_repo(project.root)
-    desired = desired_objects(definitions)
+    desired = desired_objects(definitions, snapshot)
     overrides = tuple(Override(o["object"], o["reason"]) for o in planned.get("overrides", []))
     plan = plan_against(project, desired, snapshot, overrides)
     if plan.definitions_hash != planned.get("definitions_hash"):

@@ -168,7 +168,7 @@ def test_describe_is_a_readable_page_with_what_uses_the_object(example_repo: Pat
     page = run_fsctl("describe", "FeatureView", "driver_hourly_stats", *repo).stdout
     assert "ttl:        2d" in page and "172800" not in page
     assert "source:     driver_stats_source (data/driver_stats.parquet, parquet)" in page
-    assert "entities:   driver [driver_id]" in page
+    assert "entities:   driver [driver_id int64]" in page
     assert "conv_rate        float64" in page
     assert "watermark:  2026-01-04T00:00:00+00:00" in page
     used = page.split("Used by:")[1].split()
@@ -197,3 +197,63 @@ def test_list_without_a_kind_shows_everything_grouped(example_repo: Path) -> Non
     grouped = json.loads(run_fsctl("list", "--format", "json", "--repo", str(example_repo)).stdout)
     assert list(grouped) == ["Entity", "FileSource", "FeatureView", "FeatureService", "Model"]
     assert len(grouped["FeatureView"]) == 2
+
+
+# -- wrong-typed keys (item 4) -----------------------------------------------------------
+
+ONLINE = ["online", "--service", "driver_activity_v1", "--entity", "customer_id=2001"]
+
+
+def test_a_key_value_that_cannot_be_the_keys_dtype_is_an_error(example_repo: Path) -> None:
+    repo = ["--repo", str(example_repo)]
+    assert run_fsctl("apply", "--yes", *repo).returncode == 0
+    shown = run_fsctl("describe", "views", "driver_hourly_stats", *repo).stdout
+    assert "driver [driver_id int64]" in shown  # read from the parquet footer by plan, recorded by apply
+    assert run_fsctl("materialize-incremental", "2026-01-04T00:00:00Z", *repo).returncode == 0
+    wrong = run_fsctl(*ONLINE, "--entity", "driver_id=abc", *repo)
+    assert wrong.returncode == 1, wrong.stdout
+    assert "join key 'driver_id' is int64, and 'abc' is not an integer" in wrong.stderr
+    assert "Traceback" not in wrong.stderr and not wrong.stdout
+    wrong_file = example_repo / "rows.csv"  # read as a string column: "1001" is converted, "x1" is not a key
+    wrong_file.write_text("driver_id,customer_id\n1001,2001\nx1,2001\n")
+    batch = run_fsctl("online", "--service", "driver_activity_v1", "--entities", str(wrong_file), *repo)
+    assert batch.returncode == 1 and "entity row 2: join key 'driver_id' is int64, and 'x1'" in batch.stderr
+    # a string that is an integer is that integer (as Feast converts it): the same answer as 1001
+    spaced = run_fsctl(*ONLINE, "--entity", "driver_id= 1001", "--ignore-ttl", "--format", "json", *repo)
+    plain = run_fsctl(*ONLINE, "--entity", "driver_id=1001", "--ignore-ttl", "--format", "json", *repo)
+    assert spaced.returncode == 0, spaced.stderr
+    assert spaced.stdout == plain.stdout and '"status": "expired"' in plain.stdout
+
+
+def test_a_source_whose_key_changes_type_is_a_breaking_change(make_repo) -> None:
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    definitions = (
+        "kind: Entity\nname: user\njoin_keys: [user_id]\n---\n"
+        "kind: FileSource\nname: src\npath: data/users.parquet\n---\n"
+        "kind: FeatureView\nname: stats\nentities: [user]\nsource: src\nschema:\n  - {name: score, dtype: float64}\n---\n"
+        "kind: FeatureService\nname: svc\nfeatures: [stats]\n"
+    )
+    repo = make_repo({"fsctl.yaml": "project: keys\n", "defs.yaml": definitions}, data=False)
+    (repo / "data").mkdir()
+
+    def write(ids: list) -> None:
+        ts = pa.array([0] * len(ids), pa.timestamp("us", tz="UTC"))
+        table = pa.table({"user_id": ids, "event_timestamp": ts, "score": [0.5] * len(ids)})
+        pq.write_table(table, repo / "data" / "users.parquet")
+
+    write(["u1", "u2"])
+    assert run_fsctl("apply", "--yes", "--repo", str(repo)).returncode == 0
+    # a string key takes any string; an integer is the same key as its text
+    numeric = run_fsctl("online", "--features", "stats:score", "--entity", "user_id=1001", "--repo", str(repo))
+    assert numeric.returncode == 0 and "missing" in numeric.stdout
+    write([1, 2])
+    plan = run_fsctl("plan", "--format", "json", "--repo", str(repo))
+    assert plan.returncode == 1  # blocked: the service uses the view
+    change = json.loads(plan.stdout)["changes"][0]
+    assert change["name"] == "stats" and change["breaking"] is True
+    assert change["fields"][0]["path"] == "key_dtypes.user_id"
+    assert "changed from string to int64" in change["fields"][0]["reason"]
