@@ -73,7 +73,8 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
         lines.append(line(f"BLOCKED: {count} would break objects that depend on them:", "bold red"))
         for b in plan.blocked:
             lines.append(line(f"  x {b.kind} {b.name}: {b.reason}"))
-            lines.append(line(f"      used by: {', '.join(b.dependents)}"))
+            if b.dependents:
+                lines.append(line(f"      used by: {', '.join(b.dependents)}"))
         lines.append("")
     if plan.allowed:
         count = plural(len(plan.allowed), "blocked change")
