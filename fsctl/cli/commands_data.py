@@ -80,6 +80,7 @@ def historical(
             request,
             leakage_guard=leakage_guard,
             progress=progress,
+            output=output,
         )
         with result:
             progress(f"writing {output}")

@@ -83,8 +83,13 @@ def select_views(objects: Catalog, names: list[str] | None) -> list[dict[str, An
     all_views = [objects.view(name) for name in sorted(objects.names("FeatureView"))]
     if names is None:
         return [v for v in all_views if v.get("online", True)]
+    if not names:
+        raise UsageError(
+            "no views named to materialize (an empty --views)",
+            hint="name views with --views A,B, or leave --views out to materialize every online view",
+        )
     chosen = []
-    for name in names:
+    for name in dict.fromkeys(names):  # a view named twice is loaded once
         view = objects.view(name)
         if not view.get("online", True):
             raise UsageError(f"view '{name}' is not online (online: false), so it is not materialized")

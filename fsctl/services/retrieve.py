@@ -9,8 +9,11 @@ The request goes to the offline engine as an engine-neutral
 
 from __future__ import annotations
 
+import fnmatch
+from pathlib import Path
 from typing import Any
 
+from fsctl.errors import UsageError
 from fsctl.offline import FeatureRef, OfflineEngine, PointInTimeRequest, RetrievalResult
 from fsctl.offline.base import Progress
 from fsctl.offline.entity_input import entity_input
@@ -41,8 +44,38 @@ def get_historical_features(
     *,
     leakage_guard: bool = False,
     progress: Progress | None = None,
+    output: Path | None = None,
 ) -> RetrievalResult:
     """The training set of ``entities`` (a path or a frame, see
-    :mod:`fsctl.offline.entity_input`) and ``request``; the caller closes the result."""
+    :mod:`fsctl.offline.entity_input`) and ``request``; the caller closes the result.
+    ``output``, the file the caller will write it to, is checked first: it must not be the
+    entity file or a file of a source the request reads (see :func:`check_output`)."""
     catalog = Catalog(project, registry)
-    return engine.historical(point_in_time_request(catalog, entities, request, leakage_guard), progress)
+    pit = point_in_time_request(catalog, entities, request, leakage_guard)
+    if output is not None:
+        check_output(pit, output)
+    return engine.historical(pit, progress)
+
+
+def check_output(request: PointInTimeRequest, output: Path) -> None:
+    """Refuse an output file that would replace the entity file or a source's data: the
+    training set would silently take the place of what it was built from."""
+    target = Path(output).resolve()
+    entities = request.entities.path
+    if entities is not None and Path(entities).resolve() == target:
+        raise UsageError(
+            f"--output {output} is the entity file: writing the training set there would replace its rows",
+            hint="write the training set to another file",
+        )
+    for view in request.views:
+        source = view.source
+        if source.is_s3:
+            continue
+        location = Path(source.location)
+        inside = location.is_dir() and target.is_relative_to(location.resolve())
+        if inside or target == location.resolve() or fnmatch.fnmatch(str(target), source.location):
+            raise UsageError(
+                f"--output {output} is data of source '{source.name}' ({source.location}), which view "
+                f"'{view.name}' reads: writing the training set there would replace or add to its rows",
+                hint="write the training set outside the sources' paths",
+            )

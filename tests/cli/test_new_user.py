@@ -257,3 +257,39 @@ def test_a_source_whose_key_changes_type_is_a_breaking_change(make_repo) -> None
     assert change["name"] == "stats" and change["breaking"] is True
     assert change["fields"][0]["path"] == "key_dtypes.user_id"
     assert "changed from string to int64" in change["fields"][0]["reason"]
+
+
+# -- more silent no-ops and dangerous successes --------------------------------------------
+
+
+def test_an_empty_views_list_is_an_error_and_a_view_named_twice_runs_once(example_repo: Path) -> None:
+    repo = ["--repo", str(example_repo)]
+    assert run_fsctl("apply", "--yes", *repo).returncode == 0
+    empty = run_fsctl("materialize", "2026-01-01", "2026-01-02", "--views", "", *repo)
+    assert empty.returncode == 1 and "no views named to materialize" in empty.stderr
+    twice = run_fsctl("materialize", "2026-01-01", "2026-01-02", "--views", "driver_hourly_stats,driver_hourly_stats", *repo)
+    assert twice.returncode == 0, twice.stderr
+    assert twice.stdout.count("driver_hourly_stats: done") == 1
+
+
+def test_historical_never_writes_over_its_entity_file_or_a_source(example_repo: Path) -> None:
+    repo = ["--repo", str(example_repo)]
+    assert run_fsctl("apply", "--yes", *repo).returncode == 0
+    entities = example_repo / "data" / "entities.csv"
+    source = example_repo / "data" / "driver_stats.parquet"
+    before = entities.read_bytes(), source.read_bytes()
+    common = ["historical", "--service", "driver_activity_v1", *repo]
+    over_input = run_fsctl(*common, "--entities", str(entities), "--output", str(entities))
+    assert over_input.returncode == 1 and "is the entity file" in over_input.stderr
+    over_source = run_fsctl(*common, "--entities", str(entities), "--output", str(source))
+    assert over_source.returncode == 1 and "is data of source 'driver_stats_source'" in over_source.stderr
+    assert (entities.read_bytes(), source.read_bytes()) == before
+
+
+def test_historical_with_an_entity_file_of_no_rows_says_so(example_repo: Path) -> None:
+    repo = ["--repo", str(example_repo)]
+    assert run_fsctl("apply", "--yes", *repo).returncode == 0
+    empty = example_repo / "empty.csv"
+    empty.write_text("driver_id,customer_id,event_timestamp\n")
+    result = run_fsctl("historical", "--service", "driver_activity_v1", "--entities", str(empty), "--output", "t.parquet", *repo)
+    assert result.returncode == 1 and "has no rows" in result.stderr, result.stderr

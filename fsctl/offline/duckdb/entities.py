@@ -79,6 +79,11 @@ def prepare(con: Any, entities: EntityInput, join_keys: list[str]) -> tuple[str,
     checks += [f"min(rowid) FILTER (WHERE {quote(k)} IS NULL)" for k in join_keys]
     found = con.execute(f"SELECT count(*), {', '.join(checks)} FROM {TABLE}").fetchall()[0]
     count, bad_ts, bad_keys = found[0], found[1], found[2:]
+    if count == 0:
+        raise UsageError(
+            f"{label} has no rows, so there is no training set to build",
+            hint="give at least one entity row (join keys and event_timestamp)",
+        )
     if bad_ts is not None:
         value = con.execute(
             f"SELECT CAST({quote(TIMESTAMP_COLUMN)} AS VARCHAR) FROM {TABLE} WHERE rowid = {int(bad_ts)}"
