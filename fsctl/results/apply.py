@@ -1,4 +1,4 @@
-"""The result of an apply or a teardown."""
+"""The result of an apply or a teardown (of the whole project, or of one online store's tables)."""
 
 from __future__ import annotations
 
@@ -19,3 +19,15 @@ class ApplyResult:
     @property
     def written(self) -> bool:
         return self.version_after != self.version_before
+
+
+@dataclass(frozen=True)
+class TablesDrop:
+    """``teardown --tables-only``: the project's tables in one online store (a store the
+    project moved away from), to drop or dropped; the registry is not changed."""
+
+    project: str
+    store: str  # the online store's identity
+    views: tuple[str, ...]
+    dropped: bool = False
+    cancelled: bool = False
