@@ -55,15 +55,13 @@ return 1
 
 
 def masked_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for messages."""
+    """``url`` with any password replaced by ``***``, for messages (even when the rest of it,
+    a port say, does not parse)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    userinfo, at, where = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
         return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{where}"))
 
 
 def _glob_escape(text: str) -> str:

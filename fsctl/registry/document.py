@@ -15,9 +15,10 @@ Shape (``format_version`` 1)::
 ``history`` holds the metadata of every version; the full document of each
 version is kept by the storage backend (a file or object per version).
 
-``online_store`` (the identity of :class:`fsctl.online.base.OnlineStoreConfig`: no secrets)
-was added with issue 11, so that ``fsctl plan`` can show a switch of online store and
-``materialize`` refuses to load a store the views were not applied to. It is an added key,
+``online_store`` (the identity of :class:`fsctl.online.base.OnlineStoreConfig`: no secrets),
+and in the audit record of a version that switched stores ``online_store_change`` (``{"from",
+"to"}``), were added with issue 11, so that ``fsctl plan`` can show a switch of online store and
+``materialize`` refuses to load a store the views were not applied to. They are added keys,
 so the format stays 1: an older fsctl ignores it (and drops it when it writes; the next
 apply of this fsctl records it again). A document without it (written before) reads as
 None, "not recorded": nothing is assumed, and the next apply that changes something
@@ -52,6 +53,8 @@ class VersionInfo:
     # What a guard rail blocked and --allow-breaking let through: kind, name, reason (the
     # guard rail's), override (the OBJECT given), because (the --reason), actor.
     allowed_breaking: tuple[dict[str, Any], ...] = ()
+    # A switch of online store made by this version: {"from", "to"} (store identities).
+    online_store_change: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -64,6 +67,8 @@ class VersionInfo:
         }
         if self.allowed_breaking:
             out["allowed_breaking"] = [dict(a) for a in self.allowed_breaking]
+        if self.online_store_change:
+            out["online_store_change"] = dict(self.online_store_change)
         return out
 
 
@@ -176,6 +181,7 @@ def parse_document(raw: bytes | str, location: str, token: str | None = None) ->
                 plan_hash=h.get("plan_hash"),
                 summary=dict(h.get("summary") or {}),
                 allowed_breaking=tuple(dict(a) for a in h.get("allowed_breaking") or ()),
+                online_store_change=dict(h["online_store_change"]) if h.get("online_store_change") else None,
             )
             for h in history
         )

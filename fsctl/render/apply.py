@@ -11,7 +11,9 @@ def apply_text(result: ApplyResult) -> str:
     if result.cancelled:
         return "Cancelled; nothing was written."
     if not result.written:
-        return f"No changes. Registry {registry} stays at version {result.version_before}." if not result.plan.has_changes else ""
+        if result.plan.has_changes:
+            return ""
+        return f"No changes. Registry {registry} stays at version {result.version_before}." + _left_behind(result)
     s = result.plan.summary
     retried = f" after {result.attempts} attempts" if result.attempts > 1 else ""
     switch = result.plan.store_change
@@ -19,6 +21,15 @@ def apply_text(result: ApplyResult) -> str:
     return (
         f"Applied: registry {registry} version {result.version_before} -> {result.version_after} "
         f"({s['add']} added, {s['update']} changed, {s['delete']} deleted{switched}) in {result.seconds:.2f}s{retried}."
+    ) + _left_behind(result)
+
+
+def _left_behind(result: ApplyResult) -> str:
+    if not result.other_stores:
+        return ""
+    return (
+        f"\nOnline stores the project loaded before still hold its tables: {', '.join(result.other_stores)}. "
+        "To remove them, run `fsctl teardown --tables-only` with online_store set to each."
     )
 
 

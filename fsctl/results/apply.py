@@ -15,6 +15,8 @@ class ApplyResult:
     attempts: int = 1
     cancelled: bool = False
     seconds: float = 0.0  # how long the apply took
+    # teardown: other online stores the project loaded, which still hold its tables and data
+    other_stores: tuple[str, ...] = ()
 
     @property
     def written(self) -> bool:

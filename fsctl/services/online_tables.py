@@ -78,8 +78,9 @@ def require_applied_store(project: Project, snapshot: RegistrySnapshot, command:
     if command == "teardown":
         raise UsageError(
             f"{where}: a teardown now would delete the objects and leave their tables in {applied} behind",
-            hint=f"set online_store back to {applied} to remove the project with its tables; to drop only "
-            f"this project's tables in {project.online_store}, run `fsctl teardown --tables-only`",
+            hint=f"set online_store back to {applied} to remove the project with its tables; if "
+            f"{project.online_store} is a store the project moved away from, `fsctl teardown --tables-only` "
+            "drops only its tables there",
         )
     raise UsageError(
         f"{where}, which has no tables for them until the switch is applied",
