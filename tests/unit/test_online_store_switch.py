@@ -23,6 +23,7 @@ from fsctl.online.redis_store import RedisOnlineStoreConfig
 from fsctl.online.sqlite import SQLiteOnlineStoreConfig
 from fsctl.render import render
 from fsctl.services.apply import apply_definitions, apply_saved, teardown
+from fsctl.services.browse import describe
 from fsctl.services.online_tables import drop_old_store
 from fsctl.services.plan import make_plan, save_plan
 from fsctl.workspace import ONLINE_STORES, open_workspace
@@ -333,6 +334,9 @@ def test_a_new_store_loads_the_whole_window_and_switching_back_resumes(repo: Pat
         "2025-06-03T02:00:00Z",  # 50h, in B
     )
     assert [r["store"] for r in state_document(repo)["runs"]] == [A, A, B]
+    with open_workspace(repo) as ws:  # describe shows the configured store's watermark
+        detail = describe(ws.project, ws.registry_reader(), "views", "stats", ws.state())
+    assert detail.context["watermark"] == h(50).isoformat()
 
     use_store(repo, "data/a.db")  # back: A's own watermark (48h) still counts, its data is there
     apply(repo)
