@@ -29,7 +29,7 @@ import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fsctl.errors import ConfigError, UsageError
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from fsctl.definitions.config import PortConfig, PortSection, RepoConfig
     from fsctl.offline import OfflineEngine
     from fsctl.online import OnlineStore
+    from fsctl.online.base import OnlineStoreConfig
     from fsctl.registry import Registry, RegistryReader
     from fsctl.services.project import Project
     from fsctl.state import StateStore
@@ -149,8 +150,15 @@ class Workspace:
             name=self.name,
             root=self.root,
             registry_uri=self.registry_uri,
+            online_store=self.online_store_identity,
             protected_aliases=self.config.models.protected_aliases,
         )
+
+    @property
+    def online_store_identity(self) -> str:
+        """The identity of ``online_store`` (computed from the config: no store is opened)."""
+        config = cast("OnlineStoreConfig", self.online_config)
+        return config.identity(self.root)
 
     @property
     def registry_location(self) -> Location:

@@ -24,7 +24,7 @@ from fsctl.render import render
 if TYPE_CHECKING:
     from fsctl.diff import Plan
     from fsctl.loader import RepoDefinitions
-    from fsctl.results.apply import ApplyResult
+    from fsctl.results.apply import ApplyResult, TablesDrop
     from fsctl.services.apply import Publisher
     from fsctl.workspace import Workspace
 
@@ -183,16 +183,49 @@ def apply(
 
 @click.command(short_help="Remove the project's objects and tables.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--tables-only",
+    is_flag=True,
+    help="Drop only the project's tables in the configured online store, one its views moved away "
+    "from; the registry is not changed.",
+)
 @repo_options
 @debug_option
-def teardown(yes: bool, repo: Path | None, registry: str | None, debug: bool) -> int:
-    """Remove the project's objects from the registry (history is kept)."""
-    from fsctl.services.apply import teardown as teardown_service
+def teardown(yes: bool, tables_only: bool, repo: Path | None, registry: str | None, debug: bool) -> int:
+    """Remove the project's objects from the registry (history is kept) and their online tables.
+
+    With --tables-only, drop only the project's tables in the online store fsctl.yaml names,
+    after a switch to another store: refused for the store the registry's views are in."""
     from fsctl.workspace import open_workspace
 
     with open_workspace(repo, registry) as ws:
+        if tables_only:
+            from fsctl.services.online_tables import drop_old_store
+
+            drop = drop_old_store(ws.project, ws.registry_reader(), ws.online_store(), ws.state(), _ask_drop(yes))
+            show(drop)
+            return 1 if drop.cancelled else 0
+        from fsctl.services.apply import teardown as teardown_service
+
         result = teardown_service(ws.project, _publisher(ws), confirm=_confirmer(yes, "teardown"))
     return _report(result)
+
+
+def _ask_drop(yes: bool) -> Callable[[TablesDrop], bool]:
+    def ask(drop: TablesDrop) -> bool:
+        show(drop)
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            from fsctl.errors import UsageError
+
+            raise UsageError(
+                "refusing to drop tables without confirmation: there is no terminal to ask on",
+                hint="review the tables above and pass --yes to drop them",
+            )
+        return confirm("Drop these tables?")
+
+    return ask
 
 
 def _publisher(ws: Workspace) -> Publisher:

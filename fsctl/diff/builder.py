@@ -16,6 +16,13 @@ that remains depends on the change:
 
 Blocked plans cannot be applied, unless an override (``--allow-breaking OBJECT --reason
 TEXT``) names the object; what it lets through is listed in ``Plan.allowed``.
+
+Online stores: given the store the registry's views were applied to and the configured
+one (identities), a registry with online views in another store is a *switch*: every
+desired online view's table is created in the new store, nothing is dropped (the old store
+is left as it is, tables of views removed now included), and the plan is a change even if
+no definition changed. A registry that does not record its store (written by an older
+fsctl) is not a switch; the plan notes it, and the next apply records the store.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from fsctl.diff.plan import (
     Change,
     Override,
     Plan,
+    StoreChange,
     fingerprint,
 )
 
@@ -58,9 +66,13 @@ def build_plan(
     protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES,
     overrides: tuple[Override, ...] = (),
     guard_rails: bool = True,
+    current_store: str | None = None,
+    desired_store: str | None = None,
 ) -> Plan:
     """The plan of ``desired`` against ``current``. ``guard_rails=False`` (teardown, and
-    diffs of past versions) blocks only what remaining objects depend on."""
+    diffs of past versions) blocks only what remaining objects depend on.
+    ``current_store`` is the online store the registry records (None: not recorded) and
+    ``desired_store`` the one to apply to (None: leave stores out of the plan)."""
     changes: list[Change] = []
     for kind in KIND_ORDER:
         before, after = current.get(kind, {}), desired.get(kind, {})
@@ -78,8 +90,18 @@ def build_plan(
     blocked = _blocked(changes, desired)
     if guard_rails:
         blocked = _guard_rails(changes, current, desired, protected_aliases, blocked)
+    before_views, after_views = current.get("FeatureView", {}), desired.get("FeatureView", {})
+    had_online = any(v.get("online", True) for v in before_views.values())
+    switch = None
+    if desired_store is not None and had_online and current_store not in (None, desired_store):
+        switch = StoreChange(str(current_store), desired_store)
     return Plan(
-        online_changes=_online_changes(current.get("FeatureView", {}), desired.get("FeatureView", {})),
+        # A switch creates every online view's table in the new store and drops nothing: the
+        # old store, tables of views removed now included, is left as it is.
+        online_changes=_online_changes({} if switch else before_views, after_views),
+        online_store=desired_store,
+        store_change=switch,
+        store_unrecorded=desired_store is not None and had_online and current_store is None,
         project=project,
         registry=registry,
         registry_version=registry_version,

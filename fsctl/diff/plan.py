@@ -5,8 +5,14 @@ the field-level changes per object in a deterministic order, what is blocked,
 and the desired objects, with two fingerprints: ``definitions_hash`` (what the
 repo declares) and ``plan_hash`` (this exact plan).
 
+The plan also says where the online views' tables are: ``online_store`` is the identity of
+the configured online store, and ``store_change`` is set when the registry's views were
+applied to another store (a switch: every online view gets a table in the new store, the
+old store is left as it is).
+
 JSON shape (``schema_version`` 1), fixed by DESIGN.md; keys may be added,
-never removed or renamed without bumping ``schema_version``.
+never removed or renamed without bumping ``schema_version``. ``online_store_change``
+(``null`` or ``{"from", "to", "old_store": "kept"}``) was added with issue 11: an added key.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 
 from fsctl.fingerprints import fingerprint
 
-__all__ = ["SCHEMA_VERSION", "Blocked", "Change", "FieldChange", "Override", "Plan", "fingerprint"]
+__all__ = ["SCHEMA_VERSION", "Blocked", "Change", "FieldChange", "Override", "Plan", "StoreChange", "fingerprint"]
 
 SCHEMA_VERSION = 1
 
@@ -109,6 +115,19 @@ class Override:
 
 
 @dataclass(frozen=True)
+class StoreChange:
+    """The online views move from the store the registry records (``before``) to the one
+    configured (``after``), both store identities. The apply creates every online view's
+    table in the new store and leaves the old store's tables and data as they are."""
+
+    before: str
+    after: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from": self.before, "to": self.after, "old_store": "kept"}
+
+
+@dataclass(frozen=True)
 class Plan:
     project: str
     registry: str
@@ -122,10 +141,15 @@ class Plan:
     # Blocked changes let through by --allow-breaking, and the overrides asked for.
     allowed: tuple[Blocked, ...] = ()
     overrides: tuple[Override, ...] = ()
+    # The configured online store (identity), a switch away from the registry's, and whether
+    # the registry (written by an older fsctl) does not say which store its views are in.
+    online_store: str | None = None
+    store_change: StoreChange | None = None
+    store_unrecorded: bool = False
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.changes)
+        return bool(self.changes) or self.store_change is not None
 
     @property
     def is_blocked(self) -> bool:
@@ -155,6 +179,8 @@ class Plan:
         }
         if self.overrides:  # a saved plan applies with exactly the overrides it was made with
             body["overrides"] = [o.to_dict() for o in self.overrides]
+        if self.store_change:  # ... and to exactly the online store it switches to
+            body["online_store_change"] = self.store_change.to_dict()
         return fingerprint(body)
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,6 +192,7 @@ class Plan:
             "changes": [c.to_dict() for c in self.changes],
             "blocked": [b.to_dict() for b in self.blocked],
             "online_store": [{"action": a, "view": v} for a, v in self.online_changes],
+            "online_store_change": self.store_change.to_dict() if self.store_change else None,
             "overrides": [o.to_dict() for o in self.overrides],
             "allowed_breaking": [
                 {**b.to_dict(), "override": next(o.to_dict() for o in self.overrides if o.matches(b))}

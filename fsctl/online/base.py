@@ -11,12 +11,19 @@ older window can never overwrite newer values. Records are written in one stored
 redis) pass one contract suite in ``tests/contract/test_online_contract.py``.
 
 Times are integers of microseconds since the Unix epoch, UTC.
+
+Each store's config (:class:`OnlineStoreConfig`) also gives the store's *identity*: a short,
+stable string without secrets naming where its data lives (``sqlite:data/online.db``,
+``redis:cache.internal:6379/0``, ``dynamodb:eu-west-1/fsctl_``). The registry records the
+identity its online views were applied to, and the state document keys watermarks by it,
+so switching stores is a visible plan change and a new store loads from scratch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from fsctl.online.format import StoredRecord
@@ -41,6 +48,18 @@ class OnlineRecord(NamedTuple):
     event_ts: int  # microseconds since the epoch, UTC
     created_ts: int | None
     values: dict[str, Any]  # feature name -> value (None for null)
+
+
+class OnlineStoreConfig(Protocol):
+    """What every ``online_store`` config of fsctl.yaml has besides its fields."""
+
+    type: str
+
+    def identity(self, root: Path) -> str:
+        """The store's identity: its type and what locates its data (never a password), the
+        same from every checkout of the repo at ``root``. Two configs with one identity
+        read and write the same data; a different identity is another store."""
+        ...
 
 
 class OnlineStore(Protocol):

@@ -14,6 +14,7 @@ so an endpoint that does not answer fails in seconds with one clear message.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fsctl.definitions.config import PortConfig
 from fsctl.errors import StoreError
@@ -343,6 +345,23 @@ class DynamoDBOnlineStoreConfig(PortConfig):
     region: str = "us-east-1"
     table_prefix: str = "fsctl_"
     endpoint_url: str | None = None
+
+    def identity(self, root: Path) -> str:
+        """``dynamodb:{region}/{table_prefix}``, plus ``@endpoint`` when the tables are not
+        on AWS (``endpoint_url``, else ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL``,
+        the endpoint boto3 uses). The AWS account is not part of it: keep one registry per
+        account, so each has its own record of its store."""
+        endpoint = (
+            self.endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+            or os.environ.get("AWS_ENDPOINT_URL")
+        )
+        where = f"dynamodb:{self.region}/{self.table_prefix}"
+        if not endpoint:
+            return where
+        parts = urlsplit(endpoint)
+        host = parts.netloc.rpartition("@")[2]  # never a user or password
+        return f"{where}@{urlunsplit(parts._replace(netloc=host)).rstrip('/')}"
 
 def create_store(config: DynamoDBOnlineStoreConfig, root: Path) -> DynamoDBOnlineStore:
     return DynamoDBOnlineStore(region=config.region, table_prefix=config.table_prefix, endpoint_url=config.endpoint_url)

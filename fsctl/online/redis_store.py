@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from fsctl.definitions.config import PortConfig
-from fsctl.errors import StoreError
+from fsctl.errors import ConfigError, StoreError
 from fsctl.online.base import OnlineRecord, OnlineView
 from fsctl.online.codec import codec_for
 from fsctl.online.format import StoredRecord, encode_key
@@ -55,15 +55,13 @@ return 1
 
 
 def masked_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for messages."""
+    """``url`` with any password replaced by ``***``, for messages (even when the rest of it,
+    a port say, does not parse)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    userinfo, at, where = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
         return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{where}"))
 
 
 def _glob_escape(text: str) -> str:
@@ -229,6 +227,29 @@ class RedisOnlineStoreConfig(PortConfig):
 
     type: str = "redis"
     url: str = "redis://localhost:6379/0"
+
+    def identity(self, root: Path) -> str:
+        """``redis:host:port/db`` (``redis:unix:/path/db`` for a socket): where the keys live,
+        without the user, password or TLS setting of the URL."""
+        return redis_identity(self.url)
+
+
+def redis_identity(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        db = parts.path.strip("/") if parts.scheme != "unix" else ""
+        db = db or (query.get("db") or ["0"])[0]
+        if parts.scheme == "unix":
+            return f"redis:unix:{parts.path}/{int(db)}"
+        host = (parts.hostname or "localhost").lower()
+        where = f"[{host}]" if ":" in host else host
+        return f"redis:{where}:{parts.port or 6379}/{int(db)}"
+    except ValueError:
+        raise ConfigError(
+            f"fsctl.yaml: field 'online_store.url': not a valid Redis URL: {masked_url(url)}",
+            hint="write it as redis://host:6379/0 (rediss:// for TLS, unix:///path/to/socket?db=0)",
+        ) from None
 
 def create_store(config: RedisOnlineStoreConfig, root: Path) -> RedisOnlineStore:
     return RedisOnlineStore(config.url)

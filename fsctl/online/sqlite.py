@@ -243,6 +243,19 @@ class SQLiteOnlineStoreConfig(PortConfig):
     type: str = "sqlite"
     path: str = "data/online.db"
 
+    def file(self, root: Path) -> Path:
+        path = Path(self.path).expanduser()
+        return path if path.is_absolute() else root / path
+
+    def identity(self, root: Path) -> str:
+        """``sqlite:`` and the file, resolved: relative to the repo when it is inside it (so
+        every checkout of the repo names it the same), else absolute."""
+        path, base = self.file(root).resolve(), root.resolve()
+        try:
+            return f"sqlite:{path.relative_to(base).as_posix()}"
+        except ValueError:
+            return f"sqlite:{path.as_posix()}"
+
+
 def create_store(config: SQLiteOnlineStoreConfig, root: Path) -> SQLiteOnlineStore:
-    path = Path(config.path).expanduser()
-    return SQLiteOnlineStore(path if path.is_absolute() else root / path)
+    return SQLiteOnlineStore(config.file(root))

@@ -7,12 +7,22 @@ Shape (``format_version`` 1)::
       "project": "driver_ranking",
       "version": 3,                      # 0 means "no registry yet"; +1 per apply that changes anything
       "applied_at": "2026-01-01T00:00:00Z", "actor": "ci@host", "commit": "abc123", "plan_hash": "...",
+      "online_store": "sqlite:data/online.db",   # the store the online views were applied to
       "objects": {"Entity": {"driver": {...canonical object...}}, "FeatureView": {...}, ...},
       "history": [{"version": 1, "applied_at", "actor", "commit", "plan_hash", "summary": {...}}, ...]
     }
 
 ``history`` holds the metadata of every version; the full document of each
 version is kept by the storage backend (a file or object per version).
+
+``online_store`` (the identity of :class:`fsctl.online.base.OnlineStoreConfig`: no secrets),
+and in the audit record of a version that switched stores ``online_store_change`` (``{"from",
+"to"}``), were added with issue 11, so that ``fsctl plan`` can show a switch of online store and
+``materialize`` refuses to load a store the views were not applied to. They are added keys,
+so the format stays 1: an older fsctl ignores it (and drops it when it writes; the next
+apply of this fsctl records it again). A document without it (written before) reads as
+None, "not recorded": nothing is assumed, and the next apply that changes something
+records the store it applies to.
 
 What counts as a breaking change to this format: removing or renaming a key,
 changing a value's type or meaning. Adding keys is not breaking; readers ignore
@@ -43,6 +53,8 @@ class VersionInfo:
     # What a guard rail blocked and --allow-breaking let through: kind, name, reason (the
     # guard rail's), override (the OBJECT given), because (the --reason), actor.
     allowed_breaking: tuple[dict[str, Any], ...] = ()
+    # A switch of online store made by this version: {"from", "to"} (store identities).
+    online_store_change: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -55,6 +67,8 @@ class VersionInfo:
         }
         if self.allowed_breaking:
             out["allowed_breaking"] = [dict(a) for a in self.allowed_breaking]
+        if self.online_store_change:
+            out["online_store_change"] = dict(self.online_store_change)
         return out
 
 
@@ -68,6 +82,7 @@ class RegistrySnapshot:
     objects: dict[str, dict[str, dict[str, Any]]]
     history: tuple[VersionInfo, ...] = ()
     token: str | None = None
+    online_store: str | None = None  # identity of the store the online views were applied to
 
     @property
     def exists(self) -> bool:
@@ -83,20 +98,27 @@ class RegistrySnapshot:
             "actor": last.actor if last else None,
             "commit": last.commit if last else None,
             "plan_hash": last.plan_hash if last else None,
+            "online_store": self.online_store,
             "objects": self.objects,
             "history": [h.to_dict() for h in self.history],
         }
 
     def next(
-        self, objects: dict[str, dict[str, dict[str, Any]]], info: VersionInfo, project: str
+        self,
+        objects: dict[str, dict[str, dict[str, Any]]],
+        info: VersionInfo,
+        project: str,
+        online_store: str | None = None,
     ) -> RegistrySnapshot:
-        """The snapshot that an apply of ``objects`` on top of this one writes."""
+        """The snapshot that an apply of ``objects`` (to ``online_store``: default, the
+        store recorded now) on top of this one writes."""
         return RegistrySnapshot(
             location=self.location,
             project=project,
             version=self.version + 1,
             objects=objects,
             history=(*self.history, info),
+            online_store=online_store or self.online_store,
         )
 
 
@@ -152,6 +174,9 @@ def parse_document(raw: bytes | str, location: str, token: str | None = None) ->
         raise corrupt("'objects' is not a mapping of kinds to objects")
     if not isinstance(history, list):
         raise corrupt("'history' is not a list")
+    online_store = doc.get("online_store")
+    if online_store is not None and not isinstance(online_store, str):
+        raise corrupt("'online_store' is not a string")
     try:
         infos = tuple(
             VersionInfo(
@@ -162,6 +187,7 @@ def parse_document(raw: bytes | str, location: str, token: str | None = None) ->
                 plan_hash=h.get("plan_hash"),
                 summary=dict(h.get("summary") or {}),
                 allowed_breaking=tuple(dict(a) for a in h.get("allowed_breaking") or ()),
+                online_store_change=dict(h["online_store_change"]) if h.get("online_store_change") else None,
             )
             for h in history
         )
@@ -174,6 +200,7 @@ def parse_document(raw: bytes | str, location: str, token: str | None = None) ->
         objects=objects,
         history=infos,
         token=token,
+        online_store=online_store,
     )
 
 

@@ -47,5 +47,6 @@ class MemoryRegistry:
                 objects=stored.objects,
                 history=stored.history,
                 token=str(stored.version),
+                online_store=stored.online_store,
             )
             self._versions[stored.version] = stored.to_document()

@@ -26,6 +26,7 @@ VIEWS: dict[tuple[str, str], str] = {
     ("VersionDiff", "json"): "json_format:diff_json",
     ("VersionDiff", "markdown"): "markdown:diff_markdown",
     ("ApplyResult", "text"): "apply:apply_text",
+    ("TablesDrop", "text"): "apply:tables_drop_text",
     ("ValidationReport", "text"): "validation:validation_text",
     ("ValidationReport", "json"): "validation:validation_json",
     ("AllObjects", "text"): "browse:all_objects_table",

@@ -170,6 +170,11 @@ def history_table(result: History) -> str:
             f"  version {v}: {a['kind']} {a['name']} (--allow-breaking {a['override']}) by {a['actor']}: {a['because']}"
             for v, a in overrides
         )
+    switches = [(e["version"], e["online_store_change"]) for e in result.entries if e.get("online_store_change")]
+    if switches:
+        text += "\n\nOnline store switches:\n" + "\n".join(
+            f"  version {v}: {change['from']} -> {change['to']}" for v, change in switches
+        )
     return text
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from fsctl.diff import Plan
+from fsctl.render.text import switch_notes, unrecorded_note
 from fsctl.render.values import SYMBOL, plural, show
 from fsctl.results.browse import VersionDiff
 
 
 def _md(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return f"`{text}`"
 
 
 def plan_markdown(plan: Plan, title: str | None = None) -> str:
@@ -27,8 +32,18 @@ def plan_markdown(plan: Plan, title: str | None = None) -> str:
     template = env.get_template("plan.md.j2")
     breaking = [c for c in plan.changes if c.breaking]
     updated = [c for c in plan.changes if c.fields]
+    switch = plan.store_change
     text = template.render(
-        plan=plan, title=title, s=plan.summary, breaking=breaking, updated=updated, symbol=SYMBOL, show=show, plural=plural
+        plan=plan,
+        title=title,
+        s=plan.summary,
+        breaking=breaking,
+        updated=updated,
+        symbol=SYMBOL,
+        show=show,
+        plural=plural,
+        switch_notes=switch_notes(switch.before, _code) if switch else [],
+        unrecorded_note=unrecorded_note(plan, _code),
     )
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")

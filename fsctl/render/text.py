@@ -6,6 +6,8 @@ form only when stdout is a terminal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fsctl.diff import Plan
 from fsctl.diff.plan import ADD, BREAKING, DELETE, METADATA, UPDATE
 from fsctl.render.values import SYMBOL, object_summary, plural, show
@@ -36,6 +38,7 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
     ]
     if not plan.has_changes:
         lines.append(no_changes or "No changes. The registry matches the definitions.")
+        lines.extend(_unrecorded_note(plan))
         return "\n".join(lines) + "\n"
 
     for change in plan.changes:
@@ -59,14 +62,21 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
             if field.impact == BREAKING:
                 text += f"   (breaking: {field.reason})"
             lines.append(line(text))
-    lines.append("")
-    if plan.online_changes:
-        lines.append("Online store:")
+    if plan.changes:
+        lines.append("")
+    switch = plan.store_change
+    if plan.online_changes or switch:
+        if switch:
+            lines.append(line(f"Online store: switches from {switch.before} to {switch.after}", "bold yellow"))
+        else:
+            lines.append("Online store:")
         for action, view in plan.online_changes:
             if action == "create":
                 lines.append(line(f"  + create the online table of view {view}", "green"))
             else:
                 lines.append(line(f"  - drop the online table of view {view} (its online values are deleted)", "red"))
+        if switch and title is None:
+            lines.extend(line(text) for text in _wrap(switch_notes(switch.before)))
         lines.append("")
     if plan.blocked:
         count = plural(len(plan.blocked), "change")
@@ -98,10 +108,52 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
         extras.append(f"{s['blocked']} blocked")
     if s["allowed_breaking"]:
         extras.append(f"{s['allowed_breaking']} allowed by --allow-breaking")
+    if switch:
+        tail += ", and a switch of online store"
     if extras:
         tail += f" ({'; '.join(extras)})"
     lines.append(line(tail + ".", "bold red" if s["breaking"] else "bold"))
+    lines.extend(_unrecorded_note(plan))
     return "\n".join(lines) + "\n"
+
+
+def switch_notes(before: str, code: Callable[[str], str] = str) -> list[str]:
+    """What a switch of online store means for the new store and the old one (text and
+    Markdown, where ``code`` puts a store's identity in a code span)."""
+    return [
+        "New store: watermarks are kept per store, so a view never loaded into it starts afresh: the next "
+        "`fsctl materialize-incremental` loads it from END minus its TTL (or from its earliest event). "
+        "Load it before readers use it.",
+        "Old store: left as it is; its tables and data stay for readers still using it. To remove them, "
+        f"run `fsctl teardown --tables-only` with online_store set to {code(before)}.",
+    ]
+
+
+def unrecorded_note(plan: Plan, code: Callable[[str], str] = str) -> str | None:
+    """The note of a registry that does not record its online store (text and Markdown)."""
+    if not plan.store_unrecorded:
+        return None
+    return (
+        "The registry does not record which online store its views were applied to (an older fsctl "
+        f"wrote it); the next apply that changes something records {code(str(plan.online_store))}."
+    )
+
+
+def _unrecorded_note(plan: Plan) -> list[str]:
+    note = unrecorded_note(plan)
+    return [] if note is None else ["", *_wrap([f"Note: {note}"], first="", rest="  ")]
+
+
+def _wrap(paragraphs: list[str], first: str = "  ", rest: str = "    ") -> list[str]:
+    import textwrap
+
+    return [
+        text
+        for paragraph in paragraphs
+        for text in textwrap.wrap(
+            paragraph, width=100, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False
+        )
+    ]
 
 
 def diff_text(result: VersionDiff, markup: bool = False) -> str:

@@ -60,11 +60,16 @@ def write_plan(project: Project, ports: Publisher, plan: Plan, snapshot: Registr
             }
             for b in plan.allowed
         ),
+        online_store_change=(
+            {"from": plan.store_change.before, "to": plan.store_change.after} if plan.store_change else None
+        ),
     )
-    new = snapshot.next(plan.desired, info, project.name)
+    # The new version records the online store its views are applied to (a switch included).
+    new = snapshot.next(plan.desired, info, project.name, online_store=project.online_store)
     online_tables.create_tables(project.name, ports.online, plan)
     ports.registry.write(new, snapshot)
-    online_tables.drop_tables(project.name, ports.online, ports.state, online_tables.dropped_views(plan))
+    dropped = online_tables.dropped_views(plan)
+    online_tables.drop_tables(project.name, ports.online, ports.state, dropped, project.online_store)
     return new.version
 
 
@@ -140,20 +145,22 @@ def apply_saved(
 
 def teardown(project: Project, ports: Publisher, confirm: Callable[[Plan], bool] | None = None) -> ApplyResult:
     """Delete every object of the project (a new registry version with no objects) and every
-    online table it has."""
+    online table it has, in the online store its views were applied to (refused when
+    fsctl.yaml names another: see :func:`online_tables.require_applied_store`)."""
     started = time.perf_counter()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         snapshot = ports.registry.read()
+        online_tables.require_applied_store(project, snapshot, "teardown")
         plan = plan_against(project, {}, snapshot, guard_rails=False)  # removing everything is its purpose
         if not plan.has_changes:
-            _drop_all(project, ports)
-            return _timed(ApplyResult(plan, snapshot.version, snapshot.version, attempt), started)
+            left = _drop_all(project, ports)
+            return _timed(ApplyResult(plan, snapshot.version, snapshot.version, attempt, other_stores=left), started)
         if confirm is not None and not confirm(plan):
             return _timed(ApplyResult(plan, snapshot.version, snapshot.version, attempt, cancelled=True), started)
         try:
             version = write_plan(project, ports, plan, snapshot)
-            _drop_all(project, ports)
-            return _timed(ApplyResult(plan, snapshot.version, version, attempt), started)
+            left = _drop_all(project, ports)
+            return _timed(ApplyResult(plan, snapshot.version, version, attempt, other_stores=left), started)
         except ConflictError:
             if attempt == MAX_ATTEMPTS:
                 raise
@@ -161,9 +168,12 @@ def teardown(project: Project, ports: Publisher, confirm: Callable[[Plan], bool]
     raise AssertionError("unreachable")
 
 
-def _drop_all(project: Project, ports: Publisher) -> None:
+def _drop_all(project: Project, ports: Publisher) -> tuple[str, ...]:
+    """Drop the project's tables in the configured store; return the other stores it loaded
+    (they hold watermarks), which teardown leaves as the switch away from them did."""
     views = online_tables.all_online_views(project.name, ports.online)
-    online_tables.drop_tables(project.name, ports.online, ports.state, views)
+    online_tables.drop_tables(project.name, ports.online, ports.state, views, project.online_store)
+    return tuple(sorted(set(ports.state.read().stores) - {project.online_store}))
 
 
 def _timed(result: ApplyResult, started: float) -> ApplyResult:

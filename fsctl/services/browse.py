@@ -77,7 +77,8 @@ def describe(
             f"no {resolved} named '{name}' in the registry {project.registry_uri} (version {snapshot.version})",
             hint=f"did you mean '{close[0]}'?" if close else f"see `fsctl list {kind}`",
         )
-    return ObjectDetail(resolved, name, objects[name], _context(resolved, name, snapshot.objects, state))
+    context = _context(resolved, name, snapshot.objects, state, project.online_store)
+    return ObjectDetail(resolved, name, objects[name], context)
 
 
 def history(registry: RegistryReader) -> History:
@@ -99,12 +100,26 @@ def diff_versions(project: Project, registry: RegistryReader, a: int, b: int) ->
     """What changed from version ``a`` to version ``b``, as a plan of ``b`` against ``a``."""
     before = registry.read_version(a) if a > 0 else {"objects": {}}
     after = registry.read_version(b)
-    plan = build_plan(project.name, project.registry_uri, a, before.get("objects", {}), after.get("objects", {}))
+    stores = (before.get("online_store"), after.get("online_store"))
+    plan = build_plan(
+        project.name,
+        project.registry_uri,
+        a,
+        before.get("objects", {}),
+        after.get("objects", {}),
+        # a switch of online store between the versions, when both recorded theirs
+        current_store=stores[0] if all(stores) else None,
+        desired_store=stores[1] if all(stores) else None,
+    )
     return VersionDiff(plan, a, b)
 
 
 def _context(
-    kind: str, name: str, objects: dict[str, dict[str, dict[str, Any]]], state: StateStore | None
+    kind: str,
+    name: str,
+    objects: dict[str, dict[str, dict[str, Any]]],
+    state: StateStore | None,
+    store: str,
 ) -> dict[str, Any]:
     """What ``describe`` shows beside the object (see ObjectDetail.context)."""
     graph = build_graph(objects)
@@ -128,7 +143,7 @@ def _context(
         context["entities"] = {
             e: (objects.get("Entity", {}).get(e) or {}).get("join_keys", []) for e in doc.get("entities", [])
         }
-        if state is not None:
-            view_state = state.read().views.get(name)
+        if state is not None:  # the watermark in the configured online store
+            view_state = state.read().view_state(store, name)
             context["watermark"] = view_state.watermark.isoformat() if view_state and view_state.watermark else None
     return context

@@ -9,6 +9,12 @@ Stores upsert with the never-older rule, so a re-run, an overlapping window or a
 backfill cannot replace a newer value. The view's watermark (in the state document beside
 the registry, never in the registry) moves only after all its rows are written; a run
 killed at any point leaves the watermark where it was, and re-running completes it.
+
+Watermarks belong to the online store they were written to (``project.online_store``, the
+configured store's identity): a store with no watermark of its own for a view loads it from
+scratch, so switching stores never leaves a gap. A store the registry's online views were
+not applied to is refused (its tables come with ``fsctl apply``; see
+:func:`fsctl.services.online_tables.require_applied_store`).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from fsctl.online import OnlineStore
 from fsctl.registry import RegistryReader
 from fsctl.results.materialize import MaterializeResult, ViewRun
 from fsctl.services.catalog import Catalog
+from fsctl.services.online_tables import require_applied_store
 from fsctl.services.project import Project
 from fsctl.state import StateStore
 
@@ -153,6 +160,7 @@ def materialize(
             hint="the watermark would move past rows that have not arrived yet; use the current time or earlier",
         )
     objects = Catalog(project, registry)
+    require_applied_store(project, registry.read(), "materialize")
     chosen = select_views(objects, views)
     snapshot = state_store.read()
     result = MaterializeResult()
@@ -163,16 +171,21 @@ def materialize(
         run_start = start
         note = ""
         if incremental:
-            mark = watermark_for(snapshot, name, fp)
+            mark = watermark_for(snapshot, name, fp, project.online_store)
+            # A watermark of another store, or recorded before stores were (store unknown), does not count.
+            elsewhere = name in snapshot.views or any(
+                name in marks for store_id, marks in snapshot.stores.items() if store_id != project.online_store
+            )
+            none = "no watermark in this online store" if elsewhere else "no watermark"
             if mark is not None:
                 run_start = mark - (lookback or timedelta(0))
                 back = format_duration(int(lookback.total_seconds())) if lookback else ""
                 note = "from the watermark" + (f" minus the {back} lookback" if lookback else "")
             elif ttl:
                 run_start = end - timedelta(seconds=ttl)
-                note = "no watermark: from END minus the TTL"
+                note = f"{none}: from END minus the TTL"
             else:
-                run_start, note = None, "no watermark and no TTL: from the earliest event"
+                run_start, note = None, f"{none} and no TTL: from the earliest event"
         run = ViewRun(name, run_start, end, note=note)
         result.runs.append(run)
         if run_start is not None and run_start >= end:
@@ -207,6 +220,7 @@ def materialize(
             keys_written=run.keys_written,
             actor=actor(),
             error=run.error,
+            store=project.online_store,
         )
         _fault("before-state")
         if run.status == "failed":

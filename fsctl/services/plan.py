@@ -70,6 +70,8 @@ def plan_against(
         protected_aliases=project.protected_aliases,
         overrides=overrides,
         guard_rails=guard_rails,
+        current_store=snapshot.online_store,
+        desired_store=project.online_store,
     )
 
 

@@ -1,6 +1,7 @@
-"""What a use case knows of the project it works on: its name, its repo and the registry URI
-it was pointed at (as given, for plans and messages). Ports come separately, typed by
-their interfaces (see :mod:`fsctl.workspace`)."""
+"""What a use case knows of the project it works on: its name, its repo, the registry URI
+it was pointed at (as given, for plans and messages) and the identity of the online store
+fsctl.yaml names (see :class:`fsctl.online.base.OnlineStoreConfig`). Ports come separately,
+typed by their interfaces (see :mod:`fsctl.workspace`)."""
 
 from __future__ import annotations
 
@@ -13,4 +14,5 @@ class Project:
     name: str
     root: Path
     registry_uri: str
+    online_store: str  # the configured online store's identity: where apply and materialize write
     protected_aliases: tuple[str, ...] = ("Production", "Champion")

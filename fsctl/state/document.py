@@ -1,11 +1,14 @@
 """The materialization state document: watermarks and run history, beside the registry.
 
-A view's *watermark* is the END of the last window whose rows were written to the online
+A view's *watermark* is the END of the last window whose rows were written to an online
 store; ``materialize-incremental`` starts there. Watermarks live here, not in the registry,
 so a materialize never changes the registry version (it never makes a saved plan stale),
 and a view whose data definition is unchanged keeps its watermark across applies. Each
 watermark is tied to the view's data *fingerprint*: when the definition changes, the old
-watermark no longer counts and the view starts afresh.
+watermark no longer counts and the view starts afresh. Each watermark also belongs to the
+online store it was written to (keyed by the store's identity,
+:class:`fsctl.online.base.OnlineStoreConfig`): a store that has none of its own starts
+from scratch, and a store switched back to resumes from its own.
 
 Shape (``format_version`` 1)::
 
@@ -13,15 +16,27 @@ Shape (``format_version`` 1)::
       "format_version": 1,
       "project": "driver_ranking",
       "serial": 7,                                 # +1 per write; 0 means "no document yet"
-      "views": {"driver_stats": {"watermark": "2026-01-02T00:00:00Z" or null,
-                                 "fingerprint": "…", "updated_at": "2026-01-02T00:05:00Z"}},
+      "stores": {"sqlite:data/online.db":          # per online store identity, per view
+                   {"driver_stats": {"watermark": "2026-01-02T00:00:00Z" or null,
+                                     "fingerprint": "…", "updated_at": "2026-01-02T00:05:00Z"}}},
+      "views": {"driver_stats": {...the same fields...}},   # legacy: store unknown, see below
       "runs": [{"run_id", "view", "start", "end", "started_at", "finished_at", "status",
-                "rows_read", "keys_written", "actor", "error"}, …]   # newest last, at most 200
+                "rows_read", "keys_written", "actor", "error", "store"}, …]   # newest last, at most 200
     }
 
 Every time is ISO-8601 in UTC. The update rules (:func:`record_success`,
 :func:`record_failure`, :func:`forget_views`) are pure functions from a snapshot to a
 snapshot; the stores in this package only read and compare-and-swap whole documents.
+
+``stores`` and a run's ``store`` were added when fsctl began to track online stores (issue
+11): additive, so the format stays 1. Before, watermarks were kept per view in ``views``
+without saying which store they were written to; fsctl no longer trusts them (the store
+may have been switched since, and resuming from another store's watermark leaves a gap):
+a view with only a ``views`` entry reloads once, from END minus its TTL or its earliest
+event, and the entry is dropped when the view's first watermark in a known store is
+recorded. ``views`` is still written (as read, minus dropped entries), so an older fsctl
+reading the document sees a valid one: it finds fewer or older watermarks, so it reloads
+rather than skipping rows, and its writes lose ``stores``, which makes this fsctl reload.
 
 What counts as a breaking change to this format: removing or renaming a key, changing a
 value's type or meaning. Adding keys is not breaking; readers ignore unknown keys. A
@@ -100,6 +115,7 @@ class RunRecord:
     keys_written: int
     actor: str
     error: str | None = None
+    store: str | None = None  # the identity of the online store written (None: recorded before stores were)
 
     def __post_init__(self) -> None:
         if self.status not in ("succeeded", "failed"):
@@ -122,6 +138,7 @@ class RunRecord:
             "keys_written": self.keys_written,
             "actor": self.actor,
             "error": self.error,
+            **({"store": self.store} if self.store is not None else {}),
         }
 
 
@@ -135,10 +152,15 @@ class StateSnapshot:
 
     location: str
     project: str
-    views: dict[str, ViewState] = field(default_factory=dict)
+    views: dict[str, ViewState] = field(default_factory=dict)  # legacy: store unknown, never used
     runs: list[RunRecord] = field(default_factory=list)
     token: str | None = None
     serial: int = 0
+    stores: dict[str, dict[str, ViewState]] = field(default_factory=dict)  # store identity -> view -> state
+
+    def view_state(self, store: str, view: str) -> ViewState | None:
+        """What is known of ``view`` in the online store ``store``."""
+        return self.stores.get(store, {}).get(view)
 
     @property
     def exists(self) -> bool:
@@ -149,6 +171,11 @@ class StateSnapshot:
             "format_version": FORMAT_VERSION,
             "project": self.project,
             "serial": self.serial,
+            "stores": {
+                store: {name: views[name].to_dict() for name in sorted(views)}
+                for store, views in sorted(self.stores.items())
+                if views
+            },
             "views": {name: self.views[name].to_dict() for name in sorted(self.views)},
             "runs": [run.to_dict() for run in self.runs],
         }
@@ -174,28 +201,36 @@ def record_success(
     fingerprint: str,
     run: RunRecord,
 ) -> StateSnapshot:
-    """Record a successful run of ``view`` over ``[start, end)`` and move its watermark.
+    """Record a successful run of ``view`` over ``[start, end)`` and move its watermark in
+    the online store the run wrote to (``run.store``).
 
-    The watermark moves to ``end`` when the view has none, when its stored fingerprint
-    differs (the data definition changed: what was loaded before no longer counts), or
-    when the window is contiguous with what was loaded (``start`` is None or not after the
-    watermark) and ends after it. It never moves backwards and never jumps over a gap: a
-    window starting after the watermark leaves it where it is, so a later incremental run
-    still covers the gap. The run is always appended.
+    The watermark moves to ``end`` when the view has none in that store, when its stored
+    fingerprint differs (the data definition changed: what was loaded before no longer
+    counts), or when the window is contiguous with what was loaded (``start`` is None or not
+    after the watermark) and ends after it. It never moves backwards and never jumps over a
+    gap: a window starting after the watermark leaves it where it is, so a later incremental
+    run still covers the gap. The run is always appended; the view's legacy entry (store
+    unknown) is dropped.
     """
-    if run.view != view or run.status != "succeeded":
+    if run.view != view or run.status != "succeeded" or run.store is None:
         raise ValueError(
-            f"record_success needs a succeeded run of {view!r}, got {run.status} of {run.view!r}"
+            f"record_success needs a succeeded run of {view!r} naming its store, "
+            f"got {run.status} of {run.view!r} in store {run.store!r}"
         )
     end = _utc(end, "end")
     start = _utc(start, "start") if start is not None else None
-    current = snapshot.views.get(view)
-    views = dict(snapshot.views)
+    current = snapshot.view_state(run.store, view)
+    in_store = dict(snapshot.stores.get(run.store, {}))
     if current is None or current.watermark is None or current.fingerprint != fingerprint:
-        views[view] = ViewState(watermark=end, fingerprint=fingerprint, updated_at=run.finished_at)
+        in_store[view] = ViewState(watermark=end, fingerprint=fingerprint, updated_at=run.finished_at)
     elif (start is None or start <= current.watermark) and end > current.watermark:
-        views[view] = ViewState(watermark=end, fingerprint=fingerprint, updated_at=run.finished_at)
-    return dataclasses.replace(snapshot, views=views, runs=_append(snapshot.runs, run))
+        in_store[view] = ViewState(watermark=end, fingerprint=fingerprint, updated_at=run.finished_at)
+    return dataclasses.replace(
+        snapshot,
+        stores={**snapshot.stores, run.store: in_store},
+        views={name: state for name, state in snapshot.views.items() if name != view},
+        runs=_append(snapshot.runs, run),
+    )
 
 
 def record_failure(snapshot: StateSnapshot, run: RunRecord) -> StateSnapshot:
@@ -205,20 +240,27 @@ def record_failure(snapshot: StateSnapshot, run: RunRecord) -> StateSnapshot:
     return dataclasses.replace(snapshot, runs=_append(snapshot.runs, run))
 
 
-def watermark_for(snapshot: StateSnapshot, view: str, fingerprint: str) -> datetime | None:
-    """The view's watermark if it was loaded under this ``fingerprint``; else None."""
-    current = snapshot.views.get(view)
+def watermark_for(snapshot: StateSnapshot, view: str, fingerprint: str, store: str) -> datetime | None:
+    """The view's watermark in the online store ``store`` if it was loaded there under this
+    ``fingerprint``; else None (a legacy watermark of an unknown store never counts)."""
+    current = snapshot.view_state(store, view)
     if current is None or current.fingerprint != fingerprint:
         return None
     return current.watermark
 
 
-def forget_views(snapshot: StateSnapshot, keep: set[str]) -> StateSnapshot:
-    """Drop the state of every view not in ``keep`` (deleted views); run history stays."""
-    if set(snapshot.views) <= keep:
+def forget_views(snapshot: StateSnapshot, views: set[str], store: str) -> StateSnapshot:
+    """Drop the watermarks of ``views`` in the online store ``store`` (their tables there were
+    dropped), and their legacy entries; other stores keep theirs, and run history stays."""
+    in_store = snapshot.stores.get(store, {})
+    if not (views & set(in_store) or views & set(snapshot.views)):
         return snapshot
-    views = {name: state for name, state in snapshot.views.items() if name in keep}
-    return dataclasses.replace(snapshot, views=views)
+    stores = dict(snapshot.stores)
+    stores[store] = {name: state for name, state in in_store.items() if name not in views}
+    if not stores[store]:
+        del stores[store]
+    legacy = {name: state for name, state in snapshot.views.items() if name not in views}
+    return dataclasses.replace(snapshot, stores=stores, views=legacy)
 
 
 # --- storage format ----------------------------------------------------------------------
@@ -262,6 +304,7 @@ def _run_record(raw: Any) -> RunRecord:
         keys_written=raw["keys_written"],
         actor=str(raw["actor"]),
         error=str(error) if error is not None else None,
+        store=str(raw["store"]) if raw.get("store") is not None else None,
     )
 
 
@@ -292,8 +335,15 @@ def parse_document(raw: bytes | str, location: str, token: str | None = None) ->
         raise _corrupt(location, "'views' is not a mapping of view names to states")
     if not isinstance(runs, list):
         raise _corrupt(location, "'runs' is not a list")
+    stores = doc.get("stores", {})
+    if not isinstance(stores, dict) or not all(isinstance(v, dict) for v in stores.values()):
+        raise _corrupt(location, "'stores' is not a mapping of online stores to views")
     try:
         states = {str(name): _view_state(value) for name, value in views.items()}
+        by_store = {
+            str(store): {str(name): _view_state(value) for name, value in in_store.items()}
+            for store, in_store in stores.items()
+        }
     except (KeyError, TypeError, ValueError) as exc:
         raise _corrupt(location, f"a view entry is malformed ({type(exc).__name__}: {exc})") from None
     try:
@@ -301,7 +351,13 @@ def parse_document(raw: bytes | str, location: str, token: str | None = None) ->
     except (KeyError, TypeError, ValueError) as exc:
         raise _corrupt(location, f"a run entry is malformed ({type(exc).__name__}: {exc})") from None
     return StateSnapshot(
-        location=location, project=project, views=states, runs=records, token=token, serial=serial
+        location=location,
+        project=project,
+        views=states,
+        runs=records,
+        token=token,
+        serial=serial,
+        stores={store: views for store, views in by_store.items() if views},
     )
 
 
@@ -314,8 +370,20 @@ def dumps(snapshot: StateSnapshot) -> bytes:
     document = snapshot.to_document()
     lines = ["{"]
     lines.extend(
-        f" {one(key)}: {one(document[key])}," for key in sorted(document) if key not in ("views", "runs")
+        f" {one(key)}: {one(document[key])},"
+        for key in sorted(document)
+        if key not in ("stores", "views", "runs")
     )
+    stores = document["stores"]
+    lines.append(' "stores": {')
+    for i, store in enumerate(stores):
+        lines.append(f"  {one(store)}: {{")
+        lines.extend(
+            f"   {one(name)}: {one(state)}{',' if j < len(stores[store]) - 1 else ''}"
+            for j, (name, state) in enumerate(stores[store].items())
+        )
+        lines.append("  }" + ("," if i < len(stores) - 1 else ""))
+    lines.append(" },")
     views, runs = document["views"], document["runs"]
     lines.append(' "views": {')
     lines.extend(

@@ -18,7 +18,6 @@ import pytest
 
 from tests.cli.conftest import run_fsctl
 from tests.support.online_ports import apply_repo
-from tests.support.s3 import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -120,11 +119,14 @@ def state(root: Path) -> dict[str, Any]:
     return json.loads((root / "data/registry.state.json").read_text())
 
 
-def watermark(root: Path) -> str | None:
+SQLITE = "sqlite:data/online.db"  # the identity of CONFIG's online store
+
+
+def watermark(root: Path, store: str = SQLITE) -> str | None:
     path = root / "data/registry.state.json"
     if not path.exists():
         return None
-    return state(root)["views"].get("stats", {}).get("watermark")
+    return state(root)["stores"].get(store, {}).get("stats", {}).get("watermark")
 
 
 def registry_version(root: Path) -> int:
@@ -241,7 +243,7 @@ def test_incremental_runs_continue_from_the_watermark(repo: Path) -> None:
 
     # The state sits beside the registry; the registry itself never moved.
     document = state(repo)
-    assert document["views"]["stats"]["watermark"] == "2025-06-02T12:00:00Z"
+    assert document["stores"][SQLITE]["stats"]["watermark"] == "2025-06-02T12:00:00Z"
     assert [r["status"] for r in document["runs"]] == ["succeeded"] * 3
     assert [r["end"] for r in document["runs"]] == [
         "2025-06-01T00:00:00Z",
@@ -282,21 +284,30 @@ def test_user_errors_exit_1_with_one_message(repo: Path, args: list[str], messag
     assert not (repo / "data/registry.state.json").exists()  # refused before anything ran
 
 
-def test_unreachable_online_store_fails_clearly_and_keeps_the_watermark(repo: Path) -> None:
-    ok(fsctl_in(repo, "materialize-incremental", "2025-06-01T00:00:00Z"))
-    port = free_port()  # nothing listens there
-    (repo / "fsctl.yaml").write_text(
-        f"project: matcli\nregistry: data/registry.json\nonline_store: {{type: redis, url: redis://127.0.0.1:{port}/0}}\n"
-    )
+def test_unreachable_online_store_fails_clearly_and_keeps_the_watermark(repo: Path, tmp_path: Path) -> None:
+    from tests.support.redis_server import start_server
+
+    server = start_server(tmp_path / "redis")  # its own server, to stop under the store's feet
+    try:
+        (repo / "fsctl.yaml").write_text(
+            f"project: matcli\nregistry: data/registry.json\nonline_store: {{type: redis, url: {server.url}}}\n"
+        )
+        ok(fsctl_in(repo, "apply", "--yes"))  # the switch: the tables are created in Redis
+        ok(fsctl_in(repo, "materialize-incremental", "2025-06-01T00:00:00Z"))
+    finally:
+        server.stop()  # nothing listens there any more
+    store = f"redis:127.0.0.1:{server.port}/0"
+    assert watermark(repo, store) == "2025-06-01T00:00:00Z"
     result = fsctl_in(repo, "materialize-incremental", "2025-06-02T00:00:00Z")
     line = one_error(result)
     assert line == "error: materialization failed for 1 view (their watermarks did not move):"
     detail = result.stderr.splitlines()[result.stderr.splitlines().index(line) + 1]
-    assert detail.startswith("  stats: ") and f"online store at redis://127.0.0.1:{port}/0" in detail, detail
+    assert detail.startswith("  stats: ") and f"online store at {server.url}" in detail, detail
     assert "Connection refused" in detail
     assert "stats: FAILED" in result.stdout
     assert "  rows read 4, keys 3, written 0" in result.stdout, result.stdout
-    assert watermark(repo) == "2025-06-01T00:00:00Z"
+    assert watermark(repo, store) == "2025-06-01T00:00:00Z"
     failed = state(repo)["runs"][-1]
-    assert failed["status"] == "failed" and f"127.0.0.1:{port}" in failed["error"]
-    assert registry_version(repo) == 1
+    assert failed["status"] == "failed" and f"127.0.0.1:{server.port}" in failed["error"]
+    assert failed["store"] == store
+    assert registry_version(repo) == 2  # the switch; materialize never moves it

@@ -156,7 +156,8 @@ class Scenario:
     def watermark(self) -> str | None:
         if not self.state_file.exists():
             return None
-        return json.loads(self.state_file.read_text())["views"]["stats"]["watermark"]
+        document = json.loads(self.state_file.read_text())
+        return document["stores"]["sqlite:data/online.db"]["stats"]["watermark"]  # type: ignore[no-any-return]
 
     def integrity(self) -> str:
         conn = sqlite3.connect(self.root / "data/online.db")

@@ -281,14 +281,21 @@ def test_materialize_end_to_end_on_every_store(setup: Setup, make_repo: Callable
             assert same(got[key][2], values), (view, key, got[key][2], values)
             assert [type(v) for v in got[key][2].values()] == [type(v) for v in values.values()], (view, key)
 
-    # Watermarks in the state document beside the registry; the registry did not move.
+    # Watermarks in the state document beside the registry, under the store they were
+    # written to; the registry (which records that store) did not move.
     document = setup.state()
-    assert {name: v["watermark"] for name, v in document["views"].items()} == {
+    with open_workspace(root) as ws:
+        store_id = ws.project.online_store
+        assert ws.registry().read().online_store == store_id
+        assert store_id.split(":", 1)[0] == ws.online_config.type  # type:where-its-data-is
+    assert {name: v["watermark"] for name, v in document["stores"][store_id].items()} == {
         "by_city": "2025-06-03T00:00:00Z",
         "by_driver": "2025-06-03T00:00:00Z",
         "by_driver_city": "2025-06-02T00:00:00Z",
     }
+    assert list(document["stores"]) == [store_id] and document["views"] == {}
     assert len(document["runs"]) == 8
+    assert {run["store"] for run in document["runs"]} == {store_id}
     with open_workspace(root) as ws:
         assert ws.registry().read().version == 1
 
@@ -297,4 +304,4 @@ def test_materialize_end_to_end_on_every_store(setup: Setup, make_repo: Callable
     assert result.version_after == 2
     with open_workspace(root) as ws:
         assert ws.online_store().views(project_name) == set()
-    assert setup.state()["views"] == {}
+    assert setup.state()["stores"] == {}  # the dropped tables' watermarks are forgotten with them

@@ -118,6 +118,9 @@ def store(kind: StateKind, request: pytest.FixtureRequest, tmp_path: Path) -> An
 # --- helpers -----------------------------------------------------------------------------
 
 
+STORE = "sqlite:data/online.db"  # the online store every run here writes to
+
+
 def h(hours: int) -> datetime:
     return T0 + timedelta(hours=hours)
 
@@ -134,12 +137,13 @@ def make_run(view: str, start: datetime | None, end: datetime, run_id: str) -> R
         rows_read=1,
         keys_written=1,
         actor="contract",
+        store=STORE,
     )
 
 
 def loaded(snapshot: StateSnapshot, view: str, end: datetime, run_id: str = "r") -> StateSnapshot:
     """``snapshot`` plus a successful run loading ``view`` up to ``end``, for project demo."""
-    start = watermark_for(snapshot, view, "fp")
+    start = watermark_for(snapshot, view, "fp", STORE)
     snapshot = dataclasses.replace(snapshot, project="demo")
     return record_success(snapshot, view, start, end, "fp", make_run(view, start, end, run_id))
 
@@ -148,14 +152,19 @@ def advance(view: str, run_id: str) -> Callable[[StateSnapshot], StateSnapshot]:
     """A change that loads one more hour of ``view``, contiguous with its watermark."""
 
     def change(snapshot: StateSnapshot) -> StateSnapshot:
-        start = watermark_for(snapshot, view, "fp") or T0
+        start = watermark_for(snapshot, view, "fp", STORE) or T0
         return loaded(snapshot, view, start + timedelta(hours=1), run_id)
 
     return change
 
 
 def content(snapshot: StateSnapshot) -> tuple[str, dict[str, Any], list[Any]]:
-    return snapshot.project, snapshot.views, snapshot.runs
+    return snapshot.project, snapshot.stores, snapshot.runs
+
+
+def marks(snapshot: StateSnapshot) -> dict[str, Any]:
+    """The views' states in STORE."""
+    return snapshot.stores.get(STORE, {})
 
 
 # --- reading and writing -----------------------------------------------------------------
@@ -164,7 +173,7 @@ def content(snapshot: StateSnapshot) -> tuple[str, dict[str, Any], list[Any]]:
 def test_a_missing_document_reads_as_empty(store: Any, kind: StateKind) -> None:
     snapshot = store.read()
     assert snapshot == empty_state(store.location)
-    assert (snapshot.token, snapshot.serial, snapshot.views, snapshot.runs) == (None, 0, {}, [])
+    assert (snapshot.token, snapshot.serial, snapshot.views, snapshot.stores, snapshot.runs) == (None, 0, {}, {}, [])
     assert not snapshot.exists
     assert snapshot.location == store.location
     assert kind.stored(store) is None  # reading creates nothing
@@ -178,12 +187,12 @@ def test_write_then_read(store: Any, kind: StateKind) -> None:
     again = store.read()
     assert content(again) == content(first)
     assert (again.serial, again.token) == (1, written.token)
-    assert again.views["stats"].watermark == h(10)
+    assert marks(again)["stats"].watermark == h(10)
 
     second = store.write(loaded(again, "stats", h(20)), again)
     other = kind.same(store).read()
     assert (other.serial, other.token) == (2, second.token)
-    assert other.views["stats"].watermark == h(20)
+    assert marks(other)["stats"].watermark == h(20)
     assert [r.end for r in other.runs] == [h(10), h(20)]
     assert kind.stored(store) == dumps(other)
 
@@ -313,7 +322,7 @@ def test_concurrent_updates_of_different_views_lose_nothing(store: Any, kind: St
     final = store.read()
     assert len(final.runs) == THREADS * ROUNDS == 40
     assert final.serial == THREADS * ROUNDS
-    assert {name: state.watermark for name, state in final.views.items()} == {
+    assert {name: state.watermark for name, state in marks(final).items()} == {
         f"view{i}": h(ROUNDS) for i in range(THREADS)
     }
     for i in range(THREADS):  # each view's runs are in order, contiguous
@@ -335,7 +344,7 @@ def test_concurrent_updates_of_one_view_lose_nothing(store: Any, kind: StateKind
     assert _run_threads(work, workers) == []
     final = store.read()
     assert len(final.runs) == workers * ROUNDS
-    assert final.views["stats"].watermark == h(workers * ROUNDS)  # every hour loaded once, in order
+    assert marks(final)["stats"].watermark == h(workers * ROUNDS)  # every hour loaded once, in order
     assert [r.end for r in final.runs] == [h(n + 1) for n in range(workers * ROUNDS)]
 
 
@@ -376,7 +385,7 @@ def test_update_gives_up_with_a_clear_message(store: Any) -> None:
         update(moving, advance("stats", "never"), attempts=3)
     assert moving.writes == 3
     assert store.location in str(info.value) and "3 attempts" in str(info.value)
-    assert "stats" not in store.read().views
+    assert "stats" not in marks(store.read())
 
 
 # --- local files: several processes, temp files ------------------------------------------
@@ -415,7 +424,7 @@ def test_concurrent_updates_from_processes_lose_nothing(tmp_path: Path) -> None:
     final = store.read()
     assert len(final.runs) == PROCESSES * ROUNDS
     assert final.serial == PROCESSES * ROUNDS
-    assert {name: s.watermark for name, s in final.views.items()} == {
+    assert {name: s.watermark for name, s in marks(final).items()} == {
         f"p{i}": h(ROUNDS) for i in range(PROCESSES)
     }
     assert leftovers(store) == []

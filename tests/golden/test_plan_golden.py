@@ -206,6 +206,7 @@ class Case:
     blocked: bool = False
     changes: bool = True
     args: tuple[str, ...] = ()  # extra plan options (--allow-breaking ... --reason ...)
+    switch: bool = False  # the online store changes
 
 
 CASES: dict[str, Case] = {
@@ -436,6 +437,23 @@ CASES: dict[str, Case] = {
             ),
         },
     ),
+    "online_store_switched": Case(
+        "fsctl.yaml points online_store at another SQLite file, nothing else changes: a switch of store",
+        before=BASE,
+        after={**BASE, "fsctl.yaml": CONFIG + "online_store: {type: sqlite, path: data/online_v2.db}\n"},
+        switch=True,
+    ),
+    "online_store_switched_to_redis": Case(
+        "the online store becomes Redis (a password in the URL) while a view is added and one deleted: "
+        "every online view gets a table in the new store, nothing is dropped from the old one",
+        before=WITH_VEHICLE,
+        after={
+            **BASE,
+            "fsctl.yaml": CONFIG + "online_store: {type: redis, url: 'redis://:s3cret@Cache.internal:6380/2'}\n",
+            "more.yaml": edit(DRIVER_DAILY, "name: driver_daily_stats", "name: driver_weekly_stats"),
+        },
+        switch=True,
+    ),
     "mixed_add_change_delete": Case(
         "adds, compatible and breaking changes and deletions in one plan, one of them blocked",
         before=WITH_VEHICLE,
@@ -545,6 +563,7 @@ def test_plan_output_matches_golden(name: str, fmt: str, planned_repo, cli) -> N
     assert code == (1 if case.blocked else 0), f"exit code {code}; stderr:\n{err}"
     assert "Traceback" not in err and "internal error" not in err, err
     assert str(repo) not in out + err, "the output must not depend on where the repo is"
+    assert "s3cret" not in out + err, "a store's password never shows"
     if case.blocked:
         assert "blocked" in err
     check_golden(CASES_DIR / name / FORMATS[fmt], out, case.about)
@@ -568,7 +587,8 @@ def test_plan_json_follows_the_design_shape(name: str, planned_repo, cli) -> Non
     doc = json.loads(out)
     assert {"project", "registry_version", "changes", "blocked"} <= set(doc)
     assert doc["project"] == "golden"
-    assert bool(doc["changes"]) == case.changes
+    assert bool(doc["changes"] or doc["online_store_change"]) == case.changes
+    assert bool(doc["online_store_change"]) == case.switch
     assert bool(doc["blocked"]) == case.blocked
     for change in doc["changes"]:
         assert {"kind", "name", "action", "fields", "breaking", "reasons"} <= set(change)

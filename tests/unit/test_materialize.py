@@ -139,8 +139,9 @@ def as_values(records: dict[int, OnlineRecord]) -> dict[int, tuple[datetime, flo
 
 
 def state_views(root: Path) -> dict[str, Any]:
+    """The views' states in the repo's configured online store."""
     with workspace(root) as ws:
-        return dict(ws.state().read().views)
+        return dict(ws.state().read().stores.get(ws.project.online_store, {}))
 
 
 def watermark(root: Path, view: str = "stats") -> datetime | None:

@@ -37,6 +37,8 @@ from fsctl.workspace import STATE_STORES, open_workspace
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 LOCATION = "data/registry.state.json"
+STORE = "sqlite:data/online.db"
+OTHER_STORE = "redis:localhost:6379/0"
 
 
 def h(hours: int) -> datetime:
@@ -50,6 +52,7 @@ def run(
     status: str = "succeeded",
     run_id: str = "r",
     error: str | None = None,
+    store: str | None = STORE,
 ) -> RunRecord:
     return RunRecord(
         run_id=run_id,
@@ -63,6 +66,7 @@ def run(
         keys_written=3,
         actor="ci@host",
         error=error,
+        store=store,
     )
 
 
@@ -72,8 +76,9 @@ def succeed(
     end: datetime,
     fingerprint: str = "fp1",
     view: str = "stats",
+    store: str = STORE,
 ) -> StateSnapshot:
-    return record_success(snapshot, view, start, end, fingerprint, run(view, start, end))
+    return record_success(snapshot, view, start, end, fingerprint, run(view, start, end, store=store))
 
 
 def loaded(end: datetime = h(10), fingerprint: str = "fp1") -> StateSnapshot:
@@ -81,8 +86,8 @@ def loaded(end: datetime = h(10), fingerprint: str = "fp1") -> StateSnapshot:
     return succeed(empty_state(LOCATION, "demo"), None, end, fingerprint)
 
 
-def watermark(snapshot: StateSnapshot, view: str = "stats") -> datetime | None:
-    return snapshot.views[view].watermark
+def watermark(snapshot: StateSnapshot, view: str = "stats", store: str = STORE) -> datetime | None:
+    return snapshot.stores[store][view].watermark
 
 
 # --- watermark rules ---------------------------------------------------------------------
@@ -91,13 +96,13 @@ def watermark(snapshot: StateSnapshot, view: str = "stats") -> datetime | None:
 def test_the_first_run_sets_the_watermark() -> None:
     state = succeed(empty_state(LOCATION), h(0), h(10))
     assert watermark(state) == h(10)
-    assert state.views["stats"].fingerprint == "fp1"
-    assert state.views["stats"].updated_at == h(101)
+    assert state.stores[STORE]["stats"].fingerprint == "fp1"
+    assert state.stores[STORE]["stats"].updated_at == h(101)
     assert [r.end for r in state.runs] == [h(10)]
 
 
 def test_a_view_without_a_watermark_takes_the_end_even_after_a_gap() -> None:
-    state = dataclasses.replace(empty_state(LOCATION), views={"stats": ViewState(None, "fp1", h(0))})
+    state = dataclasses.replace(empty_state(LOCATION), stores={STORE: {"stats": ViewState(None, "fp1", h(0))}})
     assert watermark(succeed(state, h(50), h(60))) == h(60)
 
 
@@ -134,28 +139,28 @@ def test_the_watermark_never_moves_backwards(start: datetime | None, end: dateti
     before = loaded(h(10))
     after = succeed(before, start, end)
     assert watermark(after) == h(10)
-    assert after.views["stats"] == before.views["stats"]  # the entry is untouched
+    assert after.stores == before.stores  # the entry is untouched
     assert len(after.runs) == 2
 
 
 def test_a_changed_fingerprint_starts_afresh() -> None:
     state = loaded(h(10), fingerprint="old")
-    assert watermark_for(state, "stats", "old") == h(10)
-    assert watermark_for(state, "stats", "new") is None
+    assert watermark_for(state, "stats", "old", STORE) == h(10)
+    assert watermark_for(state, "stats", "new", STORE) is None
 
     # the new definition's first run sets the watermark, whatever its window
     later = succeed(state, h(50), h(60), fingerprint="new")
     assert watermark(later) == h(60)
-    assert later.views["stats"].fingerprint == "new"
+    assert later.stores[STORE]["stats"].fingerprint == "new"
     earlier = succeed(state, h(0), h(5), fingerprint="new")
     assert watermark(earlier) == h(5)
-    assert watermark_for(earlier, "stats", "new") == h(5)
-    assert watermark_for(earlier, "stats", "old") is None
+    assert watermark_for(earlier, "stats", "new", STORE) == h(5)
+    assert watermark_for(earlier, "stats", "old", STORE) is None
 
 
 def test_watermark_for_an_unknown_view_is_none() -> None:
-    assert watermark_for(loaded(), "other", "fp1") is None
-    assert watermark_for(empty_state(LOCATION), "stats", "fp1") is None
+    assert watermark_for(loaded(), "other", "fp1", STORE) is None
+    assert watermark_for(empty_state(LOCATION), "stats", "fp1", STORE) is None
 
 
 def test_views_are_independent() -> None:
@@ -164,11 +169,56 @@ def test_views_are_independent() -> None:
     assert watermark(state, "other") == h(3)
 
 
+def test_watermarks_belong_to_the_store_they_were_written_to() -> None:
+    state = loaded(h(10))  # loaded into STORE up to 10h
+    # another store has no watermark of its own: it starts from scratch
+    assert watermark_for(state, "stats", "fp1", OTHER_STORE) is None
+    # its first run sets its own watermark and leaves STORE's alone
+    state = succeed(state, h(0), h(12), store=OTHER_STORE)
+    assert (watermark(state, store=STORE), watermark(state, store=OTHER_STORE)) == (h(10), h(12))
+    # a gap in one store does not move the other's
+    state = succeed(state, h(20), h(30), store=STORE)
+    assert watermark(state, store=STORE) == h(10)
+    # switching back resumes from that store's own watermark
+    assert watermark_for(state, "stats", "fp1", STORE) == h(10)
+    assert [r.store for r in state.runs] == [STORE, OTHER_STORE, STORE]
+
+
+def test_a_watermark_of_unknown_store_never_counts_and_goes_with_the_first_known_one() -> None:
+    legacy = ViewState(h(10), "fp1", h(11))
+    state = dataclasses.replace(empty_state(LOCATION, "demo"), views={"stats": legacy, "other": legacy})
+    assert watermark_for(state, "stats", "fp1", STORE) is None  # reload rather than risk a gap
+    state = succeed(state, None, h(12))
+    assert watermark(state) == h(12)
+    assert set(state.views) == {"other"}  # the view's legacy entry is gone, the others stay
+    assert forget_views(state, {"other"}, STORE).views == {}  # a dropped table forgets it too
+
+
+def test_a_document_written_before_stores_were_recorded_reads_as_legacy_watermarks() -> None:
+    old = {
+        "format_version": 1,
+        "project": "demo",
+        "serial": 4,
+        "views": {"stats": {"watermark": "2026-01-01T10:00:00Z", "fingerprint": "fp1", "updated_at": "2026-01-01T11:00:00Z"}},
+        "runs": [
+            {"run_id": "r", "view": "stats", "start": None, "end": "2026-01-01T10:00:00Z",
+             "started_at": "2026-01-01T10:59:00Z", "finished_at": "2026-01-01T11:00:00Z",
+             "status": "succeeded", "rows_read": 5, "keys_written": 2, "actor": "cron@host", "error": None},
+        ],
+    }
+    state = parse_document(json.dumps(old), LOCATION)
+    assert state.stores == {} and state.views["stats"].watermark == h(10)
+    assert state.runs[0].store is None
+    assert watermark_for(state, "stats", "fp1", STORE) is None
+    again = json.loads(dumps(state))  # written back: the old run keeps its shape, "stores" is added
+    assert again["runs"] == old["runs"] and again["views"] == old["views"] and again["stores"] == {}
+
+
 def test_a_failure_keeps_the_watermark_and_is_recorded() -> None:
     before = loaded(h(10))
     failed = run(start=h(10), end=h(20), status="failed", run_id="boom", error="online store down")
     after = record_failure(before, failed)
-    assert after.views == before.views
+    assert after.stores == before.stores
     assert after.runs[-1] == failed
     assert after.runs[-1].error == "online store down"
     assert len(after.runs) == 2
@@ -181,17 +231,20 @@ def test_runs_must_match_the_record_function() -> None:
         record_success(loaded(), "stats", None, h(20), "fp1", run(status="failed"))
     with pytest.raises(ValueError):
         record_success(loaded(), "stats", None, h(20), "fp1", run(view="other"))
+    with pytest.raises(ValueError, match="naming its store"):
+        record_success(loaded(), "stats", None, h(20), "fp1", run(store=None))
     with pytest.raises(ValueError):
         run(status="maybe")
 
 
 def test_the_update_functions_do_not_mutate_their_input() -> None:
     before = loaded(h(10))
-    views, runs = dict(before.views), list(before.runs)
+    stores, runs = {k: dict(v) for k, v in before.stores.items()}, list(before.runs)
     succeed(before, h(10), h(20))
+    succeed(before, h(10), h(20), store=OTHER_STORE)
     record_failure(before, run(status="failed"))
-    forget_views(before, set())
-    assert before.views == views and before.runs == runs
+    forget_views(before, {"stats"}, STORE)
+    assert before.stores == stores and before.runs == runs
 
 
 def test_run_history_is_capped_newest_last() -> None:
@@ -208,10 +261,18 @@ def test_run_history_is_capped_newest_last() -> None:
 
 def test_forget_views_drops_deleted_views_and_keeps_history() -> None:
     state = succeed(succeed(loaded(), None, h(3), view="a"), None, h(4), view="b")
-    kept = forget_views(state, {"stats", "b", "never-loaded"})
-    assert set(kept.views) == {"stats", "b"}
+    kept = forget_views(state, {"a", "never-loaded"}, STORE)
+    assert set(kept.stores[STORE]) == {"stats", "b"}
     assert kept.runs == state.runs
-    assert forget_views(state, {"stats", "a", "b"}) is state  # nothing to forget: unchanged
+    assert forget_views(state, {"never-loaded"}, STORE) is state  # nothing to forget: unchanged
+    assert forget_views(state, {"a"}, OTHER_STORE) is state  # nothing of it in that store
+
+
+def test_forget_views_forgets_only_in_the_store_whose_tables_were_dropped() -> None:
+    state = succeed(loaded(h(10)), None, h(7), store=OTHER_STORE)
+    after = forget_views(state, {"stats"}, STORE)
+    assert STORE not in after.stores  # an emptied store leaves no entry
+    assert watermark(after, store=OTHER_STORE) == h(7)
 
 
 def test_times_are_utc_and_naive_ones_are_refused() -> None:
@@ -231,8 +292,11 @@ def full_state() -> StateSnapshot:
     state = loaded(h(10))
     state = record_failure(state, run(start=h(10), end=h(20), status="failed", error="boom"))
     state = dataclasses.replace(
-        state, views={**state.views, "fresh": ViewState(None, "fp9", h(1) + timedelta(microseconds=5))}
+        state, stores={STORE: {**state.stores[STORE], "fresh": ViewState(None, "fp9", h(1) + timedelta(microseconds=5))}}
     )
+    state = succeed(state, None, h(4), store=OTHER_STORE)
+    # A watermark recorded before stores were (format 1 without "stores"): kept as read.
+    state = dataclasses.replace(state, views={"legacy": ViewState(h(2), "fp0", h(3))})
     return dataclasses.replace(state, serial=3)
 
 
@@ -248,13 +312,17 @@ def test_document_shape() -> None:
     document = json.loads(dumps(full_state()))
     assert document["format_version"] == FORMAT_VERSION == 1
     assert (document["project"], document["serial"]) == ("demo", 3)
-    assert document["views"]["stats"] == {
+    assert document["stores"][STORE]["stats"] == {
         "watermark": "2026-01-01T10:00:00Z",
         "fingerprint": "fp1",
         "updated_at": "2026-01-05T05:00:00Z",
     }
-    assert document["views"]["fresh"]["watermark"] is None
-    assert document["views"]["fresh"]["updated_at"] == "2026-01-01T01:00:00.000005Z"
+    assert document["stores"][STORE]["fresh"]["watermark"] is None
+    assert document["stores"][STORE]["fresh"]["updated_at"] == "2026-01-01T01:00:00.000005Z"
+    assert document["stores"][OTHER_STORE]["stats"]["watermark"] == "2026-01-01T04:00:00Z"
+    assert document["views"] == {
+        "legacy": {"watermark": "2026-01-01T02:00:00Z", "fingerprint": "fp0", "updated_at": "2026-01-01T03:00:00Z"}
+    }
     assert document["runs"][0] == {
         "run_id": "r",
         "view": "stats",
@@ -267,6 +335,7 @@ def test_document_shape() -> None:
         "keys_written": 3,
         "actor": "ci@host",
         "error": None,
+        "store": STORE,
     }
     assert document["runs"][1]["status"] == "failed"
     assert document["runs"][1]["error"] == "boom"
@@ -275,15 +344,15 @@ def test_document_shape() -> None:
 def test_unknown_keys_are_ignored() -> None:
     document = json.loads(dumps(full_state()))
     document["added_later"] = {"x": 1}
-    document["views"]["stats"]["also_new"] = True
+    document["stores"][STORE]["stats"]["also_new"] = True
     document["runs"][0]["new_field"] = [1]
-    assert parse_document(json.dumps(document), LOCATION).views["stats"].watermark == h(10)
+    assert parse_document(json.dumps(document), LOCATION).stores[STORE]["stats"].watermark == h(10)
 
 
 def test_offsets_in_a_stored_document_are_converted_to_utc() -> None:
     document = json.loads(dumps(full_state()))
-    document["views"]["stats"]["watermark"] = "2026-01-01T12:00:00+02:00"
-    assert parse_document(json.dumps(document), LOCATION).views["stats"].watermark == h(10)
+    document["stores"][STORE]["stats"]["watermark"] = "2026-01-01T12:00:00+02:00"
+    assert parse_document(json.dumps(document), LOCATION).stores[STORE]["stats"].watermark == h(10)
 
 
 GOOD = json.loads(dumps(full_state()))
@@ -310,11 +379,14 @@ CORRUPT = {
     "project-missing": broken(("project",), None),
     "views-list": broken(("views",), []),
     "runs-object": broken(("runs",), {}),
-    "view-not-object": broken(("views", "stats"), 5),
-    "view-no-fingerprint": broken(("views", "stats", "fingerprint"), None),
-    "bad-watermark": broken(("views", "stats", "watermark"), "yesterday"),
-    "naive-watermark": broken(("views", "stats", "watermark"), "2026-01-01T00:00:00"),
-    "numeric-time": broken(("views", "stats", "updated_at"), 12),
+    "view-not-object": broken(("stores", STORE, "stats"), 5),
+    "view-no-fingerprint": broken(("stores", STORE, "stats", "fingerprint"), None),
+    "bad-watermark": broken(("stores", STORE, "stats", "watermark"), "yesterday"),
+    "naive-watermark": broken(("stores", STORE, "stats", "watermark"), "2026-01-01T00:00:00"),
+    "numeric-time": broken(("stores", STORE, "stats", "updated_at"), 12),
+    "legacy-view-not-object": broken(("views", "legacy"), 5),
+    "stores-list": broken(("stores",), []),
+    "store-not-object": broken(("stores", STORE), "stats"),
     "run-not-object": broken(("runs", 0), "r"),
     "run-bad-status": broken(("runs", 0, "status"), "maybe"),
     "run-no-end": broken(("runs", 0, "end"), None),
