@@ -33,8 +33,9 @@ def _first_file(root: Path, source: FileSource) -> Path | None:
 def _no_file(root: Path, source: FileSource) -> str:
     """Why a local source matches no file, naming the first folder of its path that is missing."""
     where = f"no file matches {source.path} (relative to the repo"
-    path = Path(source.path)
-    for folder in reversed(path.parents[:-1] if not path.is_absolute() else ()):
+    for folder in reversed(Path(source.path).parents[:-1]):
+        if any(c in folder.name for c in "*?["):
+            break  # a glob: no single folder to name
         if not (root / folder).is_dir():
             return f"{where}; there is no folder {folder.as_posix()}/)"
     return where + ")"

@@ -96,7 +96,6 @@ def online_text(response: OnlineResponse) -> str:
     if not rows:
         return "No entity rows."
     note = expired_note(response)
-    tail = "" if note is None else f"\n{note}"
     if len(rows) == 1:
         row = rows[0]
         entity = ", ".join(f"{k}={_show(v)}" for k, v in row["entity"].items())
@@ -116,7 +115,8 @@ def online_text(response: OnlineResponse) -> str:
         [_show(v) for v in row["entity"].values()] + [_cell(f) for f in row["features"].values()]
         for row in rows
     ]
-    return _table(headers, cells) + "\n\n" + _summary(rows, len(rows[0]["features"])) + tail
+    summary = _summary(rows, len(rows[0]["features"]))
+    return _table(headers, cells) + f"\n\n{summary}" + ("" if note is None else f"\n{note}")
 
 
 def online_json(response: OnlineResponse) -> str:

@@ -68,15 +68,23 @@ def test_a_new_repo_shows_present_values_after_apply_and_materialize_up_to_now(t
     assert statuses == [{"present"}] * 4 + [{"missing"}]
 
 
+def is_demo_step(command: list[str]) -> bool:
+    """An fsctl command or the sample data step (not echo, rm, nor setting up the venv)."""
+    if not command or not command[0].startswith(".venv/bin/"):
+        return False
+    name = Path(command[0]).name
+    return name == "fsctl" or (name == "python" and command[1:3] == ["-m", "fsctl.services.sample_data"])
+
+
 def demo_commands() -> list[list[str]]:
-    """The commands of `make demo`, as argument lists (echo and rm lines left out)."""
+    """The commands of `make demo` that run fsctl, as argument lists."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     listed = subprocess.run(
         ["make", "--no-print-directory", "-n", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert listed.returncode == 0, listed.stderr
     commands = [shlex.split(line) for line in listed.stdout.replace("\\\n", " ").splitlines()]
-    return [c for c in commands if c and c[0].startswith(".venv/bin/") and Path(c[0]).name in ("fsctl", "python")]
+    return [c for c in commands if is_demo_step(c)]
 
 
 def run_demo_command(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
