@@ -314,10 +314,9 @@ def bench_materialize(repo: Path, repeat: int) -> tuple[Series, Series, Series, 
 
 
 def copy_example_repo(dest: Path) -> Path:
-    generated = shutil.ignore_patterns(
-        "registry.json*", "registry.state.json*", "online.db*", "training_set.parquet"
-    )
-    shutil.copytree(ROOT / "example_repo", dest, ignore=generated)
+    """example_repo's definitions, and its sample data (not committed) written as of now."""
+    shutil.copytree(ROOT / "example_repo", dest, ignore=shutil.ignore_patterns("data", "__pycache__"))
+    subprocess.run([PYTHON, "-m", "fsctl.services.sample_data", str(dest / "data")], check=True, capture_output=True)
     return dest
 
 

@@ -1,8 +1,8 @@
 """Check that a view's source can provide its join keys, timestamps and features.
 
 Only the schema is read (a parquet footer or a CSV header), for local files.
-A source on S3 is not read here, and a local path that does not exist yet is
-a warning, not an error: CI checkouts often have no data.
+A local path that matches no file is an error (it would fail only later, in
+materialize); a source on S3 is not read here (``plan`` checks that it exists).
 """
 
 from __future__ import annotations
@@ -28,6 +28,17 @@ def _first_file(root: Path, source: FileSource) -> Path | None:
     pattern = str(path / "**" / f"*.{source.format}") if path.is_dir() else str(path)
     matches = sorted(glob.glob(pattern, recursive=True))
     return Path(matches[0]) if matches else None
+
+
+def _no_file(root: Path, source: FileSource) -> str:
+    """Why a local source matches no file, naming the first folder of its path that is missing."""
+    where = f"no file matches {source.path} (relative to the repo"
+    for folder in reversed(Path(source.path).parents[:-1]):
+        if any(c in folder.name for c in "*?["):
+            break  # a glob: no single folder to name
+        if not (root / folder).is_dir():
+            return f"{where}; there is no folder {folder.as_posix()}/)"
+    return where + ")"
 
 
 def source_schema(root: Path, source: FileSource) -> dict[str, Any] | None:
@@ -86,9 +97,10 @@ def check_sources(
                 problems.append(
                     problem_at(
                         source,
-                        f"no file matches {source.path} (relative to the repo)",
+                        _no_file(root, source),
                         "path",
-                        "fix the path, or put the data there before planning",
+                        "generate or copy the data there first, or fix the path"
+                        + ("; README.md may say how to get the data" if (root / "README.md").is_file() else ""),
                     )
                 )
             elif not check_remote or not source.path.startswith("s3://"):

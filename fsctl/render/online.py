@@ -6,7 +6,9 @@ Both render an :class:`fsctl.results.online.OnlineResponse` through its ``to_dic
 Text: one entity row is shown as a list of its features (value, status, event time); more
 rows as a table with one column per join key and feature, where a cell that is not a plain
 present value says why: ``(missing)``, ``(expired)``, or ``VALUE (expired)`` when the TTL
-was ignored; a last line counts the statuses.
+was ignored; a last line counts the statuses. When values are expired, one more line says
+how many, the TTLs of their views, and what to do (``--ignore-ttl`` to see them, or a recent
+materialization); JSON never has it (stdout stays machine-readable).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from fsctl.definitions.values import format_duration
 from fsctl.render.json_format import dumps
 
 if TYPE_CHECKING:
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 
 _MAX_CELL = 40
 _STATUSES = ("present", "expired", "missing")
+_NOW = '"$(date -u +%Y-%m-%dT%H:%M:%SZ)"'
 
 
 def _show(value: Any) -> str:
@@ -59,10 +63,39 @@ def _summary(rows: list[dict[str, Any]], features: int) -> str:
     return f"{len(rows)} entity row{plural}, {features} features: " + (", ".join(parts) or "no values")
 
 
+def expired_note(response: OnlineResponse) -> str | None:
+    """One line on the expired values of ``response`` (how many, the TTLs of their views)
+    and how to see values, or None when no value is expired. A non-null expired value means
+    the read ignored the TTL."""
+    views: dict[str, int] = {}  # view -> expired values, in request order
+    shown = False
+    for ref, statuses, values in zip(response.refs, response.statuses, response.values, strict=True):
+        expired = [i for i, status in enumerate(statuses) if status == "expired"]
+        if expired:
+            view = ref.partition(":")[0]
+            views[view] = views.get(view, 0) + len(expired)
+            shown = shown or any(values[i] is not None for i in expired)
+    if not views:
+        return None
+    total = sum(views.values())
+    ttls = response.ttl_seconds
+    names = [f"{view} ({format_duration(ttls.get(view, 0))})" for view in views]
+    which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    what = f"{total} value is" if total == 1 else f"{total} values are"
+    recent = f"materialize a recent window for newer values: fsctl materialize-incremental {_NOW}"
+    if shown:
+        return f"{what} older than the TTL of {which}: shown because of --ignore-ttl; {recent}"
+    return (
+        f"{what} older than the TTL of {which}, so they came back null (expired): "
+        f"add --ignore-ttl to see them anyway, or {recent}"
+    )
+
+
 def online_text(response: OnlineResponse) -> str:
     rows: list[dict[str, Any]] = response.to_dict()["rows"]
     if not rows:
         return "No entity rows."
+    note = expired_note(response)
     if len(rows) == 1:
         row = rows[0]
         entity = ", ".join(f"{k}={_show(v)}" for k, v in row["entity"].items())
@@ -75,13 +108,15 @@ def online_text(response: OnlineResponse) -> str:
             ]
             for name, f in row["features"].items()
         ]
-        return f"{entity}\n\n" + _table(["FEATURE", "VALUE", "STATUS", "EVENT TIME"], lines)
+        table = _table(["FEATURE", "VALUE", "STATUS", "EVENT TIME"], lines)
+        return f"{entity}\n\n{table}" + ("" if note is None else f"\n\n{note}")
     headers = [*rows[0]["entity"], *rows[0]["features"]]
     cells = [
         [_show(v) for v in row["entity"].values()] + [_cell(f) for f in row["features"].values()]
         for row in rows
     ]
-    return _table(headers, cells) + "\n\n" + _summary(rows, len(rows[0]["features"]))
+    summary = _summary(rows, len(rows[0]["features"]))
+    return _table(headers, cells) + f"\n\n{summary}" + ("" if note is None else f"\n{note}")
 
 
 def online_json(response: OnlineResponse) -> str:

@@ -92,7 +92,17 @@ class OnlineResponse:
     these lists as read-only: features of one view may share their status and time lists.
     """
 
-    __slots__ = ("_rows", "entity", "event_ts", "names", "refs", "registry_version", "statuses", "values")
+    __slots__ = (
+        "_plan",
+        "_rows",
+        "entity",
+        "event_ts",
+        "names",
+        "refs",
+        "registry_version",
+        "statuses",
+        "values",
+    )
 
     def __init__(
         self,
@@ -102,6 +112,7 @@ class OnlineResponse:
         statuses: list[list[str]],
         event_ts: list[list[int | None]],
     ) -> None:
+        self._plan = plan
         self.registry_version = plan.registry_version
         self.refs = plan.refs
         self.names = plan.names
@@ -117,6 +128,11 @@ class OnlineResponse:
     @property
     def join_keys(self) -> tuple[str, ...]:
         return tuple(self.entity)
+
+    @property
+    def ttl_seconds(self) -> dict[str, int]:
+        """The TTL of each view read, in seconds (0: none), by view name in request order."""
+        return {vp.view.name: vp.ttl_us // 1_000_000 for vp in self._plan.views}
 
     @property
     def rows(self) -> list[dict[str, Any]]:

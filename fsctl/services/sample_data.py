@@ -1,16 +1,25 @@
 """Small, deterministic sample data for new repos and the example repo.
 
 ``fsctl init`` calls :func:`write_sample_data` to give a fresh repo something to
-materialize and query, and the same function (re)generates ``example_repo/data``::
+materialize and query, and ``make example-data`` (re)generates ``example_repo/data``::
 
-    python -c "from pathlib import Path; from fsctl.services.sample_data import \
-write_sample_data; write_sample_data(Path('example_repo/data'))"
+    python -m fsctl.services.sample_data example_repo/data [--anchor 2026-01-05T00:00:00Z]
 
-The files are byte-identical on every run: a fixed seed, fixed timestamps (January
-2026, UTC) and fixed parquet options. To exercise the point-in-time rules they hold
-a few rows sharing an entity key and event time with different ``created`` times
-(the later created row, written *before* the earlier one in the file, must win; one
-duplicate has a null ``created`` and must lose), and a few nulls in feature columns.
+Every timestamp is laid out relative to an *anchor*, the moment the data is "as of"
+(default: now, floored to the hour, UTC), so data made today has recent values::
+
+    drivers 1001-1005   hourly, 72 rows each, from anchor - 4d to anchor - 25h
+    driver 1005         stops reporting after anchor - 61h: its values are past the 2d TTL
+    customers 2001-2010 daily, 10 snapshots, from anchor - 10d to anchor - 1d
+    entities.csv        labelled entity rows from anchor - 4d1h to the anchor
+
+No row lies after the anchor. The values do not depend on it (fixed seeds), and the files
+are byte-identical for one anchor (with the same pyarrow). The anchor 2026-01-05T00:00Z
+gives the data the tests were written against (drivers on 2026-01-01..03). To exercise the
+point-in-time rules the data holds a few rows sharing an entity key and event time with
+different ``created`` times (the later created row, written *before* the earlier one in
+the file, must win; one duplicate has a null ``created`` and must lose), and a few nulls in
+feature columns.
 """
 
 from __future__ import annotations
@@ -20,9 +29,31 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 _DRIVERS = [1001, 1002, 1003, 1004, 1005]
 _CUSTOMERS = list(range(2001, 2011))
+_DRIVER_HOURS = 72
+_DRIVERS_START = timedelta(days=4)  # first driver event, before the anchor
+_STOPPED_DRIVER, _STOPPED_AT_HOUR = 1005, 36
+_CUSTOMER_DAYS = 10
+_CUSTOMERS_START = timedelta(days=10)  # first customer snapshot, before the anchor
+# Entity rows of entities.csv, before the anchor: before the first driver event, then
+# inside the driver data.
+_ENTITY_TIMES = [
+    timedelta(days=4, hours=1),
+    timedelta(days=3, hours=11, minutes=30),
+    timedelta(days=2, hours=18),
+    timedelta(days=1, hours=5, minutes=15),
+]
+
+
+def default_anchor(now: datetime | None = None) -> datetime:
+    """``now`` (default: the current time), in UTC, floored to the hour."""
+    now = datetime.now(timezone.utc) if now is None else _utc(now)
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def _with_duplicates(rows: list[dict[str, Any]], picks: list[int], change: Any) -> list[dict[str, Any]]:
@@ -39,12 +70,13 @@ def _with_duplicates(rows: list[dict[str, Any]], picks: list[int], change: Any) 
     return out
 
 
-def _driver_rows(rng: random.Random) -> list[dict[str, Any]]:
+def _driver_rows(rng: random.Random, anchor: datetime) -> list[dict[str, Any]]:
+    start = anchor - _DRIVERS_START
     rows = []
-    for hour in range(72):  # 2026-01-01 00:00 .. 2026-01-03 23:00
-        event = _START + timedelta(hours=hour)
+    for hour in range(_DRIVER_HOURS):
+        event = start + timedelta(hours=hour)
         for driver in _DRIVERS:
-            if driver == 1005 and hour >= 36:
+            if driver == _STOPPED_DRIVER and hour >= _STOPPED_AT_HOUR:
                 continue  # driver 1005 stops reporting: its values age out of the 2d TTL
             rows.append(
                 {
@@ -65,10 +97,11 @@ def _driver_rows(rng: random.Random) -> list[dict[str, Any]]:
     )
 
 
-def _customer_rows(rng: random.Random) -> list[dict[str, Any]]:
+def _customer_rows(rng: random.Random, anchor: datetime) -> list[dict[str, Any]]:
+    start = anchor - _CUSTOMERS_START
     rows = []
-    for day in range(10):  # 2026-01-01 .. 2026-01-10, daily
-        event = _START + timedelta(days=day)
+    for day in range(_CUSTOMER_DAYS):
+        event = start + timedelta(days=day)
         for customer in _CUSTOMERS:
             rows.append(
                 {
@@ -85,29 +118,35 @@ def _customer_rows(rng: random.Random) -> list[dict[str, Any]]:
     return _with_duplicates(rows, [22, 58, 91], lambda r: {"current_balance": 0.0})
 
 
-def _entity_rows() -> str:
+def _entity_rows(anchor: datetime) -> str:
     """A small labelled entity file for ``fsctl historical``: rows before the first event,
     a driver whose values have aged out of the TTL, and a duplicated row (both come out)."""
+
+    def iso(value: datetime) -> str:
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
     lines = ["driver_id,customer_id,event_timestamp,churned"]
-    times = ["2025-12-31T23:00:00Z", "2026-01-01T12:30:00Z", "2026-01-02T06:00:00Z", "2026-01-03T18:45:00Z"]
+    times = [iso(anchor - before) for before in _ENTITY_TIMES]
     for i, driver in enumerate(_DRIVERS):
         for j, when in enumerate(times):
             lines.append(f"{driver},{_CUSTOMERS[(i + j) % len(_CUSTOMERS)]},{when},{(i * 7 + j) % 3 == 0:d}")
-    lines.append("1005,2002,2026-01-05T00:00:00Z,1")  # 1005 stopped reporting: its values are expired
+    lines.append(f"{_STOPPED_DRIVER},2002,{iso(anchor)},1")  # 1005 stopped reporting: its values are expired
     lines.append(lines[6])  # the same entity row twice comes out twice
     return "\n".join(lines) + "\n"
 
 
-def write_sample_data(folder: Path) -> list[Path]:
+def write_sample_data(folder: Path, anchor: datetime | None = None) -> list[Path]:
     """Write ``driver_stats.parquet``, ``customer_profile.parquet`` and ``entities.csv`` into
-    ``folder`` (created if missing) and return their paths."""
+    ``folder`` (created if missing), laid out before ``anchor`` (default:
+    :func:`default_anchor`; a naive datetime is UTC), and return their paths."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    anchor = default_anchor() if anchor is None else _utc(anchor)
     ts = pa.timestamp("us", tz="UTC")
     tables = {
         "driver_stats.parquet": (
-            _driver_rows(random.Random(42)),
+            _driver_rows(random.Random(42), anchor),
             pa.schema(
                 [
                     ("driver_id", pa.int64()),
@@ -120,7 +159,7 @@ def write_sample_data(folder: Path) -> list[Path]:
             ),
         ),
         "customer_profile.parquet": (
-            _customer_rows(random.Random(43)),
+            _customer_rows(random.Random(43), anchor),
             pa.schema(
                 [
                     ("customer_id", pa.int64()),
@@ -141,6 +180,39 @@ def write_sample_data(folder: Path) -> list[Path]:
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), path, compression="snappy")
         written.append(path)
     entities = folder / "entities.csv"
-    entities.write_text(_entity_rows(), encoding="utf-8")
+    entities.write_text(_entity_rows(anchor), encoding="utf-8")
     written.append(entities)
     return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m fsctl.services.sample_data FOLDER [--anchor TIME]`` (``make example-data``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m fsctl.services.sample_data",
+        description="Write fsctl's sample data (driver_stats.parquet, customer_profile.parquet, entities.csv).",
+    )
+    parser.add_argument("folder", type=Path, help="where to write the files (created if missing)")
+
+    def iso_time(text: str) -> datetime:
+        try:
+            return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not an ISO 8601 time, e.g. 2026-01-05T00:00:00Z") from None
+
+    parser.add_argument(
+        "--anchor",
+        type=iso_time,
+        help="ISO 8601 time the data is as of (no offset: UTC); default: now, floored to the hour",
+    )
+    args = parser.parse_args(argv)
+    anchor = default_anchor() if args.anchor is None else _utc(args.anchor)
+    written = write_sample_data(args.folder, anchor)
+    names = ", ".join(path.name for path in written)
+    print(f"Wrote sample data as of {anchor.strftime('%Y-%m-%dT%H:%M:%SZ')} to {args.folder}: {names}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -154,7 +154,45 @@ def test_many_rows_as_a_text_table(repo: Path, tmp_path: Path) -> None:
     assert lines[2].split() == ["1001", "0.5", "0.9"]
     assert lines[3].split() == ["1002", "(expired)", "(expired)"]
     assert lines[4].split() == ["9999", "(missing)", "(missing)"]
-    assert lines[-1] == "3 entity rows, 2 features: 2 present, 2 expired, 2 missing"
+    assert lines[-2] == "3 entity rows, 2 features: 2 present, 2 expired, 2 missing"
+    assert lines[-1].startswith("2 values are older than the TTL of driver_hourly_stats (2d), so they came back null")
+
+
+NOW_COMMAND = 'fsctl materialize-incremental "$(date -u +%Y-%m-%dT%H:%M:%SZ)"'
+
+
+def test_expired_values_get_one_note_with_the_fix(repo: Path, tmp_path: Path) -> None:
+    one = online(repo, "--features", "driver_hourly_stats:conv_rate,driver_hourly_stats:acc_rate", "--entity", "driver_id=1002")
+    assert one.returncode == 0, one.stderr
+    table, note = one.stdout.rstrip("\n").rsplit("\n\n", 1)
+    assert table.splitlines()[-1].split() == ["acc_rate", "null", "expired", iso(STALE)]
+    assert note == (
+        "2 values are older than the TTL of driver_hourly_stats (2d), so they came back null (expired): "
+        f"add --ignore-ttl to see them anyway, or materialize a recent window for newer values: {NOW_COMMAND}"
+    )
+    # one line per output, however many rows: 1002 twice, 3 features each (customer 2001 is fresh)
+    file = write_entities(tmp_path / "e.csv", {"driver_id": [1002, 1002, 1001], "customer_id": [2001, 2001, 2001]})
+    many = online(repo, "--service", "driver_activity_v1", "--entities", str(file))
+    assert many.returncode == 0, many.stderr
+    notes = [line for line in many.stdout.splitlines() if "older than the TTL" in line]
+    assert notes == [many.stdout.splitlines()[-1]]
+    assert notes[0].startswith("6 values are older than the TTL of driver_hourly_stats (2d), so they came back null")
+    ignored = online(repo, "--features", "driver_hourly_stats:conv_rate", "--entity", "driver_id=1002", "--ignore-ttl")
+    assert ignored.returncode == 0, ignored.stderr
+    assert ignored.stdout.splitlines()[-1] == (
+        "1 value is older than the TTL of driver_hourly_stats (2d): shown because of --ignore-ttl; "
+        f"materialize a recent window for newer values: {NOW_COMMAND}"
+    )
+
+
+def test_no_note_without_expired_values_nor_in_json(repo: Path) -> None:
+    fresh = online(repo, "--features", "driver_hourly_stats:conv_rate", "--entity", "driver_id=1001")
+    assert fresh.returncode == 0, fresh.stderr
+    assert "TTL" not in fresh.stdout and fresh.stdout.rstrip("\n").splitlines()[-1].split()[0] == "conv_rate"
+    as_json = online(repo, "--features", "driver_hourly_stats:conv_rate", "--entity", "driver_id=1002", "--format", "json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["rows"][0]["features"]["conv_rate"]["status"] == "expired"
+    assert "TTL" not in as_json.stdout + as_json.stderr
 
 
 def test_ignore_ttl_full_feature_names_and_model(repo: Path) -> None:

@@ -317,6 +317,28 @@ def test_a_local_source_path_that_matches_no_file_is_an_error(make_repo: MakeRep
     assert "no file matches data/driver.parquet" in problem.message
 
 
+@pytest.mark.parametrize(
+    ("path", "folder", "readme"),
+    [
+        ("raw/2026/driver.parquet", "; there is no folder raw/)", False),
+        ("features/missing/driver.parquet", "; there is no folder features/missing/)", True),  # features/ exists
+        ("raw/*/driver.parquet", "; there is no folder raw/)", False),
+        ("features/*/driver.parquet", ")", False),  # a glob matching no folder names none
+        ("features/driver.parquet", ")", True),
+    ],
+)
+def test_a_source_with_no_file_names_the_missing_folder(make_repo: MakeRepo, path: str, folder: str, readme: bool) -> None:
+    files = base_files()
+    files["sources.py"] = SOURCE_PY.replace('path="data/driver.parquet"', f'path="{path}"')
+    if readme:
+        files["README.md"] = "# how to get the data\n"
+    problem = only_problem(make_repo(files, data=False))
+    assert problem.message == f"no file matches {path} (relative to the repo{folder}"
+    assert problem.fix == "generate or copy the data there first, or fix the path" + (
+        "; README.md may say how to get the data" if readme else ""
+    )
+
+
 def test_a_source_on_s3_is_reported_as_not_checked_by_validate(make_repo: MakeRepo) -> None:
     files = base_files()
     files["sources.py"] = SOURCE_PY.replace('path="data/driver.parquet"', 'path="s3://bucket/driver.parquet"')
