@@ -14,7 +14,7 @@ The store keeps its online store and offline engine open between calls; ``close(
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,9 +121,11 @@ class FeatureStore:
         a frame; name the features as ``["view:feature", ...]``, by ``service=NAME`` or by
         ``model="NAME@ALIAS"``. Each value has a status: ``present``, ``missing`` (no
         record) or ``expired`` (older than the view's TTL: null unless ``ignore_ttl``).
-        ``to_columns()`` gives Feast's ``{name: [values]}``, ``to_dict()`` the JSON of
-        ``fsctl online``. The registry is cached for ``FSCTL_REGISTRY_CACHE_SECONDS``
-        (default 10) and the store stays open, so repeated calls cost microseconds.
+        As in Feast, ``to_dict()`` gives ``{name: [values]}`` (join keys first, in the order
+        ``entity_rows`` names them) and ``to_df()`` a pandas DataFrame; ``to_json_dict()``
+        gives fsctl's shape with each value's status and event time (the JSON of ``fsctl
+        online``). The registry is cached for ``FSCTL_REGISTRY_CACHE_SECONDS`` (default 10)
+        and the store stays open, so repeated calls cost microseconds.
         """
         from fsctl.services.features import FeatureRequest
 
@@ -134,7 +136,12 @@ class FeatureStore:
             ws = self.workspace
             reader = self._online_reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store())
         request = FeatureRequest.of(features, service, model, full_feature_names)
-        return reader.get(request, entity_rows, ignore_ttl=ignore_ttl)
+        response = reader.get(request, entity_rows, ignore_ttl=ignore_ttl)
+        if isinstance(entity_rows, Mapping):
+            response.reorder_keys(entity_rows)
+        elif isinstance(entity_rows, list) and entity_rows and isinstance(entity_rows[0], Mapping):
+            response.reorder_keys(entity_rows[0])
+        return response
 
     def materialize(
         self, start: datetime, end: datetime, views: Sequence[str] | None = None
