@@ -8,8 +8,8 @@ feature left out would read as missing) and the event time, in the source's
 in the source's ``created_timestamp_field`` or ``created``, is optional and breaks ties
 between equal event times. Values must have the view's dtypes: integers (in range) for
 ``int32`` / ``int64``, numbers for ``float32`` / ``float64``, strings, booleans, base64
-strings for ``bytes``, ISO-8601 strings or epoch seconds for ``timestamp`` (and for the
-event and created times; naive times are UTC), lists of those for ``list<T>``; null is a
+strings (or bytes) for ``bytes``, ISO-8601 strings, datetimes or epoch seconds for
+``timestamp`` (and for the event and created times; naive times are UTC), lists of those for ``list<T>``; null is a
 null value. Join keys are strings or integers. Of several rows with one key the latest
 (event time, then created time) is written, as materialize does.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -87,7 +86,9 @@ def _shown(value: Any) -> str:
 
 
 def to_datetime(value: Any) -> datetime:
-    """An ISO-8601 string (naive = UTC) or epoch seconds as an aware UTC datetime."""
+    """An ISO-8601 string or a datetime (naive = UTC), or epoch seconds, as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -121,9 +122,7 @@ def _integer(dtype: str) -> Callable[[Any], Any]:
 def _float(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Bad(f"must be a number, not {_type(value)} ({_shown(value)})")
-    if not math.isfinite(value):
-        raise _Bad("must be a finite number")
-    return float(value)
+    return float(value)  # NaN and infinities are stored as they are (reads show them as null in JSON)
 
 
 def _string(value: Any) -> Any:
@@ -139,6 +138,8 @@ def _bool(value: Any) -> Any:
 
 
 def _bytes(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
     if not isinstance(value, str):
         raise _Bad(f"bytes must be a base64 string, not {_type(value)}")
     try:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from fsctl.errors import FsctlError
 from fsctl.services.push import OnlineWriter
-from fsctl.serving.body import BadRequest, check_rows, read_json, validation_detail
+from fsctl.serving.body import BadRequest, check_rows, one_line, read_json, validation_detail
 from fsctl.serving.feast import COLUMN, NAME, error_detail, error_status, pattern_words
 from fsctl.serving.settings import PUSH_TOKEN_ENV, ServerSettings
 
@@ -106,7 +106,7 @@ def add_push_routes(app: "FastAPI", writer: OnlineWriter | None, settings: Serve
     from pydantic import ValidationError
 
     def fail(status: int, detail: str, **headers: str) -> JSONResponse:
-        return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
+        return JSONResponse({"detail": one_line(detail)}, status_code=status, headers=headers or None)
 
     if not settings.push or writer is None:
 
@@ -148,14 +148,14 @@ def add_push_routes(app: "FastAPI", writer: OnlineWriter | None, settings: Serve
         except BadRequest as exc:
             return fail(exc.status, exc.detail)
         except ValidationError as exc:
-            return fail(422, BadRequest(422, validation_detail(exc, pattern_words)).detail)
+            return fail(422, validation_detail(exc, pattern_words))
         client = f"{request.client.host}:{request.client.port}" if request.client else ""
         try:
             result = await run_in_threadpool(write, body, client)
         except BadRequest as exc:
             return fail(exc.status, exc.detail)
         except FsctlError as exc:
-            return fail(error_status(exc), BadRequest(400, error_detail(exc)).detail)
+            return fail(error_status(exc), error_detail(exc))
         return JSONResponse(result.to_dict())
 
     def push_rows(body: Any, client: str) -> Any:

@@ -201,3 +201,36 @@ def test_no_rows_write_nothing_but_are_recorded(world: World) -> None:
     result = world.writer.write("driver_trips", rows)
     assert result.views[0].to_dict()["keys_written"] == 0 and result.views[0].newest_event is None
     assert len(world.state.read().pushes) == 1
+
+
+def test_the_python_api_pushes_frames_as_feast_does(world: World) -> None:
+    import pandas as pd
+    import pyarrow as pa
+
+    from fsctl import FeatureStore
+
+    store = FeatureStore(world.ws.root, online=world.store, state=world.state)
+    frame = pd.DataFrame(
+        {
+            "driver_id": [1, 2],
+            "trips": [5, 6],
+            "rate": [0.5, float("nan")],
+            "tags": [["x"], None],
+            "ts": pd.to_datetime(["2026-03-01T12:00:00Z", "2026-03-01T12:30:00Z"]),
+        }
+    )
+    result = store.push("trips", frame[["driver_id", "trips", "rate", "tags", "ts"]].assign(
+        rider_id=["r1", "r2"], rides=[1, 2], seen=[None, None], raw=[b"\x00", None], vip=[True, False], note=["a", "b"]
+    ))
+    assert [v.keys_written for v in result.views] == [2, 2]
+    online = store.get_online_features(["driver_trips:trips", "driver_trips:rate"], entity_rows={"driver_id": [1, 2]})
+    assert online.to_dict()["trips"] == [5, 6] and online.to_dict()["rate"][0] == 0.5
+    table = pa.table({"driver_id": [3], "trips": [7], "rate": [1.0], "tags": [[]], "event_timestamp": [T]})
+    assert store.write_to_online_store("driver_trips", table).views[0].keys_written == 1
+    older = {**table.to_pydict(), "event_timestamp": [T - timedelta(hours=1)]}
+    assert store.write_to_online_store("driver_trips", older).views[0].keys_kept_newer == 1
+    with pytest.raises(UsageError, match="fsctl writes pushed rows to the online store only"):
+        store.push("trips", table, to="offline")
+    with pytest.raises(UsageError, match="df must be a pandas DataFrame, a pyarrow Table or a dict of columns"):
+        store.write_to_online_store("driver_trips", [1, 2])
+    assert [p.client for p in world.state.read().pushes][-1] == "python"
