@@ -14,7 +14,7 @@ The store keeps its online store and offline engine open between calls; ``close(
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from fsctl.results.apply import ApplyResult
     from fsctl.results.materialize import MaterializeResult
     from fsctl.results.online import OnlineResponse
+    from fsctl.results.push import PushResult
     from fsctl.services.online import OnlineReader
+    from fsctl.services.push import OnlineWriter
 
 
 class FeatureStore:
@@ -40,6 +42,7 @@ class FeatureStore:
         ``offline=``), inject implementations, as tests do."""
         self.workspace: Workspace = open_workspace(repo_path, registry, **ports)
         self._online_reader: OnlineReader | None = None
+        self._online_writer: OnlineWriter | None = None
 
     @property
     def root(self) -> Path:
@@ -121,9 +124,11 @@ class FeatureStore:
         a frame; name the features as ``["view:feature", ...]``, by ``service=NAME`` or by
         ``model="NAME@ALIAS"``. Each value has a status: ``present``, ``missing`` (no
         record) or ``expired`` (older than the view's TTL: null unless ``ignore_ttl``).
-        ``to_columns()`` gives Feast's ``{name: [values]}``, ``to_dict()`` the JSON of
-        ``fsctl online``. The registry is cached for ``FSCTL_REGISTRY_CACHE_SECONDS``
-        (default 10) and the store stays open, so repeated calls cost microseconds.
+        As in Feast, ``to_dict()`` gives ``{name: [values]}`` (join keys first, in the order
+        ``entity_rows`` names them) and ``to_df()`` a pandas DataFrame; ``to_json_dict()``
+        gives fsctl's shape with each value's status and event time (the JSON of ``fsctl
+        online``). The registry is cached for ``FSCTL_REGISTRY_CACHE_SECONDS`` (default 10)
+        and the store stays open, so repeated calls cost microseconds.
         """
         from fsctl.services.features import FeatureRequest
 
@@ -134,7 +139,40 @@ class FeatureStore:
             ws = self.workspace
             reader = self._online_reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store())
         request = FeatureRequest.of(features, service, model, full_feature_names)
-        return reader.get(request, entity_rows, ignore_ttl=ignore_ttl)
+        response = reader.get(request, entity_rows, ignore_ttl=ignore_ttl)
+        if isinstance(entity_rows, Mapping):
+            response.reorder_keys(entity_rows)
+        elif isinstance(entity_rows, list) and entity_rows and isinstance(entity_rows[0], Mapping):
+            response.reorder_keys(entity_rows[0])
+        return response
+
+    def push(self, push_source_name: str, df: Any, to: str = "online", allow_registry_cache: bool = True) -> PushResult:
+        """Feast's ``push``: write the rows of ``df`` (a pandas DataFrame, a pyarrow Table or a
+        dict of columns) to every online view on the FileSource ``push_source_name`` (fsctl
+        has no push sources), as ``fsctl serve``'s ``/push`` does: checked against the views'
+        schemas first, never over newer stored values, recorded in the state document. Only
+        ``to="online"``: fsctl does not write offline data."""
+        from fsctl.errors import UsageError
+
+        if to != "online":
+            raise UsageError(
+                f"push(to={to!r}): fsctl writes pushed rows to the online store only",
+                hint="use to='online'; a view's offline data is its source's files",
+            )
+        return self._writer().push(push_source_name, _columns(df), client="python", refresh=not allow_registry_cache)
+
+    def write_to_online_store(self, feature_view_name: str, df: Any, allow_registry_cache: bool = True) -> PushResult:
+        """Feast's ``write_to_online_store``: write the rows of ``df`` to one online view (see
+        :meth:`push`)."""
+        return self._writer().write(feature_view_name, _columns(df), client="python", refresh=not allow_registry_cache)
+
+    def _writer(self) -> OnlineWriter:
+        if self._online_writer is None:
+            from fsctl.services.push import OnlineWriter
+
+            ws = self.workspace
+            self._online_writer = OnlineWriter(ws.project, ws.registry_reader(), ws.online_store(), ws.state())
+        return self._online_writer
 
     def materialize(
         self, start: datetime, end: datetime, views: Sequence[str] | None = None
@@ -170,9 +208,27 @@ class FeatureStore:
     def close(self) -> None:
         self.workspace.close()
         self._online_reader = None
+        self._online_writer = None
 
     def __enter__(self) -> FeatureStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _columns(df: Any) -> dict[str, list[Any]]:
+    """Rows as ``{column: [Python values]}`` from a dict of columns, a pandas DataFrame or a
+    pyarrow Table (pandas and arrow values become plain Python ones through arrow)."""
+    if isinstance(df, Mapping):
+        return {str(k): list(v) for k, v in df.items()}
+    module = type(df).__module__.split(".")[0]
+    if module == "pandas":
+        import pyarrow as pa
+
+        return dict(pa.Table.from_pandas(df, preserve_index=False).to_pydict())
+    if module == "pyarrow":
+        return dict(df.to_pydict())
+    from fsctl.errors import UsageError
+
+    raise UsageError(f"df must be a pandas DataFrame, a pyarrow Table or a dict of columns, not {type(df).__name__}")

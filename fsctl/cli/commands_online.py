@@ -92,13 +92,56 @@ def online(
 @click.option(
     "--port", default=6566, show_default=True, type=click.IntRange(0, 65535), metavar="<int>", help="The port to listen on."
 )
+@click.option(
+    "--ignore-ttl",
+    is_flag=True,
+    envvar="FSCTL_SERVE_IGNORE_TTL",
+    show_envvar=True,
+    help="Return values older than the view's TTL (as a Feast server does), still marked "
+    "OUTSIDE_MAX_AGE; a request's ignore_ttl overrides it.",
+)
+@click.option(
+    "--max-entity-rows",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="FSCTL_SERVE_MAX_ENTITY_ROWS",
+    show_envvar=True,
+    metavar="<int>",
+    help="Entity rows (or pushed rows) one request may hold; more is a 413.",
+)
+@click.option(
+    "--enable-push",
+    is_flag=True,
+    help="Take POST /push and /write-to-online-store, with the bearer token in FSCTL_PUSH_TOKEN.",
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log one line per request on stderr.")
 @repo_options
 @debug_option
-def serve(host: str, port: int, access_log: bool, repo: Path | None, registry: str | None, debug: bool) -> int:
-    """Run the HTTP feature server (POST /get-online-features; docs at /docs)."""
-    from fsctl.serving import run_server
+def serve(
+    host: str,
+    port: int,
+    ignore_ttl: bool,
+    max_entity_rows: int,
+    enable_push: bool,
+    access_log: bool,
+    repo: Path | None,
+    registry: str | None,
+    debug: bool,
+) -> int:
+    """Run the HTTP feature server (POST /get-online-features; docs at /docs).
+
+    Writes (Feast's /push and /write-to-online-store) are off unless --enable-push; they then
+    require 'Authorization: Bearer <token>' with the token from the FSCTL_PUSH_TOKEN
+    environment variable."""
+    from fsctl.serving import ServerSettings, run_server
+    from fsctl.serving.settings import push_token_from_env
     from fsctl.workspace import open_workspace
 
+    settings = ServerSettings(
+        ignore_ttl=ignore_ttl,
+        max_entity_rows=max_entity_rows,
+        push_token=push_token_from_env() if enable_push else None,
+    )
     with open_workspace(repo, registry) as ws:
-        return run_server(ws, host, port, access_log=access_log, announce=err)
+        return run_server(ws, host, port, settings=settings, access_log=access_log, announce=err)

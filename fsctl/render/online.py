@@ -1,6 +1,6 @@
 """Online reads (``fsctl online``) as text and as the JSON of DESIGN.md.
 
-Both render an :class:`fsctl.results.online.OnlineResponse` through its ``to_dict()``
+Both render an :class:`fsctl.results.online.OnlineResponse` through its ``to_json_dict()``
 (JSON-safe values, ISO-8601 times). JSON: ``{"rows": [{"entity": {...}, "features":
 {NAME: {"value", "status", "event_timestamp"}}}]}``, one row per entity row in input order.
 Text: one entity row is shown as a list of its features (value, status, event time); more
@@ -92,7 +92,7 @@ def expired_note(response: OnlineResponse) -> str | None:
 
 
 def online_text(response: OnlineResponse) -> str:
-    rows: list[dict[str, Any]] = response.to_dict()["rows"]
+    rows: list[dict[str, Any]] = response.to_json_dict()["rows"]
     if not rows:
         return "No entity rows."
     note = expired_note(response)
@@ -120,4 +120,4 @@ def online_text(response: OnlineResponse) -> str:
 
 
 def online_json(response: OnlineResponse) -> str:
-    return dumps(response.to_dict())
+    return dumps(response.to_json_dict())

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from fsctl.errors import UsageError
 from fsctl.online.base import OnlineView
 from fsctl.online.codec import micros_to_datetime
 
 PRESENT = "present"
 MISSING = "missing"
 EXPIRED = "expired"
-
+TIMESTAMP_SUFFIX = "__ts"  # Feast's to_dict(include_event_timestamps=True) column suffix
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,10 @@ def json_safe(value: Any) -> Any:
 
 
 class OnlineResponse:
-    """The result of an online read, kept by column (cheap to build); ``rows``,
-    :meth:`to_dict` and :meth:`to_columns` present it.
+    """The result of an online read, kept by column (cheap to build). :meth:`to_dict` and
+    :meth:`to_df` present it as Feast does (``{name: [values]}``, a DataFrame);
+    :meth:`to_json_dict` and ``rows`` in fsctl's richer shape, each value with its status
+    and event time.
 
     ``entity`` holds the join key values of every row as given; ``values``, ``statuses``
     and ``event_ts`` hold, per output name (``names``), one entry per row. Event times are
@@ -156,9 +160,55 @@ class OnlineResponse:
             self._rows = rows
         return self._rows
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON of ``fsctl online --format json`` (DESIGN.md): ``{"rows": [...]}`` with
-        ISO-8601 event times and JSON-safe values."""
+    def reorder_keys(self, order: Iterable[str]) -> OnlineResponse:
+        """Put the join keys in ``order`` (the caller's, e.g. the request's ``entities``);
+        keys not named there keep their place after those. Returns ``self``."""
+        entity = self.entity
+        first = {k: entity[k] for k in order if k in entity}
+        if list(first) != list(entity)[: len(first)]:
+            self.entity = {**first, **{k: v for k, v in entity.items() if k not in first}}
+            self._rows = None
+        return self
+
+    def to_dict(self, include_event_timestamps: bool = False) -> dict[str, list[Any]]:
+        """Feast's ``to_dict()``: ``{join key or feature name: [value per row]}``, join keys
+        first, values as Python objects (expired values are null unless the read ignored the
+        TTL). ``include_event_timestamps`` adds ``NAME__ts`` after each name: the event time
+        in whole seconds since the epoch (0 for join keys and missing values), as Feast does."""
+        out: dict[str, list[Any]] = {}
+        rows = len(self)
+        for key, column in self.entity.items():
+            out[key] = list(column)
+            if include_event_timestamps:
+                out[key + TIMESTAMP_SUFFIX] = [0] * rows
+        for name, values, times in zip(self.names, self.values, self.event_ts, strict=True):
+            out[name] = list(values)
+            if include_event_timestamps:
+                out[name + TIMESTAMP_SUFFIX] = [0 if ts is None else ts // 1_000_000 for ts in times]
+        return out
+
+    def to_columns(self) -> dict[str, list[Any]]:
+        """The same as :meth:`to_dict` (its earlier name)."""
+        return self.to_dict()
+
+    def to_df(self, include_event_timestamps: bool = False) -> Any:
+        """Feast's ``to_df()``: :meth:`to_dict` as a pandas DataFrame (one row per entity row).
+        Needs pandas (the ``dataframes`` extra)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise UsageError(
+                "OnlineResponse.to_df() needs pandas, which is not installed",
+                hint="install fsctl with the dataframes extra: pip install 'fsctl[dataframes]'; "
+                "or use to_dict()",
+            ) from None
+        return pd.DataFrame(self.to_dict(include_event_timestamps))
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """fsctl's own shape, what ``fsctl online --format json`` prints (DESIGN.md):
+        ``{"rows": [{"entity": {key: value}, "features": {name: {"value", "status",
+        "event_timestamp"}}}]}`` with ISO-8601 event times and JSON-safe values, one row per
+        entity row in input order. Unlike :meth:`to_dict`, it keeps each value's status."""
         keys = list(self.entity.items())
         columns = list(zip(self.names, self.values, self.statuses, self.event_ts, strict=True))
         iso: dict[int, str] = {}  # rows of one view share event times
@@ -178,14 +228,6 @@ class OnlineResponse:
                 }
             rows.append({"entity": {k: json_safe(col[i]) for k, col in keys}, "features": features})
         return {"rows": rows}
-
-    def to_columns(self) -> dict[str, list[Any]]:
-        """Feast's ``to_dict()`` shape: ``{join key or feature name: [value per row]}``, join
-        keys first. Expired values are null unless the read ignored the TTL."""
-        out: dict[str, list[Any]] = {k: list(v) for k, v in self.entity.items()}
-        for name, values in zip(self.names, self.values, strict=True):
-            out[name] = list(values)
-        return out
 
     def __repr__(self) -> str:
         return f"OnlineResponse({len(self)} rows, features={list(self.names)})"

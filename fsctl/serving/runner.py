@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fsctl.errors import UsageError
 from fsctl.services.online import OnlineReader
 from fsctl.serving.routes import create_app, require_server_packages
+from fsctl.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
     from fsctl.workspace import Workspace
@@ -61,6 +62,7 @@ def run_server(
     host: str = "127.0.0.1",
     port: int = 6566,
     *,
+    settings: ServerSettings | None = None,
     access_log: bool = True,
     announce: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True),
 ) -> int:
@@ -77,10 +79,17 @@ def run_server(
 
     gc.enable()  # the CLI turns the collector off for its short-lived commands; a server runs for days
 
+    settings = settings or ServerSettings()
     project = workspace.project
-    reader = OnlineReader(project, workspace.registry_reader(), workspace.online_store())
+    store = workspace.online_store()
+    reader = OnlineReader(project, workspace.registry_reader(), store)
     info = reader.health()
-    app = create_app(project.name, reader)
+    writer = None
+    if settings.push:
+        from fsctl.services.push import OnlineWriter
+
+        writer = OnlineWriter(project, workspace.registry_reader(), store, workspace.state())
+    app = create_app(project.name, reader, settings, writer)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
@@ -94,10 +103,12 @@ def run_server(
         server.should_exit = True
 
     version = info["registry_version"]
+    writes = f"; POST {url}/push and {url}/write-to-online-store" if settings.push else ""
     announce(
         f"fsctl: serving project '{project.name}' (registry version {version}, online store "
         f"{info['online_store']}) at {url}\n"
-        f"fsctl: POST {url}/get-online-features; API docs at {url}/docs; Ctrl-C to stop"
+        f"fsctl: {settings.describe()}\n"
+        f"fsctl: POST {url}/get-online-features{writes}; API docs at {url}/docs; Ctrl-C to stop"
     )
     try:
         with _stop_on_signals(stop):

@@ -18,20 +18,25 @@ from fsctl.errors import ConflictError
 from fsctl.state.base import StateStore
 from fsctl.state.document import (
     FORMAT_VERSION,
+    MAX_PUSHES,
     MAX_RUNS,
+    PushRecord,
     RunRecord,
     StateSnapshot,
     ViewState,
     empty_state,
     forget_views,
     record_failure,
+    record_pushes,
     record_success,
     watermark_for,
 )
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_PUSHES",
     "MAX_RUNS",
+    "PushRecord",
     "RunRecord",
     "StateSnapshot",
     "StateStore",
@@ -39,6 +44,7 @@ __all__ = [
     "empty_state",
     "forget_views",
     "record_failure",
+    "record_pushes",
     "record_success",
     "state_uri_for",
     "update",

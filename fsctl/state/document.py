@@ -21,11 +21,13 @@ Shape (``format_version`` 1)::
                                      "fingerprint": "…", "updated_at": "2026-01-02T00:05:00Z"}}},
       "views": {"driver_stats": {...the same fields...}},   # legacy: store unknown, see below
       "runs": [{"run_id", "view", "start", "end", "started_at", "finished_at", "status",
-                "rows_read", "keys_written", "actor", "error", "store"}, …]   # newest last, at most 200
-    }
+                "rows_read", "keys_written", "actor", "error", "store"}, …],  # newest last, at most 200
+      "pushes": [{"push_id", "view", "via", "rows", "keys", "keys_written", "newest_event",
+                  "pushed_at", "client", "store"}, …]  # rows written by fsctl serve's push
+    }                                                  # endpoints; newest last, at most 200; absent when none
 
 Every time is ISO-8601 in UTC. The update rules (:func:`record_success`,
-:func:`record_failure`, :func:`forget_views`) are pure functions from a snapshot to a
+:func:`record_failure`, :func:`record_pushes`, :func:`forget_views`) are pure functions from a snapshot to a
 snapshot; the stores in this package only read and compare-and-swap whole documents.
 
 ``stores`` and a run's ``store`` were added when fsctl began to track online stores (issue
@@ -56,6 +58,7 @@ from fsctl.errors import StoreError
 
 FORMAT_VERSION = 1
 MAX_RUNS = 200
+MAX_PUSHES = 200
 
 RunStatus = Literal["succeeded", "failed"]
 
@@ -143,6 +146,40 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class PushRecord:
+    """Rows of one view written by a push (``fsctl serve``'s ``/push`` or
+    ``/write-to-online-store``): they never move a watermark, but status and the UI show them."""
+
+    push_id: str
+    view: str
+    via: str  # "push:SOURCE" or "write-to-online-store"
+    rows: int  # rows received for the view
+    keys: int  # distinct entity keys among them
+    keys_written: int  # keys stored (the others had a newer value already)
+    newest_event: datetime | None
+    pushed_at: datetime
+    client: str  # the HTTP client's address
+
+    def __post_init__(self) -> None:
+        if self.newest_event is not None:
+            object.__setattr__(self, "newest_event", _utc(self.newest_event, "newest_event"))
+        object.__setattr__(self, "pushed_at", _utc(self.pushed_at, "pushed_at"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "push_id": self.push_id,
+            "view": self.view,
+            "via": self.via,
+            "rows": self.rows,
+            "keys": self.keys,
+            "keys_written": self.keys_written,
+            "newest_event": format_time(self.newest_event) if self.newest_event else None,
+            "pushed_at": format_time(self.pushed_at),
+            "client": self.client,
+        }
+
+
+@dataclass(frozen=True)
 class StateSnapshot:
     """What a reader saw, plus ``token`` for compare-and-swap (None: no document yet).
 
@@ -157,6 +194,7 @@ class StateSnapshot:
     token: str | None = None
     serial: int = 0
     stores: dict[str, dict[str, ViewState]] = field(default_factory=dict)  # store identity -> view -> state
+    pushes: list[PushRecord] = field(default_factory=list)
 
     def view_state(self, store: str, view: str) -> ViewState | None:
         """What is known of ``view`` in the online store ``store``."""
@@ -178,6 +216,7 @@ class StateSnapshot:
             },
             "views": {name: self.views[name].to_dict() for name in sorted(self.views)},
             "runs": [run.to_dict() for run in self.runs],
+            **({"pushes": [push.to_dict() for push in self.pushes]} if self.pushes else {}),
         }
 
 
@@ -238,6 +277,11 @@ def record_failure(snapshot: StateSnapshot, run: RunRecord) -> StateSnapshot:
     if run.status != "failed":
         raise ValueError(f"record_failure needs a failed run, got {run.status}")
     return dataclasses.replace(snapshot, runs=_append(snapshot.runs, run))
+
+
+def record_pushes(snapshot: StateSnapshot, pushes: list[PushRecord]) -> StateSnapshot:
+    """Record pushed rows (the newest :data:`MAX_PUSHES` are kept); no watermark moves."""
+    return dataclasses.replace(snapshot, pushes=[*snapshot.pushes, *pushes][-MAX_PUSHES:])
 
 
 def watermark_for(snapshot: StateSnapshot, view: str, fingerprint: str, store: str) -> datetime | None:
@@ -308,6 +352,26 @@ def _run_record(raw: Any) -> RunRecord:
     )
 
 
+def _push_record(raw: Any) -> PushRecord:
+    if not isinstance(raw, dict):
+        raise TypeError("expected an object")
+    for name in ("rows", "keys", "keys_written"):
+        if not isinstance(raw.get(name), int) or isinstance(raw[name], bool):
+            raise TypeError(f"'{name}' is not an integer")
+    newest = raw.get("newest_event")
+    return PushRecord(
+        push_id=str(raw["push_id"]),
+        view=str(raw["view"]),
+        via=str(raw["via"]),
+        rows=raw["rows"],
+        keys=raw["keys"],
+        keys_written=raw["keys_written"],
+        newest_event=parse_time(newest) if newest is not None else None,
+        pushed_at=parse_time(raw["pushed_at"]),
+        client=str(raw["client"]),
+    )
+
+
 def parse_document(raw: bytes | str, location: str, token: str | None = None) -> StateSnapshot:
     """Parse a stored document; anything unexpected is a :class:`StoreError` naming ``location``."""
     try:
@@ -350,6 +414,13 @@ def parse_document(raw: bytes | str, location: str, token: str | None = None) ->
         records = [_run_record(value) for value in runs]
     except (KeyError, TypeError, ValueError) as exc:
         raise _corrupt(location, f"a run entry is malformed ({type(exc).__name__}: {exc})") from None
+    raw_pushes = doc.get("pushes", [])
+    if not isinstance(raw_pushes, list):
+        raise _corrupt(location, "'pushes' is not a list")
+    try:
+        pushes = [_push_record(value) for value in raw_pushes]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _corrupt(location, f"a push entry is malformed ({type(exc).__name__}: {exc})") from None
     return StateSnapshot(
         location=location,
         project=project,
@@ -358,6 +429,7 @@ def parse_document(raw: bytes | str, location: str, token: str | None = None) ->
         token=token,
         serial=serial,
         stores={store: views for store, views in by_store.items() if views},
+        pushes=pushes,
     )
 
 
@@ -369,11 +441,8 @@ def dumps(snapshot: StateSnapshot) -> bytes:
 
     document = snapshot.to_document()
     lines = ["{"]
-    lines.extend(
-        f" {one(key)}: {one(document[key])},"
-        for key in sorted(document)
-        if key not in ("stores", "views", "runs")
-    )
+    lists = ("stores", "views", "runs", "pushes")
+    lines.extend(f" {one(key)}: {one(document[key])}," for key in sorted(document) if key not in lists)
     stores = document["stores"]
     lines.append(' "stores": {')
     for i, store in enumerate(stores):
@@ -394,5 +463,11 @@ def dumps(snapshot: StateSnapshot) -> bytes:
     lines.append(' "runs": [')
     lines.extend(f"  {one(run)}{',' if i < len(runs) - 1 else ''}" for i, run in enumerate(runs))
     lines.append(" ]")
+    pushes = document.get("pushes")
+    if pushes:
+        lines[-1] += ","
+        lines.append(' "pushes": [')
+        lines.extend(f"  {one(push)}{',' if i < len(pushes) - 1 else ''}" for i, push in enumerate(pushes))
+        lines.append(" ]")
     lines.append("}")
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -9,14 +9,13 @@ health check, and a clean exit 0 on SIGTERM and SIGINT.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,101 +26,17 @@ from fsctl.errors import RegistryError, StoreError
 from fsctl.online.base import OnlineRecord, OnlineView
 from fsctl.online.memory import MemoryOnlineStore
 from fsctl.services.online import OnlineReader
-from fsctl.workspace import Workspace, open_workspace
+from fsctl.workspace import open_workspace
 from tests.cli.conftest import fsctl_env
-from tests.support.example import copy_example_repo
-from tests.support.online_ports import apply_repo, target_view, write_records
 from tests.support.s3 import free_port
+from tests.support.server import FRESH, STALE, ZERO, Server, fill, iso, serving_repo, start_server, views
 
 pytestmark = pytest.mark.slow
-
-UTC = timezone.utc
-NOW = datetime.now(UTC).replace(microsecond=0)
-FRESH = NOW - timedelta(hours=1)
-STALE = NOW - timedelta(days=3)  # driver_hourly_stats has a 2d TTL
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-ZERO = "1970-01-01T00:00:00Z"
-
-
-def iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def us(value: datetime) -> int:
-    return (value - EPOCH) // timedelta(microseconds=1)
-
-
-def views(ws: Workspace) -> dict[str, OnlineView]:
-    return {name: target_view(ws, name) for name in ("driver_hourly_stats", "customer_profile")}
-
-
-def fill(store: Any, ws: Workspace) -> None:
-    v = views(ws)
-    write_records(
-        store,
-        v["driver_hourly_stats"],
-        [
-            OnlineRecord(
-                (1001,), us(FRESH), None, {"conv_rate": 0.5, "acc_rate": 0.9, "avg_daily_trips": 12}
-            ),
-            OnlineRecord((1002,), us(STALE), None, {"conv_rate": 0.7, "acc_rate": 0.8, "avg_daily_trips": 5}),
-        ],
-    )
-    write_records(
-        store, v["customer_profile"], [OnlineRecord((2001,), us(FRESH), None, {"current_balance": 10.5})]
-    )
-
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example repo, applied, with two drivers and a customer in its SQLite online store."""
-    root = copy_example_repo(tmp_path_factory.mktemp("serve") / "example_repo")
-    apply_repo(root)
-    with open_workspace(root) as ws:
-        fill(ws.online_store(), ws)
-    return root
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[str]
-    url: str
-    port: int
-
-    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            _, stderr = self.process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            _, stderr = self.process.communicate()
-        return self.process.returncode, stderr
-
-
-def start_server(repo: Path, *args: str, **env: str) -> Server:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fsctl", "serve", "--repo", str(repo), "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=fsctl_env(**env),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            _, stderr = process.communicate()
-            raise AssertionError(f"fsctl serve exited {process.returncode}: {stderr}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return Server(process, url, port)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise AssertionError("fsctl serve did not become healthy within 60s")
+    return serving_repo(tmp_path_factory.mktemp("serve") / "example_repo")
 
 
 @pytest.fixture(scope="module")
@@ -278,12 +193,12 @@ def test_openapi_documents_the_endpoint(client: httpx.Client) -> None:
                 "feature_service": "x",
                 "entities": {"driver_id": [1]},
             },
-            400,
+            422,
             "name the features one way: give exactly one of features | feature_service | model",
         ),
         (
             {"entities": {"driver_id": [1]}},
-            400,
+            422,
             "name the features one way: give exactly one of features | feature_service | model",
         ),
         ({"features": ["driver_hourly_stats:conv_rate"]}, 422, "entities: required field is missing"),
@@ -471,3 +386,182 @@ def test_the_server_logs_one_line_per_request_unless_told_not_to(repo: Path) -> 
     httpx.get(f"{quiet.url}/health")
     code, stderr = quiet.stop()
     assert code == 0 and "GET /health" not in stderr
+
+
+# -- malformed bodies: always a 4xx with one line (issue 11, item 10) -------------------------
+
+FEATURES = '"features": ["driver_hourly_stats:conv_rate"]'
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"features": ["driver_hourly_stats:\\ud800"], "entities": {"driver_id": [1]}}',
+        '{"feature_service": "\\ud800", "entities": {"driver_id": [1]}}',
+        '{' + FEATURES + ', "entities": {"driver_id": ["\\ud800"]}}',
+        '{' + FEATURES + ', "entities": {"driver_id": ["a\\udc00b"]}}',
+        '{' + FEATURES + ', "entities": {"\\ud800": [1]}}',
+        '{' + FEATURES + ', "entities": {"driver_id": ["\\ud800\\u0041"]}}',
+    ],
+    ids=["feature", "service", "entity-value", "low-surrogate", "entity-key", "unpaired-then-letter"],
+)
+def test_a_lone_surrogate_anywhere_is_a_400(client: httpx.Client, raw: str) -> None:
+    response = client.post("/get-online-features", content=raw.encode("ascii"))
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert detail.startswith("the request body is not valid JSON") and "valid Unicode" in detail
+
+
+@pytest.mark.parametrize("depth", [202, 5000, 100_000])
+def test_deeply_nested_json_is_a_400(client: httpx.Client, depth: int) -> None:
+    for raw in (
+        "[" * depth + "]" * depth,
+        '{' + FEATURES + ', "entities": {"driver_id": ' + "[" * depth + "]" * depth + "}}",
+    ):
+        response = client.post("/get-online-features", content=raw.encode())
+        assert response.status_code == 400, response.text
+        assert response.json()["detail"] == "the request body nests arrays or objects more than 201 levels deep"
+    assert client.get("/health").status_code == 200  # and the server is fine
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_numbers_are_a_400(client: httpx.Client, literal: str) -> None:
+    raw = '{' + FEATURES + ', "entities": {"driver_id": [' + literal + "]}}"
+    response = client.post("/get-online-features", content=raw.encode())
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("the request body is not valid JSON")
+
+
+def test_control_characters_in_names_stay_on_one_line(client: httpx.Client) -> None:
+    response = post(client, {"feature_service": "a\nb\x1b[31m", "entities": {"driver_id": [1]}})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "\n" not in detail and "\x1b" not in detail
+    assert "feature_service: 'a\\nb\\x1b[31m' is not a name" in detail
+    # Values that are fine as data come back as they went in, JSON-escaped.
+    response = post(client, {"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": ["x\ny\u0000"]}})
+    assert response.status_code == 200
+    assert response.json()["results"][0]["values"] == ["x\ny\u0000"]
+
+
+def test_a_body_over_32_mib_is_a_413(client: httpx.Client) -> None:
+    response = client.post("/get-online-features", content=b" " * (32 * 1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert response.json() == {"detail": "the request body is larger than 32 MiB"}
+
+
+# -- a strict and true schema (issue 11, item 11) ---------------------------------------------
+
+GOOD = {"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": [1001]}}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"ignore_ttl": 0}, "ignore_ttl: must be true or false, not a number (0)"),
+        ({"ignore_ttl": "yes"}, "ignore_ttl: must be true or false, not a string ('yes')"),
+        ({"full_feature_names": 1}, "full_feature_names: must be true or false, not a number (1)"),
+        ({"ignore_ttl": None}, "ignore_ttl: must be true or false, not null"),
+        ({"features": []}, "features: List should have at least 1 item"),
+        ({"features": None, "feature_service": "driver_activity_v1"}, "features: must be an array, not null"),
+        ({"features": [""]}, "features.0: '' is not a feature reference view:feature"),
+        ({"features": ["conv_rate"]}, "features.0: 'conv_rate' is not a feature reference view:feature"),
+        ({"features": [1]}, "features.0: must be a string, not a number (1)"),
+        ({"entities": {"": [1]}}, "entities: '' is not a column name"),
+        ({"entities": {"driver_id": [None]}}, "entities.driver_id.0: must be a string, integer, number or boolean, not null"),
+        ({"entities": {"driver_id": [[1]]}}, "entities.driver_id.0: must be a string, integer, number or boolean, not an array"),
+        ({"entities": {"driver_id": [{"a": 1}]}}, "entities.driver_id.0: must be a string, integer, number or boolean, not an object"),
+        ({"entitys": {}}, "entitys: unknown field"),
+    ],
+)
+def test_the_schema_is_strict(client: httpx.Client, change: dict[str, Any], message: str) -> None:
+    response = post(client, {**GOOD, **change})
+    assert response.status_code == 422, response.text
+    assert message in response.json()["detail"]
+
+
+def test_an_empty_service_name_says_what_is_wrong(client: httpx.Client) -> None:
+    response = post(client, {"feature_service": "", "entities": {"driver_id": [1]}})
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "invalid request: feature_service: '' is not a name: a letter, then letters, digits or underscores"
+    )
+
+
+def test_what_feasts_remote_client_sends_is_accepted(client: httpx.Client) -> None:
+    # feast.infra.online_stores.remote.RemoteOnlineStore.get_online_features, byte for byte.
+    body = {
+        "entities": {"driver_id": [1001]},
+        "full_feature_names": False,
+        "include_feature_view_version_metadata": False,
+        "feature_service": "driver_activity_v1",
+    }
+    body["entities"]["customer_id"] = [2001]
+    response = post(client, body)
+    assert response.status_code == 200, response.text
+
+
+def test_openapi_describes_the_api(client: httpx.Client) -> None:
+    import jsonschema
+
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/get-online-features"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["additionalProperties"] is False
+    assert schema["oneOf"] == [{"required": ["features"]}, {"required": ["feature_service"]}, {"required": ["model"]}]
+    assert schema["properties"]["ignore_ttl"] == {"type": "boolean", "description": schema["properties"]["ignore_ttl"]["description"]}
+    entities = schema["properties"]["entities"]
+    assert entities["additionalProperties"]["maxItems"] == 10_000
+    assert {"type": "object"} not in entities["additionalProperties"]["items"]["anyOf"]
+    assert set(operation["responses"]) == {"200", "400", "413", "422", "503"}
+    assert "/push" not in spec["paths"] and "/write-to-online-store" not in spec["paths"]
+    # The schema agrees with the server: what it accepts has the right shape, what it refuses is a 422.
+    validator = jsonschema.Draft202012Validator(schema)
+    for body in (GOOD, {"feature_service": "driver_activity_v1", "entities": {"driver_id": [1], "customer_id": [2]}}):
+        validator.validate(body)
+        assert post(client, body).status_code == 200
+    for body in ({**GOOD, "feature_service": "driver_activity_v1"}, {**GOOD, "ignore_ttl": 0}, {**GOOD, "features": []}):
+        assert not validator.is_valid(body)
+        assert post(client, body).status_code == 422
+
+
+# -- the row cap (issue 11, item 12) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows", [10_001, 2_000_000])
+def test_too_many_entity_rows_is_a_quick_413(client: httpx.Client, rows: int) -> None:
+    body = json.dumps({"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": list(range(rows))}})
+    started = time.perf_counter()
+    response = client.post("/get-online-features", content=body.encode())
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 413
+    assert response.json()["detail"] == (
+        f"entities has {rows:,} entity rows; this server takes at most 10,000 per request: split the "
+        "request, or start fsctl serve with a higher --max-entity-rows (FSCTL_SERVE_MAX_ENTITY_ROWS)"
+    )
+    assert elapsed < 5  # refused on the decoded JSON, before any validation or read
+    assert post(client, {**GOOD, "entities": {"driver_id": list(range(10_000))}}).status_code == 200
+
+
+# -- Feast's ordering, the settings in /health, writes off by default (items 13, 14) ---------
+
+
+def test_join_keys_come_in_the_order_of_the_requests_entities(client: httpx.Client) -> None:
+    body = {"feature_service": "driver_activity_v1", "entities": {"customer_id": [2001], "driver_id": [1001]}}
+    response = post(client, body)
+    assert response.status_code == 200
+    names = response.json()["metadata"]["feature_names"]
+    assert names[:2] == ["customer_id", "driver_id"]
+    assert [r["values"] for r in response.json()["results"][:2]] == [[2001], [1001]]
+
+
+def test_health_shows_the_settings(client: httpx.Client) -> None:
+    body = client.get("/health").json()
+    assert (body["ignore_ttl"], body["max_entity_rows"], body["push"]) == (False, 10_000, False)
+
+
+@pytest.mark.parametrize("path", ["/push", "/write-to-online-store"])
+def test_writes_are_off_unless_enabled(client: httpx.Client, path: str) -> None:
+    response = client.post(path, json={"push_source_name": "driver_stats_source", "df": {}})
+    assert response.status_code == 404
+    assert "start fsctl serve with --enable-push" in response.json()["detail"]

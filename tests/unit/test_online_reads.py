@@ -182,9 +182,9 @@ def test_present_values_come_back_as_stored(world: World) -> None:
             },
         }
     ]
-    assert response.to_dict()["rows"][0]["features"]["raw"]["value"] == "AAE="
-    assert response.to_dict()["rows"][0]["features"]["seen"]["value"] == "2026-02-01T00:00:00Z"
-    assert response.to_dict()["rows"][0]["features"]["trips"]["event_timestamp"] == "2026-03-01T11:55:00Z"
+    assert response.to_json_dict()["rows"][0]["features"]["raw"]["value"] == "AAE="
+    assert response.to_json_dict()["rows"][0]["features"]["seen"]["value"] == "2026-02-01T00:00:00Z"
+    assert response.to_json_dict()["rows"][0]["features"]["trips"]["event_timestamp"] == "2026-03-01T11:55:00Z"
 
 
 def test_missing_record_and_missing_feature(world: World) -> None:
@@ -222,8 +222,47 @@ def test_expired_values_are_null_unless_the_ttl_is_ignored(world: World) -> None
         "status": "expired",
         "event_timestamp": NOW - timedelta(hours=2),
     }
-    assert old.to_columns() == {"driver_id": [1002], "conv_rate": [0.5]}
-    assert expired.to_columns() == {"driver_id": [1002], "conv_rate": [None]}
+    assert old.to_dict() == {"driver_id": [1002], "conv_rate": [0.5]}
+    assert expired.to_dict() == {"driver_id": [1002], "conv_rate": [None]}
+
+
+def test_feasts_to_dict_and_to_df_shapes_beside_fsctls_own(world: World) -> None:
+    rows = {"customer_id": [2001, 2001], "driver_id": [1001, 9999]}
+    response = world.get(["driver_stats:trips", "pair_stats:rides"], entity_rows=rows)
+    fresh = (NOW - timedelta(minutes=5)).timestamp()
+    rides = (NOW - timedelta(minutes=1)).timestamp()
+    # Feast's shape: join keys first, then features, each a column of values.
+    assert response.to_dict() == {"driver_id": [1001, 9999], "customer_id": [2001, 2001], "trips": [7, None], "rides": [4, None]}
+    assert response.to_dict(include_event_timestamps=True) == {
+        "driver_id": [1001, 9999],
+        "driver_id__ts": [0, 0],
+        "customer_id": [2001, 2001],
+        "customer_id__ts": [0, 0],
+        "trips": [7, None],
+        "trips__ts": [int(fresh), 0],
+        "rides": [4, None],
+        "rides__ts": [int(rides), 0],
+    }
+    frame = response.to_df()
+    assert list(frame.columns) == ["driver_id", "customer_id", "trips", "rides"]
+    assert frame["driver_id"].tolist() == [1001, 9999] and frame["trips"].iloc[0] == 7
+    assert list(response.to_df(include_event_timestamps=True).columns)[:2] == ["driver_id", "driver_id__ts"]
+    # fsctl's shape keeps each value's status; the keys can follow the caller's order.
+    assert response.reorder_keys(["customer_id", "driver_id"]) is response
+    assert list(response.to_dict()) == ["customer_id", "driver_id", "trips", "rides"]
+    second = response.to_json_dict()["rows"][1]
+    assert second["entity"] == {"customer_id": 2001, "driver_id": 9999}
+    assert second["features"]["trips"] == {"value": None, "status": "missing", "event_timestamp": None}
+
+
+def test_to_df_without_pandas_names_the_extra(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    response = world.get(["driver_stats:trips"], entity_rows={"driver_id": [1001]})
+    monkeypatch.setitem(sys.modules, "pandas", None)  # what an environment without pandas sees
+    with pytest.raises(UsageError, match="needs pandas") as caught:
+        response.to_df()
+    assert "pip install 'fsctl[dataframes]'" in str(caught.value)
 
 
 def test_the_ttl_bound_is_inclusive_and_measured_from_now(world: World) -> None:
@@ -246,7 +285,7 @@ def test_the_ttl_bound_is_inclusive_and_measured_from_now(world: World) -> None:
 def test_json_output_is_safe(world: World) -> None:
     response = world.get(["customer_profile:balance"], entity_rows={"customer_id": [2001]})
     assert math.isnan(response.rows[0]["features"]["balance"]["value"])
-    assert response.to_dict() == {
+    assert response.to_json_dict() == {
         "rows": [
             {
                 "entity": {"customer_id": 2001},
@@ -273,7 +312,7 @@ def test_full_feature_names_and_name_clashes(world: World) -> None:
     assert "full feature names" in str(caught.value)
     response = world.get(refs, entity_rows=rows, full_feature_names=True)
     assert response.names == ("driver_stats__trips", "customer_profile__trips")
-    assert response.to_columns() == {
+    assert response.to_dict() == {
         "driver_id": [1001],
         "customer_id": [2001],
         "driver_stats__trips": [7],
@@ -286,10 +325,10 @@ def test_composite_keys(world: World) -> None:
     response = world.get(["pair_stats:rides"], entity_rows=rows)
     assert [r["entity"] for r in response.rows] == rows
     assert [feature(response, i, "rides")["status"] for i in range(2)] == ["present", "missing"]
-    assert response.to_columns()["rides"] == [4, None]
+    assert response.to_dict()["rides"] == [4, None]
     # Keys given as strings (from a command line or a CSV read as text) find the same record.
     response = world.get(["pair_stats:rides"], entity_rows={"driver_id": ["1001"], "customer_id": ["2001"]})
-    assert response.to_columns()["rides"] == [4]
+    assert response.to_dict()["rides"] == [4]
 
 
 def test_a_missing_join_key_names_the_key_and_the_view(world: World) -> None:
@@ -306,16 +345,16 @@ def test_entity_rows_in_every_shape_give_the_same_answer(world: World) -> None:
 
     refs = ["driver_stats:trips"]
     expected = {"driver_id": [1001, 1002], "trips": [7, None]}
-    assert world.get(refs, entity_rows={"driver_id": [1001, 1002]}).to_columns() == expected
-    assert world.get(refs, entity_rows=[{"driver_id": 1001}, {"driver_id": 1002}]).to_columns() == expected
-    assert world.get(refs, entity_rows={"driver_id": (1001, 1002)}).to_columns() == expected
-    assert world.get(refs, entity_rows=pa.table({"driver_id": [1001, 1002]})).to_columns() == expected
-    assert world.get(refs, entity_rows={"driver_id": 1001}).to_columns() == {
+    assert world.get(refs, entity_rows={"driver_id": [1001, 1002]}).to_dict() == expected
+    assert world.get(refs, entity_rows=[{"driver_id": 1001}, {"driver_id": 1002}]).to_dict() == expected
+    assert world.get(refs, entity_rows={"driver_id": (1001, 1002)}).to_dict() == expected
+    assert world.get(refs, entity_rows=pa.table({"driver_id": [1001, 1002]})).to_dict() == expected
+    assert world.get(refs, entity_rows={"driver_id": 1001}).to_dict() == {
         "driver_id": [1001],
         "trips": [7],
     }
     # Extra columns (labels, timestamps) are ignored.
-    assert world.get(refs, entity_rows={"driver_id": [1001], "label": [1]}).to_columns() == {
+    assert world.get(refs, entity_rows={"driver_id": [1001], "label": [1]}).to_dict() == {
         "driver_id": [1001],
         "trips": [7],
     }
@@ -335,7 +374,7 @@ def test_rows_keep_input_order_and_duplicates_with_one_read_per_view(world: Worl
     assert world.store.reads == [("driver_stats", 5), ("pair_stats", 5)]
     assert response.names == ("trips", "rides", "conv_rate")
     assert [r["entity"]["driver_id"] for r in response.rows] == keys
-    assert response.to_columns() == {
+    assert response.to_dict() == {
         "driver_id": keys,
         "customer_id": [2001] * 5,
         "trips": [3, 7, None, 7, 3],
@@ -350,14 +389,14 @@ def test_rows_keep_input_order_and_duplicates_with_one_read_per_view(world: Worl
 def test_feature_service_and_model_alias(world: World) -> None:
     rows = {"driver_id": [1001], "customer_id": [2001]}
     by_service = world.get(service="svc", entity_rows=rows)
-    assert by_service.to_columns() == {
+    assert by_service.to_dict() == {
         "driver_id": [1001],
         "customer_id": [2001],
         "conv_rate": [0.25],
         "rides": [4],
     }
     by_model = world.get(model="ranker@Production", entity_rows=rows)
-    assert by_model.to_columns() == by_service.to_columns()
+    assert by_model.to_dict() == by_service.to_dict()
     assert by_model.refs == ("driver_stats:conv_rate", "pair_stats:rides")
 
 
@@ -406,17 +445,17 @@ def test_plans_are_cached_and_the_registry_is_re_read_after_the_interval(world: 
         world.get(["driver_stats:speed"], entity_rows=rows)
 
     world.clock.now += 0.2
-    assert world.get(["driver_stats:speed"], entity_rows=rows).to_columns()["speed"] == [42.0]
+    assert world.get(["driver_stats:speed"], entity_rows=rows).to_dict()["speed"] == [42.0]
     assert world.reader.registry_version == 2
     assert world.reader.plan(request(["driver_stats:trips"])) is not first
 
 
 def test_an_unreadable_registry_keeps_the_last_good_version(world: World) -> None:
     rows = {"driver_id": [1001]}
-    assert world.get(["driver_stats:trips"], entity_rows=rows).to_columns()["trips"] == [7]
+    assert world.get(["driver_stats:trips"], entity_rows=rows).to_dict()["trips"] == [7]
     (world.root / "data" / "registry.json").write_text("{not json", encoding="utf-8")
     world.clock.now += 11
-    assert world.get(["driver_stats:trips"], entity_rows=rows).to_columns()["trips"] == [7]
+    assert world.get(["driver_stats:trips"], entity_rows=rows).to_dict()["trips"] == [7]
     assert world.reader.registry_error is not None
     assert "registry_error" in world.reader.health()
 
@@ -440,10 +479,10 @@ def test_feature_store_reads_the_configured_store(world: World) -> None:
         )
     fs = FeatureStore(world.root)
     first = fs.get_online_features(["driver_stats:trips"], entity_rows=[{"driver_id": 7}])
-    assert first.to_columns() == {"driver_id": [7], "trips": [70]}
+    assert first.to_dict() == {"driver_id": [7], "trips": [70]}
     again = fs.get_online_features(["driver_stats:trips"], entity_rows={"driver_id": ["7", 8]})
     # "7" is converted to the key's dtype (int64, read from the source by plan), as Feast does
-    assert again.to_columns() == {"driver_id": [7, 8], "trips": [70, None]}
+    assert again.to_dict() == {"driver_id": [7, 8], "trips": [70, None]}
     assert [r["features"]["trips"]["status"] for r in again.rows] == ["present", "missing"]
 
 
@@ -457,7 +496,7 @@ def test_concurrent_reads_while_the_registry_refreshes(world: World) -> None:
         try:
             for _ in range(100):
                 response = world.get(["driver_stats:trips"], entity_rows={"driver_id": [1001, 9999]})
-                assert response.to_columns()["trips"] == [7, None]
+                assert response.to_dict()["trips"] == [7, None]
         except BaseException as exc:  # noqa: BLE001 - reported below
             failures.append(exc)
 

@@ -17,7 +17,9 @@ from fsctl.registry.memory import MemoryRegistry
 from fsctl.state import state_uri_for
 from fsctl.state.document import (
     FORMAT_VERSION,
+    MAX_PUSHES,
     MAX_RUNS,
+    PushRecord,
     RunRecord,
     StateSnapshot,
     ViewState,
@@ -26,6 +28,7 @@ from fsctl.state.document import (
     forget_views,
     parse_document,
     record_failure,
+    record_pushes,
     record_success,
     watermark_for,
 )
@@ -353,6 +356,59 @@ def test_offsets_in_a_stored_document_are_converted_to_utc() -> None:
     document = json.loads(dumps(full_state()))
     document["stores"][STORE]["stats"]["watermark"] = "2026-01-01T12:00:00+02:00"
     assert parse_document(json.dumps(document), LOCATION).stores[STORE]["stats"].watermark == h(10)
+
+
+def push(view: str = "stats", push_id: str = "p1", newest: datetime | None = None) -> PushRecord:
+    return PushRecord(
+        push_id=push_id,
+        view=view,
+        via="push:stats_source",
+        rows=3,
+        keys=2,
+        keys_written=1,
+        newest_event=newest or h(11),
+        pushed_at=h(12),
+        client="127.0.0.1:5000",
+    )
+
+
+def test_pushes_are_recorded_apart_from_runs_and_move_no_watermark() -> None:
+    state = full_state()
+    pushed = record_pushes(state, [push(), push("fresh", "p2")])
+    assert pushed.views == state.views and pushed.runs == state.runs
+    assert [p.push_id for p in pushed.pushes] == ["p1", "p2"]
+    document = json.loads(dumps(pushed))
+    assert document["pushes"][0] == {
+        "push_id": "p1",
+        "view": "stats",
+        "via": "push:stats_source",
+        "rows": 3,
+        "keys": 2,
+        "keys_written": 1,
+        "newest_event": "2026-01-01T11:00:00Z",
+        "pushed_at": "2026-01-01T12:00:00Z",
+        "client": "127.0.0.1:5000",
+    }
+    assert parse_document(dumps(pushed), LOCATION) == dataclasses.replace(pushed, token=None)
+    # A document without pushes (every one written before they existed) has no such key.
+    assert "pushes" not in json.loads(dumps(state))
+    many = record_pushes(pushed, [push(push_id=f"q{i}") for i in range(MAX_PUSHES)])
+    assert len(many.pushes) == MAX_PUSHES and many.pushes[-1].push_id == f"q{MAX_PUSHES - 1}"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("rows", "3"), ("pushed_at", None), ("newest_event", "soon"), ("view", None)]
+)
+def test_a_malformed_push_entry_is_a_store_error(field: str, value: object) -> None:
+    document = json.loads(dumps(record_pushes(full_state(), [push()])))
+    if value is None:
+        del document["pushes"][0][field]
+    else:
+        document["pushes"][0][field] = value
+    with pytest.raises(StoreError, match="a push entry is malformed"):
+        parse_document(json.dumps(document), LOCATION)
+    with pytest.raises(StoreError, match="'pushes' is not a list"):
+        parse_document(json.dumps({**document, "pushes": {}}), LOCATION)
 
 
 GOOD = json.loads(dumps(full_state()))

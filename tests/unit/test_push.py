@@ -1,0 +1,236 @@
+"""Pushing rows into the online store (``OnlineWriter``, behind ``fsctl serve``'s ``/push`` and
+``/write-to-online-store``): a push source is a FileSource and writes to every online view on
+it; rows are checked against the views' schemas before anything is written; the never-older
+rule of materialize holds; each push is recorded in the state document.
+
+A small repo is applied to a local registry; the online store and the state store are the
+real in-memory ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fsctl.errors import UsageError
+from fsctl.online.memory import MemoryOnlineStore
+from fsctl.services.push import OnlineWriter
+from fsctl.state.memory import MemoryStateStore
+from fsctl.workspace import Workspace, open_workspace
+from tests.support.online_ports import apply_repo, target_view
+
+UTC = timezone.utc
+T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+MakeRepo = Callable[..., Path]
+
+CONFIG = "project: pushy\nregistry: data/registry.json\nonline_store: {type: sqlite, path: data/online.db}\n"
+DEFS = "---\n".join(
+    [
+        "kind: Entity\nname: driver\njoin_keys: [driver_id]\n",
+        "kind: Entity\nname: rider\njoin_keys: [rider_id]\n",
+        "kind: FileSource\nname: trips\npath: data/trips.parquet\ntimestamp_field: ts\ncreated_timestamp_field: loaded\n",
+        "kind: FileSource\nname: other\npath: data/other.parquet\n",
+        "kind: FeatureView\nname: driver_trips\nentities: [driver]\nsource: trips\nschema:\n"
+        "  - {name: trips, dtype: int32}\n  - {name: rate, dtype: float64}\n  - {name: tags, dtype: list<string>}\n",
+        "kind: FeatureView\nname: rider_trips\nentities: [rider]\nsource: trips\nschema:\n"
+        "  - {name: rides, dtype: int64}\n  - {name: seen, dtype: timestamp}\n  - {name: raw, dtype: bytes}\n"
+        "  - {name: vip, dtype: bool}\n  - {name: note, dtype: string}\n",
+        "kind: FeatureView\nname: archive\nentities: [driver]\nsource: trips\nonline: false\nschema:\n"
+        "  - {name: trips, dtype: int32}\n",
+        "kind: FeatureView\nname: offline_stats\nentities: [driver]\nsource: other\nonline: false\nschema:\n"
+        "  - {name: x, dtype: int64}\n",
+    ]
+)
+
+
+class World:
+    def __init__(self, root: Path) -> None:
+        apply_repo(root)
+        self.store = MemoryOnlineStore()
+        self.state = MemoryStateStore()
+        self.ws: Workspace = open_workspace(root, online=self.store, state=self.state)
+        for name in ("driver_trips", "rider_trips"):
+            self.store.create(target_view(self.ws, name))
+        self.writer = OnlineWriter(
+            self.ws.project, self.ws.registry_reader(), self.store, self.state, now=lambda: T + timedelta(hours=1)
+        )
+
+    def read(self, view: str, *keys: Any) -> list[Any]:
+        return self.store.read(target_view(self.ws, view), [(k,) for k in keys])
+
+
+@pytest.fixture
+def world(make_repo: MakeRepo) -> World:
+    return World(make_repo({"fsctl.yaml": CONFIG, "defs.yaml": DEFS}))
+
+
+def driver_rows(**change: list[Any]) -> dict[str, list[Any]]:
+    return {
+        "driver_id": [1, 2],
+        "trips": [10, None],
+        "rate": [0.5, 1],
+        "tags": [["a", None], []],
+        "event_timestamp": ["2026-03-01T12:00:00Z", "2026-03-01T11:00:00"],
+        **change,
+    }
+
+
+def test_write_to_one_view_stores_records_and_records_the_push(world: World) -> None:
+    result = world.writer.write("driver_trips", driver_rows(), client="10.0.0.1:5555")
+    assert result.to_dict() == {
+        "views": [
+            {"view": "driver_trips", "rows": 2, "keys": 2, "keys_written": 2, "keys_kept_newer": 0,
+             "newest_event": "2026-03-01T12:00:00Z"}
+        ]
+    }
+    first, second = world.read("driver_trips", 1, 2)
+    assert first is not None and second is not None
+    assert first.values == {"trips": 10, "rate": 0.5, "tags": ["a", None]}
+    assert second.values == {"trips": None, "rate": 1.0, "tags": []}
+    assert second.event_ts == int((T - timedelta(hours=1)).timestamp() * 1_000_000)  # naive = UTC
+    (record,) = world.state.read().pushes
+    assert (record.view, record.via, record.rows, record.keys_written, record.client) == (
+        "driver_trips", "write-to-online-store", 2, 2, "10.0.0.1:5555"
+    )
+    assert record.pushed_at == T + timedelta(hours=1) and record.newest_event == T
+    assert world.state.read().project == "pushy" and world.state.read().views == {}  # no watermark moves
+
+
+def test_a_push_to_a_source_writes_every_online_view_on_it(world: World) -> None:
+    rows = {
+        "driver_id": [1], "trips": [3], "rate": [0.1], "tags": [None],
+        "rider_id": ["r1"], "rides": [7], "seen": [1_767_225_600], "raw": ["AAE="], "vip": [True], "note": ["hi"],
+        "ts": [1_772_366_400.5],  # epoch seconds: 2026-03-01T12:00:00.5Z
+        "loaded": ["2026-03-01T12:05:00+01:00"],
+    }
+    result = world.writer.push("trips", rows, client="c")
+    assert [v.view for v in result.views] == ["driver_trips", "rider_trips"]  # never the offline 'archive'
+    (rider,) = world.read("rider_trips", "r1")
+    assert rider is not None
+    assert rider.values == {
+        "rides": 7, "seen": datetime(2026, 1, 1, tzinfo=UTC), "raw": b"\x00\x01", "vip": True, "note": "hi"
+    }
+    assert rider.event_ts == 1_772_366_400_500_000
+    assert rider.created_ts == int(datetime(2026, 3, 1, 11, 5, tzinfo=UTC).timestamp() * 1_000_000)
+    assert [p.via for p in world.state.read().pushes] == ["push:trips", "push:trips"]
+
+
+def test_the_never_older_rule_and_the_latest_row_per_key(world: World) -> None:
+    world.writer.write("driver_trips", driver_rows(trips=[10, 20]))
+    older = driver_rows(trips=[1, 2], event_timestamp=["2026-03-01T11:59:00Z", "2026-03-01T10:00:00Z"])
+    result = world.writer.write("driver_trips", older)
+    assert (result.views[0].keys_written, result.views[0].keys_kept_newer) == (0, 2)
+    assert [r.values["trips"] for r in world.read("driver_trips", 1, 2) if r] == [10, 20]
+    # Several rows of one key (1 and "1" are one key): the latest event, then created, wins.
+    rows = {
+        "driver_id": [1, "1", 1], "trips": [100, 300, 200], "rate": [0, 0, 0], "tags": [[], [], []],
+        "event_timestamp": ["2026-03-02T00:00:00Z", "2026-03-02T00:00:00Z", "2026-03-01T23:00:00Z"],
+        "created": [None, "2026-03-02T00:00:00Z", None],
+    }
+    result = world.writer.write("driver_trips", rows)
+    assert (result.views[0].rows, result.views[0].keys, result.views[0].keys_written) == (3, 1, 1)
+    assert world.read("driver_trips", 1)[0].values["trips"] == 300
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"trips": ["7", 1]}, "df column 'trips' (feature view 'driver_trips'), row 1: must be an integer, not a string ('7')"),
+        ({"trips": [True, 1]}, "column 'trips' (feature view 'driver_trips'), row 1: must be an integer, not a boolean"),
+        ({"trips": [1, 2**31]}, "row 2: 2147483648 is out of the range of int32"),
+        ({"rate": [0.5, "x"]}, "column 'rate' (feature view 'driver_trips'), row 2: must be a number, not a string"),
+        ({"tags": [["a"], "b"]}, "column 'tags' (feature view 'driver_trips'), row 2: must be an array, not a string"),
+        ({"tags": [["a"], [1]]}, "column 'tags' (feature view 'driver_trips'), row 2: must be a string, not a number"),
+        ({"driver_id": [1, None]}, "column 'driver_id' (feature view 'driver_trips'), row 2: a join key must be a string or an integer, not null"),
+        ({"driver_id": [1, 2.5]}, "column 'driver_id' (feature view 'driver_trips'), row 2: a join key must be a string or an integer, not a number"),
+        ({"event_timestamp": [None, "2026-03-01T00:00:00Z"]}, "column 'event_timestamp' (feature view 'driver_trips'), row 1: the event time must not be null"),
+        ({"event_timestamp": ["yesterday", "2026-03-01T00:00:00Z"]}, "row 1: 'yesterday' is not an ISO-8601 time"),
+        ({"event_timestamp": [True, 1]}, "row 1: a time must be an ISO-8601 string or seconds since the epoch, not a boolean"),
+        ({"created": ["2026-03-01", 1e300]}, "column 'created' (feature view 'driver_trips'), row 2: 1e+300 is not a time"),
+        ({"rate": [1, 2, 3]}, "df columns have different lengths"),
+        ({"speed": [1, 2]}, "df column 'speed' is not a join key, feature or timestamp of feature view 'driver_trips'"),
+        ({"rate": None}, "df has no column 'rate' (float64 feature of feature view 'driver_trips')"),
+        ({"driver_id": None}, "df has no column 'driver_id' (join key of feature view 'driver_trips')"),
+        ({"event_timestamp": None}, "df has no event time column 'ts' or 'event_timestamp' (feature view 'driver_trips')"),
+    ],
+)
+def test_bad_rows_name_the_column_view_and_row_and_write_nothing(
+    world: World, change: dict[str, Any], message: str
+) -> None:
+    rows = {k: v for k, v in driver_rows(**{k: v for k, v in change.items() if v is not None}).items()}
+    for name, value in change.items():
+        if value is None:
+            del rows[name]
+    with pytest.raises(UsageError) as caught:
+        world.writer.write("driver_trips", rows)
+    assert message in str(caught.value)
+    assert "feature view 'driver_trips'" in str(caught.value)
+    assert world.read("driver_trips", 1, 2) == [None, None]
+    assert world.state.read().pushes == []
+
+
+def test_one_bad_view_of_a_source_writes_no_view(world: World) -> None:
+    rows = {
+        "driver_id": [1], "trips": [3], "rate": [0.1], "tags": [None],
+        "rider_id": ["r1"], "rides": [7], "seen": [None], "raw": ["not base64!"], "vip": [True], "note": [None],
+        "ts": ["2026-03-01T12:00:00Z"],
+    }
+    with pytest.raises(UsageError, match="push source 'trips': df column 'raw' \\(feature view 'rider_trips'\\), row 1: 'not base64!' is not base64"):
+        world.writer.push("trips", rows)
+    assert world.read("driver_trips", 1) == [None]
+
+
+def test_names_that_cannot_take_a_push(world: World) -> None:
+    with pytest.raises(UsageError, match="source 'trip' is not in the registry") as caught:
+        world.writer.push("trip", driver_rows())
+    assert "did you mean 'trips'" in str(caught.value)
+    with pytest.raises(UsageError, match="no online feature view reads source 'other'"):
+        world.writer.push("other", driver_rows())
+    with pytest.raises(UsageError, match="feature view 'archive' is not online"):
+        world.writer.write("archive", driver_rows())
+    with pytest.raises(UsageError, match="feature view 'driver_trip' is not in the registry"):
+        world.writer.write("driver_trip", driver_rows())
+
+
+def test_no_rows_write_nothing_but_are_recorded(world: World) -> None:
+    rows = {k: [] for k in driver_rows()}
+    result = world.writer.write("driver_trips", rows)
+    assert result.views[0].to_dict()["keys_written"] == 0 and result.views[0].newest_event is None
+    assert len(world.state.read().pushes) == 1
+
+
+def test_the_python_api_pushes_frames_as_feast_does(world: World) -> None:
+    import pandas as pd
+    import pyarrow as pa
+
+    from fsctl import FeatureStore
+
+    store = FeatureStore(world.ws.root, online=world.store, state=world.state)
+    frame = pd.DataFrame(
+        {
+            "driver_id": [1, 2],
+            "trips": [5, 6],
+            "rate": [0.5, float("nan")],
+            "tags": [["x"], None],
+            "ts": pd.to_datetime(["2026-03-01T12:00:00Z", "2026-03-01T12:30:00Z"]),
+        }
+    )
+    result = store.push("trips", frame[["driver_id", "trips", "rate", "tags", "ts"]].assign(
+        rider_id=["r1", "r2"], rides=[1, 2], seen=[None, None], raw=[b"\x00", None], vip=[True, False], note=["a", "b"]
+    ))
+    assert [v.keys_written for v in result.views] == [2, 2]
+    online = store.get_online_features(["driver_trips:trips", "driver_trips:rate"], entity_rows={"driver_id": [1, 2]})
+    assert online.to_dict()["trips"] == [5, 6] and online.to_dict()["rate"][0] == 0.5
+    table = pa.table({"driver_id": [3], "trips": [7], "rate": [1.0], "tags": [[]], "event_timestamp": [T]})
+    assert store.write_to_online_store("driver_trips", table).views[0].keys_written == 1
+    older = {**table.to_pydict(), "event_timestamp": [T - timedelta(hours=1)]}
+    assert store.write_to_online_store("driver_trips", older).views[0].keys_kept_newer == 1
+    with pytest.raises(UsageError, match="fsctl writes pushed rows to the online store only"):
+        store.push("trips", table, to="offline")
+    with pytest.raises(UsageError, match="df must be a pandas DataFrame, a pyarrow Table or a dict of columns"):
+        store.write_to_online_store("driver_trips", [1, 2])
+    assert [p.client for p in world.state.read().pushes][-1] == "python"
