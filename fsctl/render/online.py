@@ -65,16 +65,13 @@ def _summary(rows: list[dict[str, Any]], features: int) -> str:
 
 def expired_note(response: OnlineResponse) -> str | None:
     """One line on the expired values of ``response`` (how many, the TTLs of their views)
-    and how to see values, or None when no value is expired. A non-null expired value means
-    the read ignored the TTL."""
+    and how to see values, or None when no value is expired."""
     views: dict[str, int] = {}  # view -> expired values, in request order
-    shown = False
-    for ref, statuses, values in zip(response.refs, response.statuses, response.values, strict=True):
-        expired = [i for i, status in enumerate(statuses) if status == "expired"]
+    for ref, statuses in zip(response.refs, response.statuses, strict=True):
+        expired = statuses.count("expired")
         if expired:
             view = ref.partition(":")[0]
-            views[view] = views.get(view, 0) + len(expired)
-            shown = shown or any(values[i] is not None for i in expired)
+            views[view] = views.get(view, 0) + expired
     if not views:
         return None
     total = sum(views.values())
@@ -83,7 +80,7 @@ def expired_note(response: OnlineResponse) -> str | None:
     which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     what = f"{total} value is" if total == 1 else f"{total} values are"
     recent = f"materialize a recent window for newer values: fsctl materialize-incremental {_NOW}"
-    if shown:
+    if response.ignore_ttl:
         return f"{what} older than the TTL of {which}: shown because of --ignore-ttl; {recent}"
     return (
         f"{what} older than the TTL of {which}, so they came back null (expired): "

@@ -101,6 +101,7 @@ class OnlineResponse:
         "_rows",
         "entity",
         "event_ts",
+        "ignore_ttl",
         "names",
         "refs",
         "registry_version",
@@ -115,8 +116,10 @@ class OnlineResponse:
         values: list[list[Any]],
         statuses: list[list[str]],
         event_ts: list[list[int | None]],
+        ignore_ttl: bool = False,
     ) -> None:
         self._plan = plan
+        self.ignore_ttl = ignore_ttl  # expired values were returned, not nulled
         self.registry_version = plan.registry_version
         self.refs = plan.refs
         self.names = plan.names

@@ -113,25 +113,36 @@ def _already(dtype: str, values: list[Any]) -> bool:
     return False
 
 
+def convert_key(dtype: str, value: Any) -> tuple[Any, str | None]:
+    """``(value as dtype, None)``, or ``(None, why not)`` for a non-null value that cannot
+    be one (a dtype reads do not check is taken as it is)."""
+    convert = _CONVERT.get(dtype)
+    if convert is None:
+        return value, None
+    typed = convert(value)
+    if typed is None:
+        return None, f"not {_WHAT[dtype]}"
+    if dtype in _RANGE and not _RANGE[dtype][0] <= typed <= _RANGE[dtype][1]:
+        return None, f"outside the range of {dtype}"
+    return typed, None
+
+
 def typed_column(key: str, dtype: str, values: list[Any]) -> list[Any]:
     """``values`` of join key ``key`` as ``dtype`` values; a UsageError for the first that
     cannot be one."""
     if _already(dtype, values):
         return values
-    convert = _CONVERT[dtype]
     out: list[Any] = []
     for i, value in enumerate(values):
         if value is None:
             out.append(None)
             continue
-        typed = convert(value)
-        in_range = typed is None or dtype not in _RANGE or _RANGE[dtype][0] <= typed <= _RANGE[dtype][1]
-        if typed is None or not in_range:
+        typed, why = convert_key(dtype, value)
+        if why is not None:
             row = f"entity row {i + 1}: " if len(values) > 1 else ""
             shown = repr(value) if isinstance(value, str) else f"{value!r} ({type(value).__name__})"
-            what = f"outside the range of {dtype}" if typed is not None else f"not {_WHAT[dtype]}"
             raise UsageError(
-                f"{row}join key '{key}' is {dtype}, and {shown} is {what}",
+                f"{row}join key '{key}' is {dtype}, and {shown} is {why}",
                 hint=f"give {key} as {_WHAT[dtype]}, e.g. {key}={_EXAMPLE[dtype]} "
                 "(the key's dtype is its source column's, recorded by `fsctl apply`)",
             )

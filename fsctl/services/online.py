@@ -238,7 +238,7 @@ class OnlineReader:
             else:
                 for slot, column in _columns(records, vp.slots, cutoff, ignore_ttl):
                     values[slot], statuses[slot], times[slot] = column
-        return OnlineResponse(plan, entity, values, statuses, times)
+        return OnlineResponse(plan, entity, values, statuses, times, ignore_ttl)
 
 
 def _column(

@@ -37,7 +37,7 @@ from fsctl.results.push import PushResult, ViewPush
 from fsctl.services.catalog import Catalog
 from fsctl.services.online import cache_seconds_from_env
 from fsctl.services.project import Project
-from fsctl.services.push_rows import PushTarget, ViewRows, check_columns, view_rows
+from fsctl.services.push_rows import PushTarget, ViewRows, check_columns, key_dtypes, view_rows
 from fsctl.state import StateStore
 
 Columns = Mapping[str, Sequence[Any]]
@@ -87,6 +87,7 @@ class OnlineWriter:
             dtypes={f["name"]: f["dtype"] for f in view["schema"]},
             timestamp_field=source.get("timestamp_field") or "event_timestamp",
             created_field=source.get("created_timestamp_field"),
+            key_dtypes=key_dtypes(view),
         )
 
     def _view_target(self, objects: Catalog, name: str) -> PushTarget:
@@ -155,6 +156,7 @@ class OnlineWriter:
                 newest_event=v.newest_event,
                 pushed_at=pushed_at,
                 client=client,
+                store=self.project.online_store,
             )
             for v in views
         ]

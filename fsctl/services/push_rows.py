@@ -10,7 +10,8 @@ between equal event times. Values must have the view's dtypes: integers (in rang
 ``int32`` / ``int64``, numbers for ``float32`` / ``float64``, strings, booleans, base64
 strings (or bytes) for ``bytes``, ISO-8601 strings, datetimes or epoch seconds for
 ``timestamp`` (and for the event and created times; naive times are UTC), lists of those for ``list<T>``; null is a
-null value. Join keys are strings or integers. Of several rows with one key the latest
+null value. Join keys must be of the dtypes plan recorded for them (``key_dtypes``: "1001" is
+converted for an int64 key, "abc" refused), or strings or integers when none is recorded. Of several rows with one key the latest
 (event time, then created time) is written, as materialize does.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -27,6 +28,7 @@ from fsctl.errors import UsageError
 from fsctl.online.base import OnlineRecord, OnlineView
 from fsctl.online.format import encode_key
 from fsctl.online.rules import keeps_stored
+from fsctl.services.entity_keys import agreed_dtype, convert_key
 
 EVENT_COLUMN = "event_timestamp"  # what Feast's clients name the event time
 CREATED_COLUMN = "created"  # and the created time
@@ -42,6 +44,7 @@ class PushTarget:
     dtypes: dict[str, str]  # feature -> dtype
     timestamp_field: str
     created_field: str | None
+    key_dtypes: dict[str, str] = field(default_factory=dict)  # join key -> dtype, as recorded by plan
 
     def event_columns(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((self.timestamp_field, EVENT_COLUMN)))
@@ -175,7 +178,19 @@ def converter(dtype: str) -> Callable[[Any], Any]:
     return _SCALARS[text]
 
 
-def _key_part(value: Any) -> Any:
+def key_dtypes(view: Mapping[str, Any]) -> dict[str, str]:
+    """The join-key dtypes a view's registry document records (``key_dtypes``, read from its
+    source by plan) that key values are checked against."""
+    recorded: dict[str, str] = view.get("key_dtypes") or {}
+    return {key: dtype for key, dtype in recorded.items() if agreed_dtype({dtype})}
+
+
+def _key_part(value: Any, dtype: str | None) -> Any:
+    if dtype is not None and value is not None:
+        typed, why = convert_key(dtype, value)
+        if why is not None:
+            raise _Bad(f"the join key is {dtype}, and {_shown(value)} is {why}")
+        return typed
     if type(value) is str or type(value) is int:
         return value
     raise _Bad(f"a join key must be a string or an integer, not {_type(value)} ({_shown(value)})")
@@ -232,7 +247,7 @@ def view_rows(target: PushTarget, columns: Mapping[str, Sequence[Any]], rows: in
     best: dict[str, OnlineRecord] = {}  # by the stored key: 1001 and "1001" are one key
     newest: int | None = None
     converters = [(name, converter(dtype), columns[name]) for name, dtype in target.dtypes.items()]
-    key_columns = [(name, columns[name]) for name in target.view.join_keys]
+    key_columns = [(name, target.key_dtypes.get(name), columns[name]) for name in target.view.join_keys]
     try:
         for row in range(rows):
             column = event_column
@@ -246,8 +261,8 @@ def view_rows(target: PushTarget, columns: Mapping[str, Sequence[Any]], rows: in
                 created = columns[created_column][row]
                 created_us = None if created is None else _micros(to_datetime(created))
             key = []
-            for column, values in key_columns:  # noqa: B007 (column names the error)
-                key.append(_key_part(values[row]))
+            for column, key_dtype, values in key_columns:  # noqa: B007 (column names the error)
+                key.append(_key_part(values[row], key_dtype))
             record_values = {}
             for column, convert, values in converters:
                 value = values[row]

@@ -159,6 +159,7 @@ class PushRecord:
     newest_event: datetime | None
     pushed_at: datetime
     client: str  # the HTTP client's address
+    store: str | None = None  # the identity of the online store written
 
     def __post_init__(self) -> None:
         if self.newest_event is not None:
@@ -176,6 +177,7 @@ class PushRecord:
             "newest_event": format_time(self.newest_event) if self.newest_event else None,
             "pushed_at": format_time(self.pushed_at),
             "client": self.client,
+            "store": self.store,
         }
 
 
@@ -369,6 +371,7 @@ def _push_record(raw: Any) -> PushRecord:
         newest_event=parse_time(newest) if newest is not None else None,
         pushed_at=parse_time(raw["pushed_at"]),
         client=str(raw["client"]),
+        store=str(raw["store"]) if raw.get("store") is not None else None,
     )
 
 

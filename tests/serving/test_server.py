@@ -122,6 +122,13 @@ def test_feature_service_full_names_and_ignore_ttl(client: httpx.Client) -> None
     assert [r["statuses"][0] for r in body["results"][2:]] == ["OUTSIDE_MAX_AGE"] * 3 + ["PRESENT"]
 
 
+def test_a_key_written_as_text_is_the_same_key(client: httpx.Client) -> None:
+    as_int = post(client, {"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": [1001]}})
+    as_text = post(client, {"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": [" 1001"]}})
+    assert as_int.status_code == as_text.status_code == 200, as_text.text
+    assert as_int.json() == as_text.json() and as_int.json()["results"][1]["statuses"] == ["PRESENT"]
+
+
 def test_a_body_posted_without_a_json_content_type(client: httpx.Client) -> None:
     # curl -d, as in Feast's examples, sends application/x-www-form-urlencoded.
     response = client.post(
@@ -208,6 +215,22 @@ def test_openapi_documents_the_endpoint(client: httpx.Client) -> None:
             "entities.driver_id",
         ),
         ([1, 2], 422, "request body"),
+        # a key value that cannot be the key's dtype (int64, read from the source) is no "missing"
+        (
+            {"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": ["abc"]}},
+            400,
+            "join key 'driver_id' is int64, and 'abc' is not an integer",
+        ),
+        (
+            {"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": [1001, 10.5]}},
+            400,
+            "entity row 2: join key 'driver_id' is int64, and 10.5 (float) is not an integer",
+        ),
+        (
+            {"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": [True]}},
+            400,
+            "True (bool) is not an integer",
+        ),
     ],
 )
 def test_bad_requests_get_one_clear_message(

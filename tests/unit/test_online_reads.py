@@ -224,6 +224,12 @@ def test_expired_values_are_null_unless_the_ttl_is_ignored(world: World) -> None
     }
     assert old.to_dict() == {"driver_id": [1002], "conv_rate": [0.5]}
     assert expired.to_dict() == {"driver_id": [1002], "conv_rate": [None]}
+    # the text note says how the read was made, whatever the values are
+    from fsctl.render.online import expired_note
+
+    assert (expired.ignore_ttl, old.ignore_ttl) == (False, True)
+    assert "add --ignore-ttl to see them" in (expired_note(expired) or "")
+    assert "shown because of --ignore-ttl" in (expired_note(old) or "")
 
 
 def test_feasts_to_dict_and_to_df_shapes_beside_fsctls_own(world: World) -> None:

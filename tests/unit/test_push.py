@@ -63,9 +63,39 @@ class World:
         return self.store.read(target_view(self.ws, view), [(k,) for k in keys])
 
 
+def trips_parquet() -> bytes:
+    """The source of both views, with an int64 driver_id and a string rider_id: plan reads
+    these key dtypes from it, and pushed keys are checked against them."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ts = pa.timestamp("us", tz="UTC")
+    table = pa.table(
+        {
+            "driver_id": pa.array([1], pa.int64()),
+            "rider_id": pa.array(["r0"], pa.string()),
+            "ts": pa.array([T], ts),
+            "loaded": pa.array([T], ts),
+            "trips": pa.array([1], pa.int32()),
+            "rate": pa.array([0.5], pa.float64()),
+            "tags": pa.array([["a"]], pa.list_(pa.string())),
+            "rides": pa.array([1], pa.int64()),
+            "seen": pa.array([T], ts),
+            "raw": pa.array([b"a"], pa.binary()),
+            "vip": pa.array([True], pa.bool_()),
+            "note": pa.array(["a"], pa.string()),
+        }
+    )
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
 @pytest.fixture
 def world(make_repo: MakeRepo) -> World:
-    return World(make_repo({"fsctl.yaml": CONFIG, "defs.yaml": DEFS}))
+    return World(make_repo({"fsctl.yaml": CONFIG, "defs.yaml": DEFS, "data/trips.parquet": trips_parquet()}))
 
 
 def driver_rows(**change: list[Any]) -> dict[str, list[Any]]:
@@ -97,7 +127,14 @@ def test_write_to_one_view_stores_records_and_records_the_push(world: World) -> 
         "driver_trips", "write-to-online-store", 2, 2, "10.0.0.1:5555"
     )
     assert record.pushed_at == T + timedelta(hours=1) and record.newest_event == T
+    assert record.store == world.ws.project.online_store == "sqlite:data/online.db"
     assert world.state.read().project == "pushy" and world.state.read().views == {}  # no watermark moves
+
+
+def test_pushed_keys_are_converted_to_the_keys_dtype(world: World) -> None:
+    world.writer.write("driver_trips", driver_rows(driver_id=["1", " 2"]))  # int64 keys written as text
+    first, second = world.read("driver_trips", 1, 2)
+    assert first is not None and first.values["trips"] == 10 and second is not None
 
 
 def test_a_push_to_a_source_writes_every_online_view_on_it(world: World) -> None:
@@ -146,7 +183,8 @@ def test_the_never_older_rule_and_the_latest_row_per_key(world: World) -> None:
         ({"tags": [["a"], "b"]}, "column 'tags' (feature view 'driver_trips'), row 2: must be an array, not a string"),
         ({"tags": [["a"], [1]]}, "column 'tags' (feature view 'driver_trips'), row 2: must be a string, not a number"),
         ({"driver_id": [1, None]}, "column 'driver_id' (feature view 'driver_trips'), row 2: a join key must be a string or an integer, not null"),
-        ({"driver_id": [1, 2.5]}, "column 'driver_id' (feature view 'driver_trips'), row 2: a join key must be a string or an integer, not a number"),
+        ({"driver_id": [1, 2.5]}, "column 'driver_id' (feature view 'driver_trips'), row 2: the join key is int64, and 2.5 is not an integer"),
+        ({"driver_id": [1, "abc"]}, "column 'driver_id' (feature view 'driver_trips'), row 2: the join key is int64, and 'abc' is not an integer"),
         ({"event_timestamp": [None, "2026-03-01T00:00:00Z"]}, "column 'event_timestamp' (feature view 'driver_trips'), row 1: the event time must not be null"),
         ({"event_timestamp": ["yesterday", "2026-03-01T00:00:00Z"]}, "row 1: 'yesterday' is not an ISO-8601 time"),
         ({"event_timestamp": [True, 1]}, "row 1: a time must be an ISO-8601 string or seconds since the epoch, not a boolean"),

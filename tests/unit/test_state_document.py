@@ -388,6 +388,7 @@ def test_pushes_are_recorded_apart_from_runs_and_move_no_watermark() -> None:
         "newest_event": "2026-01-01T11:00:00Z",
         "pushed_at": "2026-01-01T12:00:00Z",
         "client": "127.0.0.1:5000",
+        "store": None,
     }
     assert parse_document(dumps(pushed), LOCATION) == dataclasses.replace(pushed, token=None)
     # A document without pushes (every one written before they existed) has no such key.
