@@ -461,10 +461,12 @@ def test_control_characters_in_names_stay_on_one_line(client: httpx.Client) -> N
     detail = response.json()["detail"]
     assert "\n" not in detail and "\x1b" not in detail
     assert "feature_service: 'a\\nb\\x1b[31m' is not a name" in detail
-    # Values that are fine as data come back as they went in, JSON-escaped.
+    # A key value with control characters (not an int64 key) is named in one escaped line.
     response = post(client, {"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": ["x\ny\u0000"]}})
-    assert response.status_code == 200
-    assert response.json()["results"][0]["values"] == ["x\ny\u0000"]
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "\n" not in detail and "\x00" not in detail
+    assert "join key 'driver_id' is int64, and 'x\\ny\\x00' is not an integer" in detail
 
 
 def test_a_body_over_32_mib_is_a_413(client: httpx.Client) -> None:
