@@ -33,6 +33,15 @@ $(BIN)/.installed: pyproject.toml
 example-data: $(BIN)/.installed
 	$(BIN)/python -m fsctl.services.sample_data example_repo/data
 
+# Feast's own client, for the drop-in test of the feature server (tests/serving/test_feast_client.py):
+# a separate virtualenv, so that Feast's dependencies (uvloop, pandas pins, ...) never change fsctl's.
+FEAST_VENV := .venv-feast
+$(FEAST_VENV)/bin/.installed:
+	$(PYTHON) -m venv $(FEAST_VENV)
+	$(FEAST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(FEAST_VENV)/bin/python -m pip install -q "feast==0.67.0"
+	@touch $@
+
 demo: $(BIN)/.installed
 	rm -rf example_repo/data
 	$(BIN)/python -m fsctl.services.sample_data example_repo/data
@@ -61,10 +70,10 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-pytest: $(BIN)/.installed
+pytest: $(BIN)/.installed $(FEAST_VENV)/bin/.installed
 	$(BIN)/pytest -n 2 -q
 
-test: sysdeps $(BIN)/.installed
+test: sysdeps $(BIN)/.installed $(FEAST_VENV)/bin/.installed
 	$(BIN)/ruff check fsctl tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -77,4 +86,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_process.py --sizes 1000000:100000 10000000:1000000 --wait-idle 30
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis benchmarks/out example_repo/data
+	rm -rf $(VENV) $(FEAST_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis benchmarks/out example_repo/data
