@@ -167,6 +167,8 @@ class OnlineResponse:
         """Put the join keys in ``order`` (the caller's, e.g. the request's ``entities``);
         keys not named there keep their place after those. Returns ``self``."""
         entity = self.entity
+        if len(entity) < 2:  # one key: nothing to order (the common single-key read)
+            return self
         first = {k: entity[k] for k in order if k in entity}
         if list(first) != list(entity)[: len(first)]:
             self.entity = {**first, **{k: v for k, v in entity.items() if k not in first}}

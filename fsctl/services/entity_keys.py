@@ -105,12 +105,20 @@ _WHAT = {"int32": "an integer", "int64": "an integer", "string": "a string", "bo
 
 
 def _already(dtype: str, values: list[Any]) -> bool:
-    if dtype in _INTEGERS:
-        low, high = _RANGE[dtype]
-        return all(type(v) is int and low <= v <= high for v in values)
+    """Whether every value already has the dtype (the common case: one cheap pass)."""
     if dtype == "string":
-        return all(type(v) is str for v in values)
-    return False
+        for v in values:
+            if type(v) is not str:
+                return False
+        return True
+    bounds = _RANGE.get(dtype)
+    if bounds is None:
+        return False
+    low, high = bounds
+    for v in values:
+        if type(v) is not int or not low <= v <= high:
+            return False
+    return True
 
 
 def convert_key(dtype: str, value: Any) -> tuple[Any, str | None]:
@@ -151,10 +159,14 @@ def typed_column(key: str, dtype: str, values: list[Any]) -> list[Any]:
 
 
 def typed_keys(entity: dict[str, list[Any]], dtypes: dict[str, str]) -> dict[str, list[Any]]:
-    """The entity key columns with each checked and converted to its key's dtype."""
-    out = dict(entity)
+    """The entity key columns with each checked and converted to its key's dtype (``entity``
+    itself when every value already has its dtype)."""
+    out = entity
     for key, dtype in dtypes.items():
-        values = out.get(key)
-        if values is not None:
-            out[key] = typed_column(key, dtype, values)
+        values = entity.get(key)
+        if values is None or _already(dtype, values):
+            continue
+        if out is entity:
+            out = dict(entity)
+        out[key] = typed_column(key, dtype, values)
     return out
