@@ -84,6 +84,19 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type, for messages ("must be a number, not a string")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 class OnlineResponse:
     """The result of an online read, kept by column (cheap to build). :meth:`to_dict` and
     :meth:`to_df` present it as Feast does (``{name: [values]}``, a DataFrame);

@@ -28,6 +28,7 @@ from fsctl.errors import UsageError
 from fsctl.online.base import OnlineRecord, OnlineView
 from fsctl.online.format import encode_key
 from fsctl.online.rules import keeps_stored
+from fsctl.results.online import json_type
 from fsctl.services.entity_keys import agreed_dtype, convert_key
 
 EVENT_COLUMN = "event_timestamp"  # what Feast's clients name the event time
@@ -71,18 +72,6 @@ class _Bad(ValueError):
     """A value that is not what its column needs (the message says what it is)."""
 
 
-def _type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
-
-
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -106,7 +95,7 @@ def to_datetime(value: Any) -> datetime:
             return _EPOCH + timedelta(seconds=value)
         except (OverflowError, ValueError):
             raise _Bad(f"{_shown(value)} is not a time (seconds since the epoch) in range") from None
-    raise _Bad(f"a time must be an ISO-8601 string or seconds since the epoch, not {_type(value)}")
+    raise _Bad(f"a time must be an ISO-8601 string or seconds since the epoch, not {json_type(value)}")
 
 
 def _integer(dtype: str) -> Callable[[Any], Any]:
@@ -114,7 +103,7 @@ def _integer(dtype: str) -> Callable[[Any], Any]:
 
     def check(value: Any) -> Any:
         if type(value) is not int:
-            raise _Bad(f"must be an integer, not {_type(value)} ({_shown(value)})")
+            raise _Bad(f"must be an integer, not {json_type(value)} ({_shown(value)})")
         if not -bound <= value < bound:
             raise _Bad(f"{value} is out of the range of {dtype}")
         return value
@@ -124,19 +113,19 @@ def _integer(dtype: str) -> Callable[[Any], Any]:
 
 def _float(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Bad(f"must be a number, not {_type(value)} ({_shown(value)})")
+        raise _Bad(f"must be a number, not {json_type(value)} ({_shown(value)})")
     return float(value)  # NaN and infinities are stored as they are (reads show them as null in JSON)
 
 
 def _string(value: Any) -> Any:
     if not isinstance(value, str):
-        raise _Bad(f"must be a string, not {_type(value)} ({_shown(value)})")
+        raise _Bad(f"must be a string, not {json_type(value)} ({_shown(value)})")
     return value
 
 
 def _bool(value: Any) -> Any:
     if not isinstance(value, bool):
-        raise _Bad(f"must be true or false, not {_type(value)} ({_shown(value)})")
+        raise _Bad(f"must be true or false, not {json_type(value)} ({_shown(value)})")
     return value
 
 
@@ -144,7 +133,7 @@ def _bytes(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
     if not isinstance(value, str):
-        raise _Bad(f"bytes must be a base64 string, not {_type(value)}")
+        raise _Bad(f"bytes must be a base64 string, not {json_type(value)}")
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
@@ -171,7 +160,7 @@ def converter(dtype: str) -> Callable[[Any], Any]:
 
         def each(values: Any) -> Any:
             if not isinstance(values, list):
-                raise _Bad(f"must be an array, not {_type(values)}")
+                raise _Bad(f"must be an array, not {json_type(values)}")
             return [None if v is None else inner(v) for v in values]
 
         return each
@@ -193,7 +182,7 @@ def _key_part(value: Any, dtype: str | None) -> Any:
         return typed
     if type(value) is str or type(value) is int:
         return value
-    raise _Bad(f"a join key must be a string or an integer, not {_type(value)} ({_shown(value)})")
+    raise _Bad(f"a join key must be a string or an integer, not {json_type(value)} ({_shown(value)})")
 
 
 def _micros(value: datetime) -> int:

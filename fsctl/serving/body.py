@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from fsctl.results.online import json_type
+
 if TYPE_CHECKING:
     from pydantic import ValidationError
     from starlette.requests import Request
@@ -110,19 +112,6 @@ TYPE_WORDS = {
     "model_type": "a JSON object",
     "literal_error": "",
 }
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a decoded value's type, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
 
 
 def _shown(value: Any) -> str:

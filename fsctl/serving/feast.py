@@ -33,9 +33,17 @@ from typing import Any
 from fsctl.definitions.values import COLUMN_RE, NAME_RE
 from fsctl.errors import FsctlError, RegistryError, StoreError
 from fsctl.online.codec import micros_to_datetime
-from fsctl.results.online import EXPIRED, MISSING, PRESENT, OnlineResponse, iso_timestamp, json_safe
+from fsctl.results.online import (
+    EXPIRED,
+    MISSING,
+    PRESENT,
+    OnlineResponse,
+    iso_timestamp,
+    json_safe,
+    json_type,
+)
 from fsctl.services.features import FeatureRequest
-from fsctl.serving.body import BadRequest, check_rows, json_type, validation_detail
+from fsctl.serving.body import BadRequest, check_rows, validation_detail
 
 FEAST_STATUS = {PRESENT: "PRESENT", MISSING: "NOT_FOUND", EXPIRED: "OUTSIDE_MAX_AGE"}
 ZERO_TIME = "1970-01-01T00:00:00Z"  # what Feast reports for join keys and values it has no time for

@@ -10,44 +10,19 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cli.conftest import run_fsctl
+from tests.support.store_switch import DEFS, h, write_source
 
 pytestmark = pytest.mark.slow
 
 UTC = timezone.utc
-T0 = datetime(2025, 6, 1, tzinfo=UTC)
 
-DEFS = """\
-kind: Entity
-name: driver
-join_keys: [driver_id]
----
-kind: FileSource
-name: stats_src
-path: data/stats.parquet
-timestamp_field: event_timestamp
----
-kind: FeatureView
-name: stats
-entities: [driver]
-source: stats_src
-ttl: 1d
-schema:
-  - {name: conv_rate, dtype: float64}
-"""
-# driver_id, event hour. A store loaded from END minus the TTL at END = 50h must hold keys
-# 1, 2 and 3; one loaded only from another store's watermark (48h) would hold key 3 alone.
-ROWS = [(1, 2), (1, 30), (2, 40), (3, 49), (4, 51)]
-
-
-def h(hours: float) -> datetime:
-    return T0 + timedelta(hours=hours)
 
 
 def iso(hours: float) -> str:
@@ -60,20 +35,6 @@ def config(online_store: str, registry: str = "data/registry.json") -> str:
 
 def sqlite(path: str) -> str:
     return f"{{type: sqlite, path: {path}}}"
-
-
-def write_source(root: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.table(
-        {
-            "driver_id": pa.array([k for k, _ in ROWS], pa.int64()),
-            "event_timestamp": pa.array([h(t) for _, t in ROWS], pa.timestamp("us", tz="UTC")),
-            "conv_rate": pa.array([t / 100 for _, t in ROWS], pa.float64()),
-        }
-    )
-    pq.write_table(table, root / "data/stats.parquet")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ online stores, a local registry and a local state document, in temp folders.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +28,10 @@ from fsctl.services.online_tables import drop_old_store
 from fsctl.services.plan import make_plan, save_plan
 from fsctl.workspace import ONLINE_STORES, open_workspace
 from tests.support.online_ports import publisher, read_records, run_materialize
+from tests.support.store_switch import DEFS, h, write_source
 
 UTC = timezone.utc
-T0 = datetime(2025, 6, 1, tzinfo=UTC)
 A, B = "sqlite:data/a.db", "sqlite:data/b.db"
-
-
-def h(hours: float) -> datetime:
-    return T0 + timedelta(hours=hours)
 
 
 # --- identities ----------------------------------------------------------------------------
@@ -194,43 +190,6 @@ def test_a_registry_that_does_not_record_its_store_is_noted_not_switched() -> No
 
 # --- services on real repos --------------------------------------------------------------
 
-DEFS = """\
-kind: Entity
-name: driver
-join_keys: [driver_id]
----
-kind: FileSource
-name: stats_src
-path: data/stats.parquet
-timestamp_field: event_timestamp
----
-kind: FeatureView
-name: stats
-entities: [driver]
-source: stats_src
-ttl: 1d
-schema:
-  - {name: conv_rate, dtype: float64}
-"""
-# driver_id -> event hours: the newest row of each key in [26h, 50h) is what a new store
-# loaded from END minus the TTL (END = 50h) must hold; loading it only from the old store's
-# watermark (48h) would leave keys 1 and 2 out.
-ROWS = [(1, 2), (1, 30), (2, 40), (3, 49), (4, 51)]
-
-
-def write_source(root: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    (root / "data").mkdir(parents=True, exist_ok=True)
-    table = pa.table(
-        {
-            "driver_id": pa.array([k for k, _ in ROWS], pa.int64()),
-            "event_timestamp": pa.array([h(t) for _, t in ROWS], pa.timestamp("us", tz="UTC")),
-            "conv_rate": pa.array([t / 100 for _, t in ROWS], pa.float64()),
-        }
-    )
-    pq.write_table(table, root / "data/stats.parquet")
 
 
 def use_store(root: Path, path: str) -> None:
