@@ -152,6 +152,7 @@ class Workspace:
             registry_uri=self.registry_uri,
             online_store=self.online_store_identity,
             protected_aliases=self.config.models.protected_aliases,
+            required_metadata=self.config.models.required_metadata,
         )
 
     @property

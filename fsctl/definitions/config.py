@@ -60,7 +60,9 @@ class PortSection:
 class ModelsConfig:
     """``models:`` in fsctl.yaml: which aliases are protected (a plan may not delete what they
     reach, nor remove them, without ``--allow-breaking``) and what a protected version must
-    carry."""
+    carry (names of :data:`fsctl.definitions.model_rules.REQUIRABLE_METADATA`, or ``tags.KEY``;
+    a promotion gate enforces it, :func:`~fsctl.definitions.model_rules.missing_metadata`
+    says what a version lacks)."""
 
     protected_aliases: tuple[str, ...] = ("Production", "Champion")
     required_metadata: tuple[str, ...] = ("owner", "description")
@@ -180,8 +182,15 @@ def repo_config(data: Any) -> RepoConfig:
             value = raw_models.get(key, list(getattr(models, key)))
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 problems.append(f"{CONFIG_FILE}: field 'models.{key}': must be a list of names")
-            else:
-                lists[key] = tuple(value)
+                continue
+            if key == "required_metadata":
+                from fsctl.definitions.model_rules import check_required_name
+
+                bad = [why for why in map(check_required_name, value) if why]
+                if bad:
+                    problems += [f"{CONFIG_FILE}: field 'models.required_metadata': {why}" for why in bad]
+                    continue
+            lists[key] = tuple(value)
         if len(lists) == 2:
             models = ModelsConfig(**lists)
     if problems:

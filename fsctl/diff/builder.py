@@ -17,6 +17,12 @@ that remains depends on the change:
 Blocked plans cannot be applied, unless an override (``--allow-breaking OBJECT --reason
 TEXT``) names the object; what it lets through is listed in ``Plan.allowed``.
 
+Training snapshots (:mod:`fsctl.definitions.training`): the plan's ``desired`` objects
+carry each model version's snapshot (kept from the registry, or recorded now), so apply
+writes them; they are registry-side and never diffed. A change that leaves a published,
+unarchived version without a feature it was trained on, or with another dtype, is breaking,
+and names the version (``Change.breaks``).
+
 Online stores: given the store the registry's views were applied to and the configured
 one (identities), a registry with online views in another store is a *switch*: every
 desired online view's table is created in the new store, nothing is dropped (the old store
@@ -27,11 +33,13 @@ fsctl) is not a switch; the plan notes it, and the next apply records the store.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from fsctl.definitions import graph as g
 from fsctl.definitions.graph import DefinitionGraph, build_graph
+from fsctl.definitions.training import SNAPSHOT_KEY, Gap, snapshot_gaps, with_snapshots
 from fsctl.definitions.values import KIND_ORDER
 from fsctl.diff.compare import compare
 from fsctl.diff.plan import (
@@ -86,7 +94,11 @@ def build_plan(
                 if fields:
                     impact = max((f.impact for f in fields), key=_SEVERITY.__getitem__)
                     changes.append(Change(kind, name, UPDATE, fields=fields, impact=impact))
-    desired_plain = {k: dict(v) for k, v in desired.items() if v}
+    # What apply writes: the definitions plus each model version's training snapshot.
+    full = with_snapshots(current, desired, registry_version)
+    changes = _snapshot_breaks(changes, current, full)
+    declared = {k: dict(v) for k, v in desired.items() if v}
+    desired_plain = {k: dict(v) for k, v in full.items() if v}
     blocked = _blocked(changes, desired)
     if guard_rails:
         blocked = _guard_rails(changes, current, desired, protected_aliases, blocked)
@@ -110,8 +122,53 @@ def build_plan(
         allowed=tuple(b for b in blocked if any(o.matches(b) for o in overrides)),
         overrides=overrides,
         desired=desired_plain,
-        definitions_hash=fingerprint(desired_plain),
+        definitions_hash=fingerprint(declared),
     )
+
+
+def _snapshot_breaks(changes: list[Change], current: Objects, desired: Objects) -> list[Change]:
+    """``changes``, with the published model versions each one leaves without what their
+    training snapshot recorded (gaps that exist already in the registry are not this plan's).
+    A gap is put on the change that makes it: the version's own binding, else the view
+    losing or retyping the feature, else the service; that change becomes breaking."""
+    index = {(c.kind, c.name): i for i, c in enumerate(changes)}
+    found: dict[int, list[Gap]] = {}
+    for name, model in sorted(desired.get("Model", {}).items()):
+        published = {v["version"]: v for v in (current.get("Model", {}).get(name) or {}).get("versions", [])}
+        for version in model.get("versions", []):
+            before = published.get(version["version"])
+            snapshot = version.get(SNAPSHOT_KEY)
+            if before is None or not snapshot or version.get("archived"):
+                continue  # new, without a snapshot, or retired: nothing it was promised
+            already = {(g.ref, g.now) for g in snapshot_gaps(name, {**before, SNAPSHOT_KEY: snapshot}, current)}
+            for gap in snapshot_gaps(name, version, desired):
+                if (gap.ref, gap.now) in already:
+                    continue
+                i = _responsible(changes, index, gap, before, version)
+                if i is not None:
+                    found.setdefault(i, []).append(gap)
+    out = list(changes)
+    for i, gaps in found.items():
+        out[i] = dataclasses.replace(out[i], breaks=tuple(gaps), impact=BREAKING)
+    return out
+
+
+def _responsible(
+    changes: list[Change], index: dict[tuple[str, str], int], gap: Gap, before: dict[str, Any], after: dict[str, Any]
+) -> int | None:
+    """The position in ``changes`` of the change that makes ``gap``."""
+    if before["feature_service"] != after["feature_service"]:
+        return index.get(("Model", gap.model))
+    view = index.get(("FeatureView", gap.view))
+    if view is not None:
+        change = changes[view]
+        prefix = f"schema.{gap.feature}"
+        if change.action == DELETE or any(f.path == prefix or f.path.startswith(prefix + ".") for f in change.fields):
+            return view
+    for key in (("FeatureService", after["feature_service"]), ("FeatureView", gap.view), ("Model", gap.model)):
+        if key in index:
+            return index[key]
+    return None
 
 
 def _online_changes(

@@ -6,12 +6,22 @@ mappings keyed by name, so paths read ``schema.conv_rate.dtype``,
 ``aliases.Production``. Each changed path is then classified: *breaking*
 (consumers of the object may break or see different data), *non-breaking*
 (compatible or additive) or *metadata-only* (description, owner, tags).
+
+A published model version (one in the registry) is what a deployed artifact was trained
+against, so a change of what the artifact *is* or *reads* is breaking: its ``uri``, its
+``feature_service`` and its expected ``signature``. What is recorded *about* it is not:
+description and tags are metadata-only, and ``metrics`` (often added after evaluation, well
+after the version was published) and ``archived`` (retiring a version; validation refuses an
+archived version behind an alias, so nothing served loses it) are non-breaking. ``traffic``
+is non-breaking (its guard rails are issue 13's). The version's ``training_snapshot`` is
+registry-side data (see :mod:`fsctl.definitions.training`) and never diffed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from fsctl.definitions.training import SNAPSHOT_KEY
 from fsctl.definitions.values import format_duration
 from fsctl.diff.plan import BREAKING, METADATA, NON_BREAKING, FieldChange
 
@@ -31,9 +41,10 @@ def diffable(obj: dict[str, Any]) -> dict[str, Any]:
             s["view"]: s["features"] if s["features"] is not None else "*" for s in obj["features"]
         }
         out["features_order"] = [s["view"] for s in obj["features"]]
-    elif kind == "Model":
+    elif kind == "Model":  # the training snapshot is registry-side data, not a definition
         out["versions"] = {
-            str(v["version"]): {k: val for k, val in v.items() if k != "version"} for v in obj["versions"]
+            str(v["version"]): {k: val for k, val in v.items() if k not in ("version", SNAPSHOT_KEY)}
+            for v in obj["versions"]
         }
     return out
 
@@ -104,14 +115,28 @@ def classify(kind: str, path: str, before: Any, after: Any) -> tuple[str, str]:
             if before is None:
                 return NON_BREAKING, f"alias {alias} added at version {after}"
             return NON_BREAKING, f"alias {alias} moves from version {before} to {after}"
+        if head == "traffic":
+            return NON_BREAKING, "traffic split changed"
         if head == "versions":
-            version = parts[1]
-            if after is None:
-                return BREAKING, f"version {version} removed"
-            if before is None:
-                return NON_BREAKING, f"version {version} added"
-            return BREAKING, f"version {version} changed {parts[-1]}: a published version must not change"
+            return _classify_version(parts, before, after)
     return NON_BREAKING, f"{path} changed"
+
+
+def _classify_version(parts: list[str], before: Any, after: Any) -> tuple[str, str]:
+    """A change of a published model version (``versions.N.FIELD...``); see the module docstring."""
+    version = parts[1]
+    if len(parts) == 2:
+        if after is None:
+            return BREAKING, f"version {version} removed"
+        return NON_BREAKING, f"version {version} added"
+    field = parts[2]
+    if field == "metrics":
+        return NON_BREAKING, f"metrics of version {version} changed"
+    if field == "archived":
+        if after:
+            return NON_BREAKING, f"version {version} archived"
+        return NON_BREAKING, f"version {version} no longer archived"
+    return BREAKING, f"version {version} changed {field}: a published version must not change"
 
 
 def _classify_view(parts: list[str], before: Any, after: Any) -> tuple[str, str]:

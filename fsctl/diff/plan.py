@@ -13,6 +13,10 @@ old store is left as it is).
 JSON shape (``schema_version`` 1), fixed by DESIGN.md; keys may be added,
 never removed or renamed without bumping ``schema_version``. ``online_store_change``
 (``null`` or ``{"from", "to", "old_store": "kept"}``) was added with issue 11: an added key.
+Issue 12 added, on a change that breaks model versions (absent otherwise), ``breaks_model_versions``: ``[{"model", "version", "feature",
+"trained", "now", "reason"}]``, the published model versions the change leaves without a
+feature they were trained on (``now`` null) or with another dtype (see
+:mod:`fsctl.definitions.training`); such a change is breaking.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fsctl.definitions.training import Gap
 from fsctl.fingerprints import fingerprint
 
 __all__ = ["SCHEMA_VERSION", "Blocked", "Change", "FieldChange", "Override", "Plan", "StoreChange", "fingerprint"]
@@ -55,6 +60,9 @@ class Change:
     action: str
     fields: tuple[FieldChange, ...] = ()
     impact: str = NON_BREAKING
+    # Published model versions this change leaves without a feature (or dtype) their
+    # training snapshot recorded: breaking for them, whatever the fields say.
+    breaks: tuple[Gap, ...] = ()
 
     @property
     def breaking(self) -> bool:
@@ -66,12 +74,13 @@ class Change:
         for f in self.fields:
             if f.impact == BREAKING and f.reason and f.reason not in seen:
                 seen.append(f.reason)
+        seen.extend(gap.reason for gap in self.breaks if gap.reason not in seen)
         if self.action == DELETE:
             seen.insert(0, f"{self.kind} '{self.name}' is deleted")
         return seen
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "kind": self.kind,
             "name": self.name,
             "action": self.action,
@@ -80,6 +89,9 @@ class Change:
             "breaking": self.breaking,
             "reasons": self.reasons,
         }
+        if self.breaks:  # only then, so plans that break no version hash as before
+            out["breaks_model_versions"] = [{**gap.to_dict(), "reason": gap.reason} for gap in self.breaks]
+        return out
 
 
 @dataclass(frozen=True)

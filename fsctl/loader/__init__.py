@@ -91,7 +91,7 @@ def load_repo(
     """Load and check the repo; ``check_remote`` also checks S3 sources exist (plan does)."""
     from fsctl.loader.discover import definition_files
     from fsctl.loader.python_files import load_python_file, repo_import_context
-    from fsctl.loader.validate import check_references
+    from fsctl.loader.validate import check_models, check_references
     from fsctl.loader.yaml_files import load_yaml_file
 
     root = resolve_repo(repo)
@@ -140,6 +140,7 @@ def load_repo(
     graph = build_graph(objects)
     broken = unloaded | {(p.kind, p.name) for p in problems if p.kind and p.name}
     problems.extend(check_references(objects, graph, broken))
+    problems.extend(check_models(objects, broken))
     warnings: list[Problem] = []
     columns: dict[str, dict[str, Any]] = {}
     if check_data:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fsctl.definitions import Entity, FeatureView, FsctlObject, Model
+from fsctl.definitions import Entity, FeatureService, FeatureView, FsctlObject, Model
 from fsctl.definitions import graph as graph_nodes
 from fsctl.definitions.graph import DefinitionGraph, join_keys
 from fsctl.errors import Problem
@@ -140,4 +140,80 @@ def check_references(
                         _did_you_mean(feature, view.feature_names),
                     )
                 )
+    return problems
+
+
+def check_models(objects: Objects, broken: set[tuple[str, str]] | None = None) -> list[Problem]:
+    """The rules of a Model that need the whole model or its services: an alias (and so
+    traffic) may not point at an archived version, traffic names aliases, and an expected
+    signature's inputs are features the bound service gives, with their dtypes."""
+    from fsctl.definitions.training import service_output
+
+    problems: list[Problem] = []
+    skip = broken or set()
+    views = objects.get("FeatureView", {})
+    for model in objects.get("Model", {}).values():
+        assert isinstance(model, Model)
+        archived = {v.version for v in model.versions if v.archived}
+        for alias, number in model.aliases.items():
+            if number in archived:
+                problems.append(
+                    problem_at(
+                        model,
+                        f"alias '{alias}' points at version {number}, which is archived (an archived version "
+                        "cannot be aliased or scored)",
+                        f"aliases.{alias}",
+                        f"point '{alias}' at a version in use, or remove 'archived: true' from version {number}",
+                    )
+                )
+        for alias in model.traffic:
+            if alias not in model.aliases:
+                problems.append(
+                    problem_at(
+                        model,
+                        f"traffic goes to '{alias}', which is not an alias of this model",
+                        f"traffic.{alias}",
+                        f"use its aliases ({', '.join(sorted(model.aliases)) or 'none'}) or add alias '{alias}'",
+                    )
+                )
+        for i, version in enumerate(model.versions):
+            service = objects.get("FeatureService", {}).get(version.feature_service)
+            if version.signature is None or not isinstance(service, FeatureService):
+                continue  # no signature, or a dangling service: reported by check_references
+            if any(s.view not in views or ("FeatureView", s.view) in skip for s in service.features):
+                continue  # its views are reported
+            output = service_output(objects, version.feature_service) or []
+            for name, dtype in version.signature.inputs.items():
+                found = [o for o in output if name in (o.feature, f"{o.view}__{o.feature}")]
+                where = f"versions[{i}].signature.inputs.{name}"
+                if not found:
+                    problems.append(
+                        problem_at(
+                            model,
+                            f"version {version.version} expects input '{name}', which its feature service "
+                            f"'{version.feature_service}' does not give",
+                            where,
+                            _did_you_mean(name, [o.feature for o in output]),
+                        )
+                    )
+                elif len(found) > 1:
+                    problems.append(
+                        problem_at(
+                            model,
+                            f"version {version.version} expects input '{name}', which feature service "
+                            f"'{version.feature_service}' gives from {len(found)} views",
+                            where,
+                            "name it view__feature: " + ", ".join(f"{o.view}__{o.feature}" for o in found),
+                        )
+                    )
+                elif found[0].dtype != dtype:
+                    problems.append(
+                        problem_at(
+                            model,
+                            f"version {version.version} expects input '{name}' as {dtype}, but feature service "
+                            f"'{version.feature_service}' gives {found[0].ref} as {found[0].dtype}",
+                            where,
+                            f"write {found[0].dtype} in the signature, or change the view's dtype",
+                        )
+                    )
     return problems

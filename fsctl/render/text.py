@@ -62,6 +62,8 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
             if field.impact == BREAKING:
                 text += f"   (breaking: {field.reason})"
             lines.append(line(text))
+        for gap in change.breaks:  # published model versions it leaves without their training features
+            lines.append(line(f"      ! {gap.reason}"))
     if plan.changes:
         lines.append("")
     switch = plan.store_change

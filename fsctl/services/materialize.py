@@ -63,23 +63,10 @@ def _fault(point: str) -> None:
 
 def data_fingerprint(view: dict[str, Any], objects: Catalog) -> str:
     """What a view's online values are computed from; an apply that keeps it keeps the watermark."""
-    from fsctl.fingerprints import fingerprint
+    from fsctl.definitions.training import view_data_fingerprint
 
     source = objects.get("FileSource", view["source"], "source")
-    keys = list(objects.join_keys(view))
-    return fingerprint(
-        {
-            "keys": keys,
-            "schema": [[f["name"], f["dtype"]] for f in view["schema"]],
-            "source": {
-                "path": source["path"],
-                "format": source.get("format", "parquet"),
-                "timestamp_field": source.get("timestamp_field", "event_timestamp"),
-                "created_timestamp_field": source.get("created_timestamp_field"),
-                "field_mapping": source.get("field_mapping") or {},
-            },
-        }
-    )
+    return view_data_fingerprint(view, source, list(objects.join_keys(view)))
 
 
 def utc(value: datetime) -> datetime:

@@ -16,3 +16,5 @@ class Project:
     registry_uri: str
     online_store: str  # the configured online store's identity: where apply and materialize write
     protected_aliases: tuple[str, ...] = ("Production", "Champion")
+    # what a version behind a protected alias must carry (fsctl.definitions.model_rules)
+    required_metadata: tuple[str, ...] = ("owner", "description")

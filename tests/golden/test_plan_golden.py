@@ -141,6 +141,14 @@ versions:
 aliases: {Production: 1, Challenger: 2}
 """
 
+# Version 1 of MODELS with an expected signature (what the model reads, and its output).
+SIGNED_V1 = """\
+feature_service: driver_activity_v1
+    signature:
+      inputs: {conv_rate: float64, acc_rate: float64}
+      output: {churn_probability: float64}
+"""
+
 # A self-contained group of one object of each kind that nothing else references.
 VEHICLE = """\
 kind: Entity
@@ -419,6 +427,45 @@ CASES: dict[str, Case] = {
         "a published model version, pointed at by an alias, changes its URI",
         before=BASE,
         after={**BASE, "models.yaml": edit(MODELS, "uri: s3://models/churn/1", "uri: s3://models/churn/1b")},
+        blocked=True,
+    ),
+    "model_metrics_added": Case(
+        "metrics recorded on a published, aliased model version (and its description): not breaking",
+        before=BASE,
+        after={
+            **BASE,
+            "models.yaml": edit(
+                MODELS,
+                "    feature_service: driver_activity_v1\n",
+                "    feature_service: driver_activity_v1\n    metrics: {auc: 0.91, logloss: 0.31}\n"
+                "    description: Gradient-boosted trees, trained on 2025 Q4\n",
+            ),
+        },
+    ),
+    "model_signature_changed": Case(
+        "the expected signature of a published version behind Production changes: breaking, blocked",
+        before={**BASE, "models.yaml": edit(MODELS, "feature_service: driver_activity_v1\n", SIGNED_V1)},
+        after={
+            **BASE,
+            "models.yaml": edit(
+                MODELS,
+                "feature_service: driver_activity_v1\n",
+                SIGNED_V1.replace("acc_rate: float64}", "acc_rate: float64, avg_daily_trips: int64}"),
+            ),
+        },
+        blocked=True,
+    ),
+    "view_dtype_breaks_snapshot": Case(
+        "a feature's dtype changes in a view that model versions were trained on: the reason names each version",
+        before=BASE,
+        after={
+            **BASE,
+            "views.yaml": views(
+                edit(DRIVER_HOURLY, "{name: conv_rate, dtype: float64}", "{name: conv_rate, dtype: float32}"),
+                CUSTOMER_PROFILE,
+                DRIVER_DAILY,
+            ),
+        },
         blocked=True,
     ),
     "feature_order_changed": Case(
