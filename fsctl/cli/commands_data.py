@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -62,7 +63,7 @@ def historical(
     """Build a point-in-time correct training set from entity rows."""
     from fsctl.errors import UsageError
     from fsctl.results.retrieval import HistoricalSummary
-    from fsctl.services.retrieve import get_historical_features
+    from fsctl.services.retrieve import METADATA_KEY, get_historical_features
     from fsctl.workspace import open_workspace
 
     request = feature_request(features, service, model, full_feature_names)
@@ -86,7 +87,16 @@ def historical(
             progress(f"writing {output}")
             result.write(output)
             stats = result.stats()
-    show(HistoricalSummary(str(output), stats.rows, stats.matched, time.perf_counter() - started), fmt)
+            made_for = json.loads(result.metadata[METADATA_KEY]) if METADATA_KEY in result.metadata else None
+    summary = HistoricalSummary(
+        str(output),
+        stats.rows,
+        stats.matched,
+        time.perf_counter() - started,
+        made_for=made_for,
+        metadata_written=made_for is not None and output.suffix.lower() == ".parquet",
+    )
+    show(summary, fmt)
     return 0
 
 

@@ -52,6 +52,7 @@ class RetrievalResult(Protocol):
 
     columns: list[str]
     rows: int
+    metadata: dict[str, str]  # the request's metadata: written into a parquet file's footer
 
     def stats(self) -> RetrievalStats: ...
 
@@ -68,8 +69,8 @@ class RetrievalResult(Protocol):
     def to_polars(self) -> Any: ...
 
     def write(self, path: str | Path) -> Path:
-        """Write parquet or CSV (by extension) without holding it all in memory; no
-        half-written file is left on failure."""
+        """Write parquet (with ``metadata`` as key-value metadata) or CSV (by extension)
+        without holding it all in memory; no half-written file is left on failure."""
         ...
 
     def close(self) -> None: ...

@@ -92,6 +92,9 @@ class PointInTimeRequest:
     views: tuple[ViewSpec, ...]
     features: tuple[FeatureRef, ...]
     leakage_guard: bool = False
+    # Key-value metadata the result writes into a parquet file's footer (CSV has none), e.g.
+    # ("fsctl", JSON of the model version a training set is built for).
+    metadata: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

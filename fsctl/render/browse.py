@@ -125,14 +125,84 @@ def _service(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
 
 
 def _model(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    """Versions side by side (one column each), aliases and traffic, then per version what it
+    reads now against its training snapshot, its signature, and where to see its lineage."""
+    versions = doc["versions"]
     by_version: dict[int, list[str]] = {}
-    for alias, number in sorted((doc.get("aliases") or {}).items()):
+    for alias, number in sorted((doc.get("aliases") or {}).items(), key=lambda a: (a[1], a[0])):
         by_version.setdefault(number, []).append(alias)
+    metrics = sorted({m for v in versions for m in v.get("metrics") or {}})
     rows = [
-        [str(v["version"]), ", ".join(by_version.get(v["version"], [])), v["feature_service"], v.get("uri") or "-"]
-        for v in doc["versions"]
+        ["aliases", *(", ".join(by_version.get(v["version"], [])) or "-" for v in versions)],
+        ["status", *("archived" if v.get("archived") else "active" for v in versions)],
+        ["feature service", *(v["feature_service"] for v in versions)],
+        ["uri", *(v.get("uri") or "-" for v in versions)],
+        *([m, *(_number((v.get("metrics") or {}).get(m)) for v in versions)] for m in metrics),
+        ["signature", *(_signature_short(v.get("signature")) for v in versions)],
+        ["snapshot", *(_snapshot_short(v.get("training_snapshot")) for v in versions)],
     ]
-    return ["Versions:", _indent(_table(["VERSION", "ALIASES", "FEATURE SERVICE", "URI"], rows))]
+    lines = ["Versions:", _indent(_table(["", *(f"v{v['version']}" for v in versions)], rows))]
+    aliases = doc.get("aliases") or {}
+    if aliases:
+        shown = ", ".join(f"{a} -> v{n}" for a, n in sorted(aliases.items(), key=lambda a: (a[1], a[0])))
+        lines += ["", f"Aliases: {shown}"]
+    if doc.get("traffic"):
+        lines.append("Traffic: " + ", ".join(f"{a} {p}%" for a, p in doc["traffic"].items()))
+    for version in versions:
+        lines += ["", *_version_reads(version, ctx)]
+    if ctx.get("lineage"):
+        lines += ["", f"Lineage: {ctx['lineage']}"]
+    return lines
+
+
+def _version_reads(version: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    number = str(version["version"])
+    head = f"Version {number}" + (f": {version['description']}" if version.get("description") else "")
+    lines = [head + (" (archived)" if version.get("archived") else "")]
+    if version.get("tags"):
+        lines.append("  tags: " + ", ".join(f"{k}={v}" for k, v in sorted(version["tags"].items())))
+    reads = (ctx.get("reads") or {}).get(number, [])
+    lines.append(f"  reads {version['feature_service']} ({len(reads)} feature{'' if len(reads) == 1 else 's'}):")
+    lines += [f"    {line}" for line in _table(["FEATURE", "DTYPE"], [[r["ref"], r["dtype"]] for r in reads]).splitlines()]
+    snapshot = version.get("training_snapshot")
+    if snapshot:
+        where = f"registry version {snapshot.get('registry_version')}, fingerprint {str(snapshot.get('fingerprint'))[:12]}"
+        gaps = (ctx.get("gaps") or {}).get(number, [])
+        if not gaps:
+            lines.append(f"  trained on ({where}): what it reads now")
+        else:
+            lines.append(f"  trained on ({where}), which it no longer gets as it was:")
+            lines += [
+                f"    {g['feature']} {g['trained']}: " + (f"now {g['now']}" if g["now"] else "no longer given")
+                for g in gaps
+            ]
+    else:
+        lines.append("  trained on: not recorded (applied by an older fsctl; the next apply that changes something records it)")
+    signature = version.get("signature")
+    if signature:
+        inputs = ", ".join(f"{k} {v}" for k, v in signature["inputs"].items())
+        output = ", ".join(f"{k} {v}" for k, v in signature["output"].items())
+        lines.append(f"  signature: {inputs} -> {output}")
+    return lines
+
+
+def _number(value: Any) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _signature_short(signature: dict[str, Any] | None) -> str:
+    if not signature:
+        return "-"
+    (name, dtype), = signature["output"].items()
+    count = len(signature["inputs"])
+    return f"{count} input{'' if count == 1 else 's'} -> {name} {dtype}"
+
+
+def _snapshot_short(snapshot: dict[str, Any] | None) -> str:
+    if not snapshot:
+        return "not recorded"
+    count = len(snapshot.get("features", []))
+    return f"{count} feature{'' if count == 1 else 's'}, {str(snapshot.get('fingerprint'))[:12]}"
 
 
 _BODY = {"Entity": _entity, "FileSource": _source, "FeatureView": _view, "FeatureService": _service, "Model": _model}

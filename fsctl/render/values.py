@@ -49,7 +49,9 @@ def object_summary(obj: dict[str, Any]) -> str:
         return ", ".join(parts)
     if kind == "Model":
         aliases = ", ".join(f"{a}={v}" for a, v in sorted(obj["aliases"].items()))
-        return plural(len(obj["versions"]), "version") + (f"; {aliases}" if aliases else "")
+        archived = sum(1 for v in obj["versions"] if v.get("archived"))
+        versions = plural(len(obj["versions"]), "version") + (f" ({archived} archived)" if archived else "")
+        return versions + (f"; {aliases}" if aliases else "")
     return ""
 
 

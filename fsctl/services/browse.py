@@ -146,4 +146,24 @@ def _context(
         if state is not None:  # the watermark in the configured online store
             view_state = state.read().view_state(store, name)
             context["watermark"] = view_state.watermark.isoformat() if view_state and view_state.watermark else None
+    if kind == "Model":
+        context.update(_model_context(name, doc, objects))
     return context
+
+
+def _model_context(name: str, doc: dict[str, Any], objects: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """For a model: what each version reads now (``reads``: version -> [{"ref", "dtype"}]),
+    where that differs from its training snapshot (``gaps``: version -> [Gap.to_dict()]), and
+    the ``lineage`` command to run for more."""
+    from fsctl.definitions.training import service_output, snapshot_gaps
+
+    reads, gaps = {}, {}
+    for version in doc["versions"]:
+        number = str(version["version"])
+        output = service_output(objects, version["feature_service"]) or []
+        reads[number] = [{"ref": o.ref, "dtype": o.dtype} for o in output]
+        gaps[number] = [g.to_dict() for g in snapshot_gaps(name, version, objects)]
+    aliases = doc.get("aliases") or {}
+    preferred = [a for a in ("Production", "Champion", *sorted(aliases)) if a in aliases]
+    target = f"{name}@{preferred[0]}" if preferred else f"{name}/{doc['versions'][-1]['version']}"
+    return {"reads": reads, "gaps": gaps, "lineage": f"fsctl lineage {target}"}

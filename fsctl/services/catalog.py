@@ -71,7 +71,13 @@ class Catalog:
 
     # -- requests ----------------------------------------------------------------------
 
-    def service_for_model(self, ref: str) -> str:
+    @property
+    def objects(self) -> dict[str, dict[str, Doc]]:
+        """Kind -> name -> canonical dict, as the registry holds them (read only)."""
+        return self._raw
+
+    def model_version(self, ref: str) -> tuple[str, str | None, Doc]:
+        """``NAME@ALIAS`` or ``NAME/VERSION`` -> (model name, alias or None, the version's document)."""
         name, alias, number = parse_model_ref(ref)
         model = self.get("Model", name, "model")
         aliases: dict[str, int] = model.get("aliases") or {}
@@ -88,7 +94,10 @@ class Catalog:
                 f"model '{name}' has no version {number}",
                 hint=f"its versions: {', '.join(str(v['version']) for v in model['versions'])}",
             )
-        return str(version["feature_service"])
+        return name, alias, version
+
+    def service_for_model(self, ref: str) -> str:
+        return str(self.model_version(ref)[2]["feature_service"])
 
     def resolve(self, request: FeatureRequest) -> list[tuple[str, str]]:
         """The ``(view, feature)`` pairs of ``request``, in the requested order."""

@@ -174,7 +174,8 @@ def test_describe_is_a_readable_page_with_what_uses_the_object(example_repo: Pat
     used = page.split("Used by:")[1].split()
     assert "driver_activity_v1" in used and "(Production)" in used
     model = run_fsctl("describe", "models", "churn_classifier", *repo).stdout
-    assert "Production  driver_activity_v1" in model and "Used by: nothing" in model
+    assert "Aliases: Production -> v1, Challenger -> v2" in model and "reads driver_activity_v1" in model
+    assert "Used by: nothing" in model
     as_json = run_fsctl("describe", "views", "driver_hourly_stats", "--format", "json", *repo).stdout
     assert '"ttl": 172800' in as_json  # JSON stays the canonical document
 

@@ -258,4 +258,4 @@ def point_in_time_join(con: Any, request: PointInTimeRequest, progress: Progress
             hint="check that the source's files are complete and readable",
         ) from None
     columns = list(entity_types) + outputs
-    return DuckDBResult(con, "__fsctl_result", columns, matched, count)
+    return DuckDBResult(con, "__fsctl_result", columns, matched, count, metadata=dict(request.metadata))

@@ -18,12 +18,21 @@ ROW = "__fsctl_row"
 class DuckDBResult:
     """A :class:`~fsctl.offline.base.RetrievalResult` kept as a DuckDB temp table."""
 
-    def __init__(self, con: Any, table: str, columns: list[str], matched: dict[str, str], rows: int) -> None:
+    def __init__(
+        self,
+        con: Any,
+        table: str,
+        columns: list[str],
+        matched: dict[str, str],
+        rows: int,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
         self._con = con
         self._table = table
         self.columns = columns
         self._matched = matched
         self.rows = rows
+        self.metadata = dict(metadata or {})
 
     def __len__(self) -> int:
         return self.rows
@@ -58,11 +67,15 @@ class DuckDBResult:
         return pl.from_arrow(self.to_arrow())
 
     def write(self, path: str | Path) -> Path:
-        """Write to ``path``: parquet or CSV, chosen by its extension, streamed from DuckDB."""
+        """Write to ``path``: parquet (with :attr:`metadata` in its footer) or CSV (no
+        metadata), chosen by its extension, streamed from DuckDB."""
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".parquet":
             options = "FORMAT parquet"
+            if self.metadata:  # into the file's footer (parquet key-value metadata)
+                pairs = ", ".join(f"{quote(k)}: {literal(v)}" for k, v in sorted(self.metadata.items()))
+                options += f", KV_METADATA {{{pairs}}}"
         elif suffix == ".csv":
             options = "FORMAT csv, HEADER true"
         else:
