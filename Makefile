@@ -51,6 +51,7 @@ demo: $(BIN)/.installed
 	$(FSCTL) apply --yes $(DEMO)
 	$(FSCTL) list views $(DEMO)
 	$(FSCTL) list models $(DEMO)
+	$(FSCTL) describe models churn_classifier $(DEMO)
 	$(FSCTL) describe services driver_activity_v1 $(DEMO)
 	$(FSCTL) plan --detailed-exitcode $(DEMO)
 	$(FSCTL) registry history $(DEMO)

@@ -24,6 +24,15 @@ apply of this fsctl records it again). A document without it (written before) re
 None, "not recorded": nothing is assumed, and the next apply that changes something
 records the store it applies to.
 
+Each model version in ``objects.Model.<name>.versions`` carries ``training_snapshot``
+(``{"registry_version", "feature_service", "features": [{"ref", "name", "dtype"}],
+"fingerprint"}``; see :mod:`fsctl.definitions.training`), added with issue 12: what its
+feature service gave when it first landed. An added key, so the format stays 1. A document
+without it (written before) is read as it is; the planner takes a snapshot of each version
+from the registry as it stands, shows no change for it, and the next apply that changes
+something writes it. The Model keys added by issue 12 (``traffic``; a version's ``tags``,
+``metrics``, ``signature``, ``archived``) are absent while unset.
+
 What counts as a breaking change to this format: removing or renaming a key,
 changing a value's type or meaning. Adding keys is not breaking; readers ignore
 unknown keys. A breaking change bumps ``FORMAT_VERSION``; this fsctl refuses to
