@@ -32,6 +32,7 @@ COMMANDS = {
     "list": "commands_browse:list_cmd",
     "describe": "commands_browse:describe",
     "registry": "commands_browse:registry_group",
+    "lineage": "commands_browse:lineage",
     "historical": "commands_data:historical",
     "materialize": "commands_data:materialize_cmd",
     "materialize-incremental": "commands_data:materialize_incremental",
