@@ -29,6 +29,7 @@ COMMANDS = {
     "plan": "commands_repo:plan",
     "apply": "commands_repo:apply",
     "teardown": "commands_repo:teardown",
+    "codeowners": "commands_repo:codeowners_cmd",
     "list": "commands_browse:list_cmd",
     "describe": "commands_browse:describe",
     "registry": "commands_browse:registry_group",

@@ -39,6 +39,8 @@ VIEWS: dict[tuple[str, str], str] = {
     ("History", "json"): "browse:history_json",
     ("RegistryDocument", "text"): "browse:document_text",
     ("RegistryDocument", "json"): "browse:document_json",
+    ("CodeOwners", "text"): "codeowners:codeowners_text",
+    ("CodeOwners", "json"): "codeowners:codeowners_json",
     ("Lineage", "text"): "lineage:lineage_text",
     ("Lineage", "json"): "lineage:lineage_json",
     ("Lineage", "mermaid"): "lineage:lineage_mermaid",
