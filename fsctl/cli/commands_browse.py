@@ -1,4 +1,4 @@
-"""Commands that browse the registry: list, describe and registry history/show/diff."""
+"""Commands that browse the registry: list, describe, lineage and registry history/show/diff."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fsctl.cli.options import PLAN_FORMATS, debug_option, format_option, repo_options
+from fsctl.cli.options import LINEAGE_FORMATS, PLAN_FORMATS, debug_option, format_option, repo_options
 from fsctl.cli.output import show
 
 
@@ -44,6 +44,29 @@ def describe(kind: str, name: str, repo: Path | None, registry: str | None, fmt:
 
     with open_workspace(repo, registry) as ws:
         show(describe_service(ws.project, ws.registry_reader(), kind, name, ws.state()), fmt)
+    return 0
+
+
+@click.command(short_help="What an object reads and what reads it.")
+@click.argument("obj", metavar="OBJECT")
+@click.option("--upstream", is_flag=True, help="Only what OBJECT reads.")
+@click.option("--downstream", is_flag=True, help="Only what reads OBJECT (services, model versions, aliases).")
+@repo_options
+@format_option(LINEAGE_FORMATS)
+@debug_option
+def lineage(
+    obj: str, upstream: bool, downstream: bool, repo: Path | None, registry: str | None, fmt: str, debug: bool
+) -> int:
+    """Upstream and downstream of OBJECT in the registry: NAME, Kind/NAME when several kinds
+    use the name (FeatureView/NAME, FeatureService/NAME, ...), VIEW:FEATURE, MODEL/VERSION or
+    MODEL@ALIAS. Mermaid output is a fenced block to paste into a pull-request comment."""
+    from fsctl.results.lineage import BOTH, DOWNSTREAM, UPSTREAM
+    from fsctl.services.lineage import lineage as lineage_service
+    from fsctl.workspace import open_workspace
+
+    direction = UPSTREAM if upstream and not downstream else DOWNSTREAM if downstream and not upstream else BOTH
+    with open_workspace(repo, registry) as ws:
+        show(lineage_service(ws.project, ws.registry_reader(), obj, direction), fmt)
     return 0
 
 

@@ -181,6 +181,39 @@ def apply(
     return _report(result)
 
 
+@click.command("codeowners", short_help="CODEOWNERS rules from model and view owners.")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="<path>",
+    help="Write the section into this CODEOWNERS file (replacing the project's section, keeping the rest).",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 when the file (--output, or the CODEOWNERS GitHub reads) is out of date.",
+)
+@repo_options
+@format_option()
+@debug_option
+def codeowners_cmd(
+    output: Path | None, check: bool, repo: Path | None, registry: str | None, fmt: str, debug: bool
+) -> int:
+    """Print the CODEOWNERS section that makes the owner of a model approve changes to every
+    definition file its versions read (services, views, sources, entities), and the owner of
+    a view changes to the view's file. Reads the repo's definitions, not the registry
+    (--registry is accepted and not contacted); paths are from the git repository's root."""
+    from fsctl.results.codeowners import STALE
+    from fsctl.services.codeowners import codeowners
+
+    result = codeowners(repo, output, check)
+    for problem in result.problems:
+        err(f"warning: {problem}")
+    show(result, fmt)
+    return 1 if result.status == STALE else 0
+
+
 @click.command(short_help="Remove the project's objects and tables.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option(

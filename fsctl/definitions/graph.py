@@ -1,7 +1,7 @@
 """The one dependency graph over definitions: which object feeds which.
 
-Validation (dangling references), the plan's blocked-change analysis, and later
-``fsctl lineage`` and the web UI all read this graph; nothing else derives dependencies.
+Validation (dangling references), the plan's blocked-change analysis, ``fsctl lineage``
+(:mod:`fsctl.services.lineage`) and the web UI all read this graph; nothing else derives dependencies.
 It is built from the canonical form of the objects (``FsctlObject.to_dict()``, which is
 also what the registry stores) or from the objects themselves, so the same code serves a
 loaded repo, a plan's desired objects and any registry version.

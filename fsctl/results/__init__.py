@@ -5,6 +5,8 @@ Each service returns one of these (or a :class:`~fsctl.diff.Plan`); each rendere
 renderer by result type and format, so no command chooses its own.
 
 * :mod:`.browse`: ``ObjectList``, ``ObjectDetail``, ``History``, ``RegistryDocument``
+* :mod:`.codeowners`: ``CodeOwners`` (of ``OwnerRule``)
+* :mod:`.lineage`: ``Lineage`` (of ``LineageNode``, ``LineageEdge``, ``Branch``)
 * :mod:`.validation`: ``ValidationReport``
 * :mod:`.apply`: ``ApplyResult``
 * :mod:`.retrieval`: ``HistoricalSummary``

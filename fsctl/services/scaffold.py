@@ -1,7 +1,9 @@
 """Use case: ``fsctl init NAME``: render a new repo from ``templates/init/<template>/``.
 
 Files ending in ``.j2`` are rendered with jinja2 (``project`` in the context)
-and lose the suffix; other files are copied. A template whose ``.extends`` file
+and lose the suffix; other files are copied. A template that ships ``.github/CODEOWNERS``
+gets the project's ``fsctl codeowners`` section written into it (paths from the new
+folder, which its workflows expect to be the root of its git repository). A template whose ``.extends`` file
 names another template starts from that one's files and overrides them. Sample
 data as of now is then written to ``data/``, so that ``fsctl plan`` works at once and a
 first ``materialize-incremental`` up to now gives present online values.
@@ -71,4 +73,9 @@ def init_repo(target: Path, template: str = "local") -> list[Path]:
             shutil.copyfile(file, dest)
         written.append(dest)
     written.extend(write_sample_data(target / "data"))
+    owners_file = target / ".github" / "CODEOWNERS"
+    if owners_file.is_file():
+        from fsctl.services.codeowners import codeowners
+
+        codeowners(target, owners_file, base=target)
     return written

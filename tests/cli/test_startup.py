@@ -61,3 +61,11 @@ def test_online_reads_need_only_yaml(repo: Path) -> None:
 
 def test_validate_reads_parquet_footers_without_pyarrow(repo: Path) -> None:
     assert imported(repo, "validate", "--repo", str(repo)) == ["pydantic", "yaml"]
+
+
+def test_lineage_reads_the_registry_with_only_yaml(repo: Path) -> None:
+    assert imported(repo, "lineage", "driver_hourly_stats:conv_rate", "--format", "mermaid", "--repo", str(repo)) == ["yaml"]
+
+
+def test_codeowners_loads_definitions_without_data(repo: Path) -> None:
+    assert imported(repo, "codeowners", "--repo", str(repo)) == ["pydantic", "yaml"]
