@@ -17,6 +17,7 @@ from fsctl.cli.options import (
     overrides_of,
     path_option,
     repo_options,
+    strict_gates_option,
 )
 from fsctl.cli.output import confirm, err, out, show
 from fsctl.render import render
@@ -84,6 +85,7 @@ def validate(repo: Path | None, registry: str | None, fmt: str, debug: bool) -> 
 @path_option("--out", "Save the plan to this file for `fsctl apply PLAN`.", dest="out_file")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
 @override_options
+@strict_gates_option
 @debug_option
 def plan(
     repo: Path | None,
@@ -93,17 +95,20 @@ def plan(
     detailed_exitcode: bool,
     allow_breaking: tuple[str, ...],
     reasons: tuple[str, ...],
+    strict_gates: bool,
     debug: bool,
 ) -> int:
     """Show what apply would change in the registry."""
     from fsctl.loader import load_repo
-    from fsctl.services.plan import make_plan, save_plan
+    from fsctl.services.plan import Lookouts, make_plan, save_plan
     from fsctl.workspace import open_workspace
 
     with open_workspace(repo, registry) as ws:
         definitions = load_repo(ws.root, check_remote=True)
         _warn(definitions)
-        result, _ = make_plan(ws.project, ws.registry_reader(), definitions, overrides_of(allow_breaking, reasons))
+        lookouts = Lookouts(state=ws.state, online=ws.online_store)
+        overrides = overrides_of(allow_breaking, reasons)
+        result, _ = make_plan(ws.project, ws.registry_reader(), definitions, overrides, lookouts, strict_gates)
     show(result, fmt)
     if result.is_blocked:
         err("error: the plan is blocked (see above); it cannot be applied")
@@ -146,6 +151,7 @@ def _report(result: ApplyResult) -> int:
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path), metavar="[PLAN]")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
 @override_options
+@strict_gates_option
 @repo_options
 @debug_option
 def apply(
@@ -153,6 +159,7 @@ def apply(
     yes: bool,
     allow_breaking: tuple[str, ...],
     reasons: tuple[str, ...],
+    strict_gates: bool,
     repo: Path | None,
     registry: str | None,
     debug: bool,
@@ -175,9 +182,9 @@ def apply(
     with open_workspace(repo, registry) as ws:
         ports = _publisher(ws)
         if plan_file is not None:
-            result = apply_saved(ws.project, ports, plan_file, confirm=ask)
+            result = apply_saved(ws.project, ports, plan_file, confirm=ask, strict_gates=strict_gates)
         else:
-            result = apply_definitions(ws.project, ports, confirm=ask, overrides=overrides)
+            result = apply_definitions(ws.project, ports, confirm=ask, overrides=overrides, strict_gates=strict_gates)
     return _report(result)
 
 

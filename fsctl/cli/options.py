@@ -105,3 +105,12 @@ def overrides_of(allow_breaking: tuple[str, ...], reasons: tuple[str, ...]) -> t
     if blank:
         raise UsageError(f"--allow-breaking {blank[0]!r}: the object and its --reason must not be empty")
     return tuple(Override(o.strip(), r.strip()) for o, r in zip(allow_breaking, reasons, strict=True))
+
+
+def strict_gates_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--strict-gates``: a promotion gate that cannot be checked (unknown) fails."""
+    return click.option(
+        "--strict-gates",
+        is_flag=True,
+        help="A promotion gate that cannot be checked (unknown: state or online store out of reach) fails.",
+    )(fn)

@@ -11,9 +11,13 @@ version. Rules that need other objects or the whole model (an alias pointing at 
 version, a signature the bound service does not give, traffic naming no alias) are checked
 by the loader (:mod:`fsctl.loader.validate`); what a protected version must carry
 (``models.required_metadata``) is a promotion gate's, see :mod:`fsctl.definitions.model_rules`.
+``gates`` (optional) adds the model's own promotion gates (:mod:`fsctl.diff.gates`):
+``min_metrics`` (metric -> the least value a version needs before a protected alias may
+point at it) and ``beat_current`` (the version must beat, on those metrics, the version
+the alias points at now).
 
-Canonical form: the keys added with issue 12 (``traffic``; a version's ``tags``, ``metrics``,
-``signature``, ``archived``) are left out when unset, so a registry applied before they
+Canonical form: the keys added with issue 12 (``traffic``, ``gates``; a version's ``tags``,
+``metrics``, ``signature``, ``archived``) are left out when unset, so a registry applied before they
 existed reads exactly as the same definitions do now: no plan change on upgrade. The
 registry also keeps, per version, a ``training_snapshot`` that the user never writes (see
 :mod:`fsctl.definitions.training`); a definition refuses it as an unknown field.
@@ -55,6 +59,44 @@ class Signature(StrictModel):
         return value
 
 
+def _check_metrics(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    for name, number in value.items():
+        if not isinstance(name, str) or not METRIC_RE.match(name):
+            raise ValueError(f"invalid metric name {name!r}: start with a letter; use letters, digits, '_', '.', '-', '/'")
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise ValueError(f"metric '{name}' must be a number, got {type(number).__name__} {number!r}")
+        if not math.isfinite(number):
+            raise ValueError(f"metric '{name}' must be a finite number, got {number}")
+    return value
+
+
+class ModelGates(StrictModel):
+    """A model's own promotion gates: the least metrics a version behind a protected alias
+    needs (``min_metrics``, higher is better) and whether it must beat the version the alias
+    points at now on those metrics (``beat_current``)."""
+
+    KIND: ClassVar[str] = "ModelGates"
+    min_metrics: dict[str, float] = PydanticField(default_factory=dict)
+    beat_current: bool = False
+
+    @field_validator("min_metrics", mode="before")
+    @classmethod
+    def _metrics(cls, value: Any) -> Any:
+        return _check_metrics(value)
+
+    @field_validator("beat_current")
+    @classmethod
+    def _compared(cls, value: bool, info: Any) -> bool:
+        if value and not info.data.get("min_metrics"):
+            raise ValueError(
+                "beat_current compares the metrics named in min_metrics: name at least one "
+                "(e.g. gates: {min_metrics: {auc: 0.8}, beat_current: true})"
+            )
+        return value
+
+
 class ModelVersion(StrictModel):
     """One trained version of a model, bound to the feature service it was trained on."""
 
@@ -76,18 +118,7 @@ class ModelVersion(StrictModel):
     @field_validator("metrics", mode="before")
     @classmethod
     def _metrics(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        for name, number in value.items():
-            if not isinstance(name, str) or not METRIC_RE.match(name):
-                raise ValueError(
-                    f"invalid metric name {name!r}: start with a letter; use letters, digits, '_', '.', '-', '/'"
-                )
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
-                raise ValueError(f"metric '{name}' must be a number, got {type(number).__name__} {number!r}")
-            if not math.isfinite(number):
-                raise ValueError(f"metric '{name}' must be a finite number, got {number}")
-        return value
+        return _check_metrics(value)
 
     @field_validator("signature", mode="before")
     @classmethod
@@ -102,6 +133,7 @@ class Model(FsctlObject):
     versions: list[ModelVersion] = PydanticField(min_length=1)
     aliases: dict[str, int] = PydanticField(default_factory=dict)
     traffic: dict[str, int] = PydanticField(default_factory=dict)
+    gates: ModelGates | None = None
 
     @field_validator("versions", mode="before")
     @classmethod
@@ -113,6 +145,11 @@ class Model(FsctlObject):
             if dupes:
                 raise ValueError(f"version {dupes[0]} is listed more than once")
         return value
+
+    @field_validator("gates", mode="before")
+    @classmethod
+    def _gates(cls, value: Any) -> Any:
+        return value.model_dump() if isinstance(value, ModelGates) else value
 
     @field_validator("aliases", "traffic", mode="before")
     @classmethod
@@ -143,6 +180,8 @@ class Model(FsctlObject):
         out = super().to_dict()
         if not out.get("traffic"):
             del out["traffic"]
+        if out.get("gates") is None:
+            del out["gates"]
         out["versions"] = [
             {k: v for k, v in version.items() if k not in _UNSET_VERSION_KEYS or v != _UNSET_VERSION_KEYS[k]}
             for version in out["versions"]

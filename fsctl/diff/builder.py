@@ -1,18 +1,34 @@
 """Build a :class:`~fsctl.diff.plan.Plan` from desired objects and a registry snapshot.
 
 Pure: no I/O. Objects are compared in canonical form (see ``FsctlObject.to_dict``).
-A breaking change or a deletion is *blocked* when objects that remain after
-the apply still depend on what changes: views on an entity or source, services
-selecting the affected features, model versions bound to those services and
-the aliases pointing at them, as the dependency graph of the desired objects
-(:mod:`fsctl.definitions.graph`) says. Two guard rails block more, even when nothing
-that remains depends on the change:
+A breaking change or a deletion is judged by what still depends on it after the apply,
+as the dependency graph of the desired objects (:mod:`fsctl.definitions.graph`) says —
+views on an entity or source, services selecting the affected features, model versions
+bound to those services and the aliases naming them (:mod:`fsctl.diff.reach`):
+
+a. a dependent model version is behind a *protected* alias (``models.protected_aliases``
+   in fsctl.yaml, Production and Champion by default), in the registry now or in the
+   desired objects: the change is **blocked**, and the blocked entry carries each chain
+   from the change to the alias (``driver_hourly_stats.conv_rate dtype float64 -> float32``
+   -> ``driver_activity_v1`` -> ``churn_classifier/1`` -> ``Production``), protected
+   chains first;
+b. else, every dependent path ends in model versions that are unprotected (or archived):
+   a **warning** (``Plan.warnings``), not a block;
+c. else, something that no model version is bound to depends on it (a view read directly
+   by online clients, a service without a model): **blocked**, as before.
+
+Two guard rails block more, even when nothing that remains depends on the change:
 
 * a plan that deletes every object of a registry that has some (an empty or wrongly
   ignored repo, a wrong ``--repo``): ``teardown`` is the way to remove a project;
-* deleting anything a *protected* alias (``models.protected_aliases`` in fsctl.yaml;
-  Production and Champion by default) reaches in the registry now, its model included,
-  or removing a protected alias.
+* deleting anything a *protected* alias reaches in the registry now, its model included
+  (with the chain in the registry's graph), or removing a protected alias.
+
+Promotion gates (:mod:`fsctl.diff.gates`): each protected alias the plan adds or moves
+is checked on the version it lands on; a failed gate (or, with ``strict_gates``, an
+unknown one) blocks the plan as a blocked ``Model`` entry. What the gates need from
+outside the registry (watermarks, online tables, the time) comes in as data
+(:class:`~fsctl.diff.gates.Observed`), gathered by the plan service.
 
 Blocked plans cannot be applied, unless an override (``--allow-breaking OBJECT --reason
 TEXT``) names the object; what it lets through is listed in ``Plan.allowed``.
@@ -41,6 +57,8 @@ from fsctl.definitions import graph as g
 from fsctl.definitions.graph import DefinitionGraph, build_graph
 from fsctl.definitions.training import SNAPSHOT_KEY, Gap, snapshot_gaps, with_snapshots
 from fsctl.definitions.values import KIND_ORDER
+from fsctl.diff import gates as gating
+from fsctl.diff import reach
 from fsctl.diff.compare import compare
 from fsctl.diff.plan import (
     ADD,
@@ -50,9 +68,12 @@ from fsctl.diff.plan import (
     NON_BREAKING,
     UPDATE,
     Blocked,
+    Chain,
     Change,
+    Gate,
     Override,
     Plan,
+    PlanWarning,
     StoreChange,
     fingerprint,
 )
@@ -76,11 +97,16 @@ def build_plan(
     guard_rails: bool = True,
     current_store: str | None = None,
     desired_store: str | None = None,
+    required_metadata: tuple[str, ...] = ("owner", "description"),
+    observed: gating.Observed | None = None,
+    strict_gates: bool = False,
 ) -> Plan:
     """The plan of ``desired`` against ``current``. ``guard_rails=False`` (teardown, and
-    diffs of past versions) blocks only what remaining objects depend on.
-    ``current_store`` is the online store the registry records (None: not recorded) and
-    ``desired_store`` the one to apply to (None: leave stores out of the plan)."""
+    diffs of past versions) blocks only what remaining objects depend on, and runs no
+    promotion gates. ``current_store`` is the online store the registry records (None: not
+    recorded) and ``desired_store`` the one to apply to (None: leave stores out of the
+    plan). ``observed``: what the gates see outside the registry (None: nothing, so the
+    freshness gate is unknown); ``strict_gates``: an unknown gate fails."""
     changes: list[Change] = []
     for kind in KIND_ORDER:
         before, after = current.get(kind, {}), desired.get(kind, {})
@@ -99,9 +125,12 @@ def build_plan(
     changes = _snapshot_breaks(changes, current, full)
     declared = {k: dict(v) for k, v in desired.items() if v}
     desired_plain = {k: dict(v) for k, v in full.items() if v}
-    blocked = _blocked(changes, desired)
+    blocked, warnings = _judge(changes, current, desired, protected_aliases)
+    gates: tuple[Gate, ...] = ()
     if guard_rails:
         blocked = _guard_rails(changes, current, desired, protected_aliases, blocked)
+        gates = gating.promotion_gates(current, full, protected_aliases, required_metadata, observed)
+        blocked += gating.blocked_by(gates, strict_gates)
     before_views, after_views = current.get("FeatureView", {}), desired.get("FeatureView", {})
     had_online = any(v.get("online", True) for v in before_views.values())
     switch = None
@@ -123,6 +152,9 @@ def build_plan(
         overrides=overrides,
         desired=desired_plain,
         definitions_hash=fingerprint(declared),
+        warnings=tuple(warnings),
+        gates=gates,
+        strict_gates=strict_gates,
     )
 
 
@@ -213,7 +245,7 @@ def _dependents_of_view(desired: Objects, graph: DefinitionGraph, view: str, fea
     return [f"FeatureService {s}" for s in services] + _model_dependents(desired, graph, services)
 
 
-def _dependents(desired: Objects, graph: DefinitionGraph, change: Change) -> list[str]:
+def _dependents(current: Objects, desired: Objects, graph: DefinitionGraph, change: Change) -> list[str]:
     kind, name = change.kind, change.name
     if kind in ("Entity", "FileSource"):
         views = [n.name for n in graph.children(g.object_node(kind, name), g.KEYS, g.FEEDS)]
@@ -231,33 +263,33 @@ def _dependents(desired: Objects, graph: DefinitionGraph, change: Change) -> lis
     if kind == "FeatureService":
         return _model_dependents(desired, graph, [name])
     if kind == "Model":
-        versions = {
-            f.path.split(".")[1]
-            for f in change.fields
-            if f.impact == BREAKING and f.path.startswith("versions.")
-        }
         aliased = sorted(
             (alias, number)
-            for number in versions
-            if number.isdigit()
-            for alias in graph.aliases_of(g.model_version(name, int(number)))
+            for number in reach.broken_versions(change)
+            for alias in reach.aliases_of(current, desired, name, number)
         )
         return [f"alias {alias} of Model {name} (version {number})" for alias, number in aliased]
     return []
 
 
-def _blocked(changes: list[Change], desired: Objects) -> list[Blocked]:
+def _judge(
+    changes: list[Change], current: Objects, desired: Objects, protected_aliases: tuple[str, ...]
+) -> tuple[list[Blocked], list[PlanWarning]]:
+    """The blocked changes and the warnings, by the rule of the module docstring."""
     breaking = [c for c in changes if c.breaking]
     if not breaking:
-        return []
+        return [], []
     graph = build_graph(desired)
-    out = []
+    blocked, warnings = [], []
     for change in breaking:
-        dependents = _dependents(desired, graph, change)
-        if dependents:
-            reason = "; ".join(change.reasons) or "breaking change"
-            out.append(Blocked(change.kind, change.name, reason, tuple(dependents)))
-    return out
+        found, other = reach.chains(change, reach.paths_from(graph, change), current, desired, protected_aliases)
+        reason = "; ".join(change.reasons) or "breaking change"
+        if other or any(c.protected for c in found):
+            dependents = _dependents(current, desired, graph, change)
+            blocked.append(Blocked(change.kind, change.name, reason, tuple(dependents), tuple(found)))
+        elif found:
+            warnings.append(PlanWarning(change.kind, change.name, reason, tuple(found)))
+    return blocked, warnings
 
 
 def _guard_rails(
@@ -284,6 +316,7 @@ def _guard_rails(
         )
     protected = _protected_reach(current, protected_aliases)
     if protected:
+        graph = build_graph(current)
         by_object = {(b.kind, b.name): i for i, b in enumerate(out)}
         for change in changes:
             reaching = protected.get((change.kind, change.name))
@@ -297,17 +330,47 @@ def _guard_rails(
             elif change.action != DELETE:
                 continue
             labels = [f"protected alias {a.split('@', 1)[1]} of Model {a.split('@', 1)[0]}" for a in reaching]
+            chains = _protected_chains(change, graph, current, desired, reaching)
             i = by_object.get((change.kind, change.name))
             if i is None:
                 reason = "; ".join(change.reasons) or "breaking change"
-                out.append(Blocked(change.kind, change.name, reason, tuple(labels)))
+                out.append(Blocked(change.kind, change.name, reason, tuple(labels), chains))
                 by_object[(change.kind, change.name)] = len(out) - 1
             else:
                 old = out[i]
                 extra = tuple(label for label in labels if label not in old.dependents)
-                out[i] = Blocked(old.kind, old.name, old.reason, old.dependents + extra)
+                more = tuple(c for c in chains if c not in old.chains)
+                out[i] = Blocked(old.kind, old.name, old.reason, old.dependents + extra, _protected_first(old.chains + more))
     order = {(c.kind, c.name): n for n, c in enumerate(changes)}
     return sorted(out, key=lambda b: order.get((b.kind, b.name), -1))  # the wipe first, then change order
+
+
+def _protected_first(chains: tuple[Chain, ...]) -> tuple[Chain, ...]:
+    return tuple(sorted(chains, key=lambda c: not c.protected))
+
+
+def _protected_chains(
+    change: Change, graph: DefinitionGraph, current: Objects, desired: Objects, reaching: list[str]
+) -> tuple[Chain, ...]:
+    """The chains, in the registry's graph now, from a deleted object (or a model losing a
+    protected alias) to the protected aliases ``reaching`` it (``model@Alias``)."""
+    wanted = {tuple(a.split("@", 1)) for a in reaching}
+    if change.action == UPDATE:  # a protected alias removed: the version it named, then the alias
+        label = reach.change_label(change)
+        aliases = (current.get("Model", {}).get(change.name) or {}).get("aliases") or {}
+        return tuple(
+            Chain(
+                (label, f"{model}/{aliases[alias]}", alias),
+                model,
+                int(aliases[alias]),
+                alias,
+                True,
+                ("change", "model_version", "alias"),
+            )
+            for model, alias in sorted(wanted)
+        )
+    found, _ = reach.chains(change, reach.paths_from(graph, change), current, {}, tuple(a for _, a in wanted))
+    return tuple(c for c in found if c.protected and (c.model, c.alias) in wanted)
 
 
 def _protected_reach(current: Objects, protected_aliases: tuple[str, ...]) -> dict[tuple[str, str], list[str]]:

@@ -17,6 +17,24 @@ Issue 12 added, on a change that breaks model versions (absent otherwise), ``bre
 "trained", "now", "reason"}]``, the published model versions the change leaves without a
 feature they were trained on (``now`` null) or with another dtype (see
 :mod:`fsctl.definitions.training`); such a change is breaking.
+
+Guard rails and promotion gates (issue 12, items 4-6) added these keys:
+
+* on each ``blocked`` (and ``allowed_breaking``) entry, ``chains``: ``[{"links": [...],
+  "model", "version", "alias", "protected"}]``, each the way from the change to a model
+  version (and the alias naming it): ``links`` are short labels, the change first
+  (``"driver_hourly_stats.conv_rate dtype float64 -> float32"``, ``"driver_activity_v1"``,
+  ``"churn_classifier/1"``, ``"Production"``); ``alias`` is null for a version no alias
+  names; chains through protected aliases come first;
+* ``warnings``: ``[{"kind", "name", "reason", "chains"}]``, breaking changes that reach only
+  unprotected (or archived) model versions: shown, not blocked;
+* ``gates``: ``[{"model", "alias", "version", "name", "status", "detail", "fix"}]``, the
+  promotion gates of each protected alias the plan adds or moves (``status`` pass, fail or
+  unknown; see :mod:`fsctl.diff.gates`); ``strict_gates``: whether unknown counts as fail;
+* ``approvals``: ``[{"owner", "objects": [...]}]``, the owners (of the models and views the
+  plan touches) whose approval it needs (see :mod:`fsctl.services.codeowners`).
+
+None of them enters ``plan_hash`` (they describe the plan; the changes and overrides are it).
 """
 
 from __future__ import annotations
@@ -27,7 +45,20 @@ from typing import Any
 from fsctl.definitions.training import Gap
 from fsctl.fingerprints import fingerprint
 
-__all__ = ["SCHEMA_VERSION", "Blocked", "Change", "FieldChange", "Override", "Plan", "StoreChange", "fingerprint"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Approval",
+    "Blocked",
+    "Chain",
+    "Change",
+    "FieldChange",
+    "Gate",
+    "Override",
+    "Plan",
+    "PlanWarning",
+    "StoreChange",
+    "fingerprint",
+]
 
 SCHEMA_VERSION = 1
 
@@ -95,11 +126,35 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Chain:
+    """How a change reaches a model version: ``links`` from the change (its short label)
+    through the objects in between to the version and, when one names it, the alias."""
+
+    links: tuple[str, ...]
+    model: str
+    version: int
+    alias: str | None = None
+    protected: bool = False
+    # the graph node kind of each link ("change" for the first), for drawing; not in the JSON
+    kinds: tuple[str, ...] = field(default=(), compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "links": list(self.links),
+            "model": self.model,
+            "version": self.version,
+            "alias": self.alias,
+            "protected": self.protected,
+        }
+
+
+@dataclass(frozen=True)
 class Blocked:
     kind: str
     name: str
     reason: str
     dependents: tuple[str, ...]
+    chains: tuple[Chain, ...] = ()  # protected chains first
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,7 +162,59 @@ class Blocked:
             "name": self.name,
             "reason": self.reason,
             "dependents": list(self.dependents),
+            "chains": [c.to_dict() for c in self.chains],
         }
+
+
+@dataclass(frozen=True)
+class PlanWarning:
+    """A breaking change that reaches only unprotected (or archived) model versions."""
+
+    kind: str
+    name: str
+    reason: str
+    chains: tuple[Chain, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "reason": self.reason, "chains": [c.to_dict() for c in self.chains]}
+
+
+PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One promotion gate of a protected alias landing on a model version."""
+
+    model: str
+    alias: str
+    version: int
+    name: str
+    status: str  # pass | fail | unknown
+    detail: str
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "alias": self.alias,
+            "version": self.version,
+            "name": self.name,
+            "status": self.status,
+            "detail": self.detail,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An owner whose approval the plan needs, and the objects it owns that the plan touches."""
+
+    owner: str
+    objects: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"owner": self.owner, "objects": list(self.objects)}
 
 
 @dataclass(frozen=True)
@@ -158,6 +265,12 @@ class Plan:
     online_store: str | None = None
     store_change: StoreChange | None = None
     store_unrecorded: bool = False
+    # Breaking changes reaching only unprotected model versions; promotion gates of the
+    # protected aliases added or moved (strict: unknown counts as fail); owners to approve.
+    warnings: tuple[PlanWarning, ...] = ()
+    gates: tuple[Gate, ...] = ()
+    strict_gates: bool = False
+    approvals: tuple[Approval, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -210,6 +323,10 @@ class Plan:
                 {**b.to_dict(), "override": next(o.to_dict() for o in self.overrides if o.matches(b))}
                 for b in self.allowed
             ],
+            "warnings": [w.to_dict() for w in self.warnings],
+            "gates": [g.to_dict() for g in self.gates],
+            "strict_gates": self.strict_gates,
+            "approvals": [a.to_dict() for a in self.approvals],
             "summary": self.summary,
             "definitions_hash": self.definitions_hash,
             "plan_hash": self.plan_hash,

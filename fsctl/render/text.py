@@ -10,10 +10,20 @@ from collections.abc import Callable
 
 from fsctl.diff import Plan
 from fsctl.diff.plan import ADD, BREAKING, DELETE, METADATA, UPDATE
-from fsctl.render.values import SYMBOL, object_summary, plural, show
+from fsctl.render.values import (
+    SYMBOL,
+    alias_fields,
+    alias_item,
+    chain_text,
+    group_gates,
+    object_summary,
+    plural,
+    show,
+)
 from fsctl.results.browse import VersionDiff
 
 _COLOR = {ADD: "green", UPDATE: "yellow", DELETE: "bold red"}
+_GATE_COLOR = {"pass": "green", "fail": "bold red", "unknown": "yellow"}
 
 
 def plan_rich(plan: Plan) -> str:
@@ -42,6 +52,13 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
         return "\n".join(lines) + "\n"
 
     for change in plan.changes:
+        moves = alias_fields(change)
+        fields = [f for f in change.fields if f not in moves]
+        # an alias move is its own item (churn_classifier: Production 1 -> 2), after the model's other fields
+        items = [line(f"  {alias_item(change.name, f, plan)}", _COLOR[UPDATE]) for f in moves]
+        if moves and not fields and not change.breaks:
+            lines.extend(items)
+            continue
         head = f"  {SYMBOL[change.action]} {change.kind} {change.name}"
         if change.action == DELETE:
             head += "  [DELETE]"
@@ -51,7 +68,7 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
         elif change.impact in (BREAKING, METADATA):
             head += "  [breaking]" if change.impact == BREAKING else "  [metadata only]"
         lines.append(line(head, _COLOR[change.action]))
-        for field in change.fields:
+        for field in fields:
             before, after = show(field.path, field.before), show(field.path, field.after)
             if field.before is None:
                 text = f"      + {field.path}: {after}"
@@ -64,6 +81,7 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
             lines.append(line(text))
         for gap in change.breaks:  # published model versions it leaves without their training features
             lines.append(line(f"      ! {gap.reason}"))
+        lines.extend(items)
     if plan.changes:
         lines.append("")
     switch = plan.store_change
@@ -85,8 +103,25 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
         lines.append(line(f"BLOCKED: {count} would break objects that depend on them:", "bold red"))
         for b in plan.blocked:
             lines.append(line(f"  x {b.kind} {b.name}: {b.reason}"))
+            lines.extend(line(f"      chain: {chain_text(c)}") for c in b.chains)
             if b.dependents:
                 lines.append(line(f"      used by: {', '.join(b.dependents)}"))
+        lines.append("")
+    if plan.warnings:
+        count = plural(len(plan.warnings), "breaking change")
+        verb = "reaches" if len(plan.warnings) == 1 else "reach"
+        lines.append(line(f"WARNING: {count} {verb} only model versions no protected alias names (not blocked):", "bold yellow"))
+        for w in plan.warnings:
+            lines.append(line(f"  ! {w.kind} {w.name}: {w.reason}"))
+            lines.extend(line(f"      chain: {chain_text(c)}") for c in w.chains)
+        lines.append("")
+    for (model, alias, version, left), gates in group_gates(plan).items():
+        moved = f"moved from version {left}" if left is not None else "added"
+        lines.append(line(f"Promotion gates: {model} version {version} -> {alias} ({moved}):", "bold"))
+        for gate in gates:
+            lines.append(line(f"  {gate.status:<8} {gate.name}: {gate.detail}", _GATE_COLOR[gate.status]))
+            if gate.status != "pass" and gate.fix:
+                lines.append(line(f"           fix: {gate.fix}"))
         lines.append("")
     if plan.allowed:
         count = plural(len(plan.allowed), "blocked change")
@@ -108,6 +143,8 @@ def plan_text(plan: Plan, markup: bool = False, *, title: str | None = None, no_
         extras.append(breaking)
     if s["blocked"]:
         extras.append(f"{s['blocked']} blocked")
+    if plan.warnings:
+        extras.append(plural(len(plan.warnings), "warning"))
     if s["allowed_breaking"]:
         extras.append(f"{s['allowed_breaking']} allowed by --allow-breaking")
     if switch:

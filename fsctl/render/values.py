@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fsctl.definitions.values import format_duration
+
+if TYPE_CHECKING:
+    from fsctl.diff.plan import Chain, Change, FieldChange, Gate, Plan
 
 _DURATION_PATHS = ("ttl", "freshness")
 
@@ -60,3 +63,46 @@ def plural(count: int, noun: str) -> str:
 
 
 SYMBOL = {"add": "+", "update": "~", "delete": "-"}
+
+
+def alias_fields(change: Change) -> list[FieldChange]:
+    """The alias fields of a Model update (``aliases.NAME``): each is shown as its own item."""
+    if change.kind != "Model" or change.action != "update":
+        return []
+    return [f for f in change.fields if f.path.startswith("aliases.")]
+
+
+def alias_item(model: str, f: FieldChange, plan: Plan) -> str:
+    """``~ churn_classifier: Production 1 -> 2  [alias move, protected: promotion gates below]``."""
+    alias = f.path.split(".", 1)[1]
+    gated = any(g.model == model and g.alias == alias for g in plan.gates)
+    tail = ", protected: promotion gates below" if gated else ""
+    if f.before is None:
+        return f"+ {model}: {alias} -> {f.after}  [alias added{tail}]"
+    if f.after is None:
+        return f"- {model}: {alias} {f.before} removed  [alias removed, breaking]"
+    return f"~ {model}: {alias} {f.before} -> {f.after}  [alias move{tail}]"
+
+
+def chain_link(chain: Chain, i: int) -> str:
+    link = chain.links[i]
+    if i == len(chain.links) - 1 and chain.alias is not None and chain.protected:
+        return f"{link} (protected)"
+    return link
+
+
+def chain_text(chain: Chain) -> str:
+    """A chain on one line; links are joined by ``=>`` (the change itself may hold ``->``)."""
+    return " => ".join(chain_link(chain, i) for i in range(len(chain.links)))
+
+
+def group_gates(plan: Plan) -> dict[tuple[str, str, int, int | None], list[Gate]]:
+    """The plan's gates by promotion: (model, alias, version, the version the alias left or None)."""
+    out: dict[tuple[str, str, int, int | None], list[Gate]] = {}
+    for gate in plan.gates:
+        before = None
+        for change in plan.changes:
+            if change.kind == "Model" and change.name == gate.model:
+                before = next((f.before for f in change.fields if f.path == f"aliases.{gate.alias}"), None)
+        out.setdefault((gate.model, gate.alias, gate.version, before), []).append(gate)
+    return out

@@ -21,7 +21,14 @@ from fsctl.online import OnlineStore
 from fsctl.registry import Registry, RegistrySnapshot, VersionInfo
 from fsctl.results.apply import ApplyResult
 from fsctl.services import audit, online_tables
-from fsctl.services.plan import check_overrides, desired_objects, plan_against, raise_if_blocked, replan_saved
+from fsctl.services.plan import (
+    Lookouts,
+    check_overrides,
+    desired_objects,
+    plan_against,
+    raise_if_blocked,
+    replan_saved,
+)
 from fsctl.services.project import Project
 from fsctl.state import StateStore
 
@@ -34,6 +41,11 @@ class Publisher:
     registry: Registry
     online: OnlineStore
     state: StateStore
+
+    @property
+    def lookouts(self) -> Lookouts:
+        """What promotion gates look at: this state document and online store."""
+        return Lookouts(state=lambda: self.state, online=lambda: self.online)
 
 
 MAX_ATTEMPTS = 5
@@ -79,6 +91,7 @@ def apply_definitions(
     confirm: Callable[[Plan], bool] | None = None,
     max_attempts: int = MAX_ATTEMPTS,
     overrides: tuple[Override, ...] = (),
+    strict_gates: bool = False,
 ) -> ApplyResult:
     """Plan and apply the repo's definitions, re-planning if another writer lands first.
 
@@ -91,7 +104,10 @@ def apply_definitions(
     definitions = load_repo(project.root)
     for attempt in range(1, max_attempts + 1):
         snapshot = ports.registry.read()
-        plan = plan_against(project, desired_objects(definitions, snapshot), snapshot, overrides)
+        desired = desired_objects(definitions, snapshot)
+        plan = plan_against(
+            project, desired, snapshot, overrides, lookouts=ports.lookouts, strict_gates=strict_gates
+        )
         check_overrides(plan)
         raise_if_blocked(plan)
         if not plan.has_changes:
@@ -121,13 +137,17 @@ def _backoff(attempt: int) -> None:
 
 
 def apply_saved(
-    project: Project, ports: Publisher, path: Path, confirm: Callable[[Plan], bool] | None = None
+    project: Project,
+    ports: Publisher,
+    path: Path,
+    confirm: Callable[[Plan], bool] | None = None,
+    strict_gates: bool = False,
 ) -> ApplyResult:
     """Apply exactly the saved plan, or refuse (StalePlanError) if registry or definitions moved."""
     started = time.perf_counter()
     from fsctl.errors import StalePlanError
 
-    plan, snapshot = replan_saved(project, ports.registry, path)
+    plan, snapshot = replan_saved(project, ports.registry, path, ports.lookouts, strict_gates)
     raise_if_blocked(plan)
     if not plan.has_changes:
         return _timed(ApplyResult(plan, snapshot.version, snapshot.version), started)

@@ -19,17 +19,22 @@ root of the git repository (the repo may be a folder of it), as CODEOWNERS wants
 The section sits between a begin and an end line naming the project, so it can be rewritten
 in place inside a CODEOWNERS file that has other rules (several projects of one git
 repository each have their own section); everything outside it is kept as it is.
+
+The same rules name the owners whose approval a plan needs (:func:`approvals`), for the
+"Approvals needed" line of the plan's Markdown.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from fsctl.definitions import graph as g
+from fsctl.definitions.values import KIND_ORDER
+from fsctl.diff.plan import Approval, Plan
 from fsctl.errors import UsageError
 from fsctl.results.codeowners import STALE, UNCHANGED, UP_TO_DATE, WRITTEN, CodeOwners, OwnerRule
 
@@ -221,3 +226,37 @@ def _with(result: CodeOwners, status: str, file: str, diff: tuple[str, ...] = ()
     from dataclasses import replace
 
     return replace(result, status=status, file=file, diff=diff)
+
+
+def approvals(plan: Plan, current: Mapping[str, Mapping[str, dict[str, Any]]]) -> tuple[Approval, ...]:
+    """The owners whose approval ``plan`` needs, by the rules of the section: the owner of a
+    view the plan changes, and the owner of a model the plan changes or whose versions read
+    what it changes (in the desired objects or in the registry now). Owners sorted, each
+    with the objects that ask for them."""
+    touched = {(c.kind, c.name) for c in plan.changes}
+    if not touched:
+        return ()
+    wanted: dict[str, list[str]] = {}
+
+    def ask(owner_field: str, objects: list[tuple[str, str]]) -> None:
+        for owner in owners_of(owner_field) or (owner_field.strip(),):
+            wanted.setdefault(owner, []).extend(f"{kind} {name}" for kind, name in objects)
+
+    for docs in (plan.desired, current):
+        graph = g.build_graph(docs)
+        for name, model in sorted(docs.get("Model", {}).items()):
+            if not model.get("owner"):
+                continue
+            read = graph.upstream(graph.children(g.model(name), g.HAS))
+            reach = {(_YAML_KIND[n.kind], n.name) for n in read if n.kind in _YAML_KIND} | {("Model", name)}
+            hit = sorted(touched & reach, key=_kind_order)
+            if hit:
+                ask(model["owner"], hit)
+        for name, view in sorted(docs.get("FeatureView", {}).items()):
+            if view.get("owner") and ("FeatureView", name) in touched:
+                ask(view["owner"], [("FeatureView", name)])
+    return tuple(Approval(owner, tuple(dict.fromkeys(objs))) for owner, objs in sorted(wanted.items(), key=lambda kv: kv[0].lower()))
+
+
+def _kind_order(key: tuple[str, str]) -> tuple[int, str]:
+    return (KIND_ORDER.index(key[0]) if key[0] in KIND_ORDER else len(KIND_ORDER), key[1])

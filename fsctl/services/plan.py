@@ -7,22 +7,80 @@ the same.
 
 Plan file format (``plan_format`` 1): ``{"plan_format", "fsctl_version",
 "plan": <plan JSON>, "desired": <objects>}``.
+
+Promotion gates (:mod:`fsctl.diff.gates`) look outside the registry: when a plan adds or
+moves a protected alias, :func:`observe` reads the state document's watermarks for the
+configured online store and the store's tables (through :class:`Lookouts`, opened only
+then), and passes what it saw to the planner as data; what cannot be reached is reported,
+and the gate says unknown. The owners whose approval a plan needs come from the code-owners
+rules (:func:`fsctl.services.codeowners.approvals`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from fsctl.diff import Plan, build_plan
+from fsctl.diff import gates as gating
 from fsctl.diff.plan import Override
-from fsctl.errors import PlanBlockedError, StalePlanError, UsageError
+from fsctl.errors import FsctlError, PlanBlockedError, StalePlanError, UsageError
 from fsctl.loader import RepoDefinitions, load_repo
+from fsctl.online import OnlineStore
 from fsctl.registry import RegistryReader, RegistrySnapshot
+from fsctl.services.codeowners import approvals
 from fsctl.services.project import Project
+from fsctl.state import StateStore
 
 PLAN_FORMAT = 1
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Lookouts:
+    """Where promotion gates look beyond the registry; each is opened only when a plan adds
+    or moves a protected alias. None: not looked at (the gate says unknown)."""
+
+    state: Callable[[], StateStore] | None = None
+    online: Callable[[], OnlineStore] | None = None
+    now: Callable[[], datetime] = _utc_now
+
+
+def observe(project: Project, lookouts: Lookouts) -> gating.Observed:
+    """What the freshness gate needs: the watermarks of the configured online store in the
+    state document and, when there are some, the store's tables; problems are kept, not raised."""
+    watermarks: dict[str, tuple[datetime | None, str]] | None = None
+    state_problem = "not looked at"
+    if lookouts.state is not None:
+        try:
+            state = lookouts.state().read()
+            views = state.stores.get(project.online_store, {})
+            watermarks = {name: (v.watermark, v.fingerprint) for name, v in views.items()}
+        except (FsctlError, OSError) as exc:
+            state_problem = getattr(exc, "message", None) or str(exc)
+    tables: frozenset[str] | None = None
+    store_problem = "not looked at"
+    if lookouts.online is not None and watermarks:  # nothing materialized: no need to open the store
+        try:
+            tables = frozenset(lookouts.online().views(project.name))
+        except (FsctlError, OSError) as exc:
+            store_problem = getattr(exc, "message", None) or str(exc)
+    return gating.Observed(
+        store=project.online_store,
+        now=lookouts.now(),
+        watermarks=watermarks,
+        state_problem=state_problem,
+        tables=tables,
+        store_problem=store_problem,
+    )
 
 
 def desired_objects(
@@ -59,9 +117,14 @@ def plan_against(
     overrides: tuple[Override, ...] = (),
     *,
     guard_rails: bool = True,
+    lookouts: Lookouts | None = None,
+    strict_gates: bool = False,
 ) -> Plan:
     check_project(project, snapshot)
-    return build_plan(
+    observed = None
+    if guard_rails and lookouts is not None and gating.promotions(snapshot.objects, desired, project.protected_aliases):
+        observed = observe(project, lookouts)
+    plan = build_plan(
         project=project.name,
         registry=project.registry_uri,
         registry_version=snapshot.version,
@@ -72,7 +135,11 @@ def plan_against(
         guard_rails=guard_rails,
         current_store=snapshot.online_store,
         desired_store=project.online_store,
+        required_metadata=project.required_metadata,
+        observed=observed,
+        strict_gates=strict_gates,
     )
+    return dataclasses.replace(plan, approvals=approvals(plan, snapshot.objects))
 
 
 def unused_overrides(plan: Plan) -> list[Override]:
@@ -95,10 +162,13 @@ def make_plan(
     registry: RegistryReader,
     definitions: RepoDefinitions | None = None,
     overrides: tuple[Override, ...] = (),
+    lookouts: Lookouts | None = None,
+    strict_gates: bool = False,
 ) -> tuple[Plan, RegistrySnapshot]:
     definitions = definitions or load_repo(project.root)
     snapshot = registry.read()
-    plan = plan_against(project, desired_objects(definitions, snapshot), snapshot, overrides)
+    desired = desired_objects(definitions, snapshot)
+    plan = plan_against(project, desired, snapshot, overrides, lookouts=lookouts, strict_gates=strict_gates)
     check_overrides(plan)
     return plan, snapshot
 
@@ -111,6 +181,10 @@ def raise_if_blocked(plan: Plan) -> None:
         for b in plan.blocked:
             used = f"; used by {', '.join(b.dependents)}" if b.dependents else ""
             lines.append(f"  {b.kind} '{b.name}': {b.reason}{used}")
+            lines.extend(f"    chain: {' -> '.join(c.links)}" for c in b.chains if c.protected)
+        for gate in plan.gates:
+            if gate.status == "fail" or (plan.strict_gates and gate.status == "unknown"):
+                lines.append(f"  gate {gate.name} of {gate.model}/{gate.version} -> {gate.alias}: {gate.detail}; fix: {gate.fix}")
         raise PlanBlockedError(
             "\n".join(lines),
             hint="keep the old objects and add new ones beside them (e.g. a _v2 view or service), "
@@ -154,7 +228,13 @@ def load_plan_file(path: Path) -> dict[str, Any]:
     return document
 
 
-def replan_saved(project: Project, registry: RegistryReader, path: Path) -> tuple[Plan, RegistrySnapshot]:
+def replan_saved(
+    project: Project,
+    registry: RegistryReader,
+    path: Path,
+    lookouts: Lookouts | None = None,
+    strict_gates: bool = False,
+) -> tuple[Plan, RegistrySnapshot]:
     """Re-check a saved plan against the registry and the definitions; refuse if either moved."""
     saved = load_plan_file(path)
     planned = saved["plan"]
@@ -177,7 +257,8 @@ def replan_saved(project: Project, registry: RegistryReader, path: Path) -> tupl
     definitions = load_repo(project.root)
     desired = desired_objects(definitions, snapshot)
     overrides = tuple(Override(o["object"], o["reason"]) for o in planned.get("overrides", []))
-    plan = plan_against(project, desired, snapshot, overrides)
+    strict = strict_gates or bool(planned.get("strict_gates"))
+    plan = plan_against(project, desired, snapshot, overrides, lookouts=lookouts, strict_gates=strict)
     if plan.definitions_hash != planned.get("definitions_hash"):
         raise StalePlanError(
             f"the definitions changed since the plan {path} was made",

@@ -28,7 +28,8 @@ def view(ttl: str = "2d", features: str = "{name: conv_rate, dtype: float64}") -
 
 SERVICE = "kind: FeatureService\nname: svc\nfeatures: [stats]\n"
 MODEL = (
-    "kind: Model\nname: m\nversions:\n  - {version: 1, uri: 's3://m/1', feature_service: svc}\n"
+    "kind: Model\nname: m\nowner: ml@example.com\n"  # a version behind Production needs an owner and a description
+    "versions:\n  - {version: 1, uri: 's3://m/1', feature_service: svc, description: First}\n"
     "aliases: {Production: 1}\n"
 )
 

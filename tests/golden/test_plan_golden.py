@@ -46,6 +46,7 @@ REGISTRY = "reg.json"  # relative: resolved against the working directory, rende
 CONFIG = """\
 project: golden
 registry: data/registry.json   # overridden by --registry in every run
+models: {required_metadata: []}  # the base models carry none; the gate cases require some
 """
 
 ENTITIES = """\
@@ -141,6 +142,11 @@ versions:
 aliases: {Production: 1, Challenger: 2}
 """
 
+# MODELS with metrics recorded on both versions (what the metric gates compare).
+METRIC_MODELS = MODELS.replace(
+    "feature_service: driver_activity_v1\n", "feature_service: driver_activity_v1\n    metrics: {auc: 0.91}\n"
+).replace("feature_service: driver_activity_v2\n", "feature_service: driver_activity_v2\n    metrics: {auc: 0.85}\n")
+
 # Version 1 of MODELS with an expected signature (what the model reads, and its output).
 SIGNED_V1 = """\
 feature_service: driver_activity_v1
@@ -215,6 +221,7 @@ class Case:
     changes: bool = True
     args: tuple[str, ...] = ()  # extra plan options (--allow-breaking ... --reason ...)
     switch: bool = False  # the online store changes
+    materialize: bool = False  # load 'before' into the online store (so the freshness gate can pass)
 
 
 CASES: dict[str, Case] = {
@@ -272,13 +279,13 @@ CASES: dict[str, Case] = {
         after=BASE,
     ),
     "source_moved": Case(
-        "a source's path and format change: the views on it read other data, so it is breaking and blocked",
+        "a source's path and format change: breaking; only an unprotected (Shadow) model version reads it, so a warning",
         before=WITH_VEHICLE,
         after={
             **BASE,
             "vehicle.yaml": VEHICLE.replace("path: data/vehicles.parquet", "path: data/vehicles_v2.csv\nformat: csv"),
         },
-        blocked=True,
+        blocked=False,  # the rule of fsctl/diff/reach.py: (b) warns
     ),
     "delete_protected_model": Case(
         "the same deletions while the model has a Production alias: the protected-alias guard rail blocks all of it",
@@ -358,9 +365,75 @@ CASES: dict[str, Case] = {
         blocked=True,
     ),
     "model_alias_moved": Case(
-        "the Production alias moves from version 1 to version 2",
+        "the Production alias moves from version 1 to version 2, materialized: every promotion gate passes",
         before=BASE,
         after={**BASE, "models.yaml": edit(MODELS, "Production: 1", "Production: 2")},
+        materialize=True,
+    ),
+    "promotion_gates_all_fail": Case(
+        "Production moves to version 2 and Champion is added on a new version 3, nothing materialized, "
+        "metadata required, the model's own gates set: every gate fails (the service change is blocked too)",
+        before={**BASE, "models.yaml": METRIC_MODELS},
+        after={
+            **BASE,
+            "fsctl.yaml": CONFIG.replace("required_metadata: []", "required_metadata: [owner, description]"),
+            "services.yaml": edit(
+                SERVICES, "features: [current_balance, avg_passenger_count]", "features: [current_balance]"
+            ),
+            "models.yaml": edit(
+                METRIC_MODELS,
+                "aliases: {Production: 1, Challenger: 2}",
+                "  - {version: 3, feature_service: driver_activity_v2}\n"
+                "aliases: {Production: 2, Challenger: 2, Champion: 3}\n"
+                "gates: {min_metrics: {auc: 0.9}, beat_current: true}",
+            ),
+        },
+        blocked=True,
+    ),
+    "source_path_changed_blocked": Case(
+        "a source moves under views that a Production model version reads: blocked, with the chain to Production",
+        before=BASE,
+        after={**BASE, "sources.yaml": edit(SOURCES, "path: data/driver_stats.parquet", "path: data/driver_stats_v2.parquet")},
+        blocked=True,
+    ),
+    "service_feature_removed_protected": Case(
+        "a feature removed from the service a Production version is bound to: blocked, chain to Production",
+        before=BASE,
+        after={
+            **BASE,
+            "services.yaml": edit(
+                SERVICES, "  - {view: customer_profile, features: [current_balance]}\n", ""
+            ),
+        },
+        blocked=True,
+    ),
+    "service_deleted_protected": Case(
+        "the service of the Production version is deleted and the version rebound: both blocked",
+        before=BASE,
+        after={
+            **BASE,
+            "services.yaml": SERVICES[SERVICES.index("---\n") + 4 :],
+            "models.yaml": edit(
+                MODELS,
+                "uri: s3://models/churn/1\n    feature_service: driver_activity_v1",
+                "uri: s3://models/churn/1\n    feature_service: driver_activity_v2",
+            ),
+        },
+        blocked=True,
+    ),
+    "model_version_deleted_protected": Case(
+        "the version Production points at is deleted while Production moves on (gates pass): blocked",
+        before=BASE,
+        after={
+            **BASE,
+            "models.yaml": edit(
+                MODELS,
+                "  - version: 1\n    uri: s3://models/churn/1\n    feature_service: driver_activity_v1\n",
+                "",
+            ).replace("Production: 1", "Production: 2"),
+        },
+        blocked=True,
+        materialize=True,
     ),
     "feature_added": Case(
         "a feature added to a view (services select the whole view)",
@@ -379,7 +452,7 @@ CASES: dict[str, Case] = {
         },
     ),
     "service_subset_shrunk": Case(
-        "a feature dropped from a service's subset while a model version is bound to it",
+        "a feature dropped from a service's subset that only the unprotected Challenger version reads: a warning",
         before=BASE,
         after={
             **BASE,
@@ -387,7 +460,7 @@ CASES: dict[str, Case] = {
                 SERVICES, "features: [current_balance, avg_passenger_count]", "features: [current_balance]"
             ),
         },
-        blocked=True,
+        blocked=False,  # (b): Challenger is not a protected alias
     ),
     "service_subset_grown": Case(
         "a feature added to a service's subset (compatible)",
@@ -564,6 +637,10 @@ def planned_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli):
         data = fill_sources(repo)
         code, out, err = cli("apply", "--yes", "--repo", str(repo), "--registry", REGISTRY)
         assert code == 0, f"applying 'before' failed ({code}):\n{out}{err}"
+        if case.materialize:  # the sample rows are at 2026-01-01 (tests/support/source_data.py)
+            window = ("2025-12-01T00:00:00", "2026-01-02T00:00:00")
+            code, out, err = cli("materialize", *window, "--repo", str(repo), "--registry", REGISTRY)
+            assert code == 0, f"materializing 'before' failed ({code}):\n{out}{err}"
         if len(case.before) > 1:  # --registry reg.json lands in the working directory
             assert (repo / REGISTRY).is_file() and not (tmp_path / REGISTRY).exists()
         remove_files(repo, case.before)

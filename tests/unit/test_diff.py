@@ -442,13 +442,47 @@ def test_service_subset_grow_is_not_breaking() -> None:
     assert p.blocked == ()
 
 
-def test_service_subset_shrink_is_breaking_and_blocked_by_bound_model_versions() -> None:
+def test_service_subset_shrink_read_only_by_an_unprotected_version_is_a_warning_not_a_block() -> None:
     before = world(svc_subset=service("svc_subset", {"view": "stats", "features": ["conv_rate", "trips"]}))
     p = plan(before, world())
     change = only_change(p)
     assert change.impact == BREAKING
     assert any("trips" in r for r in change.reasons)
-    assert list(blocked_of(p, "FeatureService", "svc_subset").dependents) == ["Model churn v2 (Challenger)"]
+    assert blocked_of(p, "FeatureService", "svc_subset") is None
+    [warning] = p.warnings
+    assert (warning.kind, warning.name) == ("FeatureService", "svc_subset")
+    [chain] = warning.chains
+    assert chain.links == ("svc_subset.features.stats [conv_rate, trips] -> [conv_rate]", "churn/2", "Challenger")
+    assert (chain.model, chain.version, chain.alias, chain.protected) == ("churn", 2, "Challenger", False)
+
+
+def test_the_same_shrink_under_a_protected_alias_is_blocked_with_the_chain_first() -> None:
+    before = world(svc_subset=service("svc_subset", {"view": "stats", "features": ["conv_rate", "trips"]}))
+    after = world(churn=model(aliases={"Production": 1, "Challenger": 2, "Champion": 2}))
+    p = plan(before, after)
+    blocked = blocked_of(p, "FeatureService", "svc_subset")
+    assert [(c.alias, c.protected) for c in blocked.chains] == [("Champion", True), ("Challenger", False)]
+    assert blocked.chains[0].links[-2:] == ("churn/2", "Champion")
+    assert p.warnings == ()
+
+
+def test_a_version_protected_only_in_the_registry_now_still_blocks() -> None:
+    # Production moves from 1 to 2 in this plan while svc (v1's service) loses a feature
+    after = world(
+        svc=service("svc", {"view": "stats", "features": ["conv_rate"]}),
+        churn=model(aliases={"Production": 2, "Challenger": 2}),
+    )
+    blocked = blocked_of(plan(world(), after), "FeatureService", "svc")
+    assert [(c.version, c.alias, c.protected) for c in blocked.chains] == [(1, "Production", True)]
+
+
+def test_a_dependent_no_model_version_is_bound_to_blocks_as_before() -> None:
+    before = world(churn=None, svc_subset=service("svc_subset", {"view": "stats", "features": ["conv_rate", "trips"]}))
+    p = plan(before, world(churn=None))
+    assert blocked_of(p, "FeatureService", "svc_subset") is None  # nothing reads the service
+    p = plan(world(churn=None), world(churn=None, stats=view(ttl="1h")))
+    blocked = blocked_of(p, "FeatureView", "stats")
+    assert blocked.chains == () and "FeatureService svc" in blocked.dependents
 
 
 def test_service_whole_view_to_subset_is_breaking_and_back_is_not() -> None:
@@ -541,7 +575,11 @@ def test_model_version_rebound_to_another_service_is_breaking() -> None:
     change = only_change(p)
     assert change.fields[0].path == "versions.2.feature_service"
     assert change.impact == BREAKING
-    assert list(blocked_of(p, "Model", "churn").dependents) == ["alias Challenger of Model churn (version 2)"]
+    assert blocked_of(p, "Model", "churn") is None  # Challenger is not protected: a warning
+    [warning] = p.warnings
+    assert [c.links[1:] for c in warning.chains] == [("churn/2", "Challenger")]
+    p = plan(world(), world(churn=model(versions=[{**V1, "feature_service": "svc_subset"}, V2])))
+    assert list(blocked_of(p, "Model", "churn").dependents) == ["alias Production of Model churn (version 1)"]
 
 
 def test_alias_move_is_not_breaking() -> None:
@@ -577,7 +615,9 @@ def test_breaking_change_whose_dependents_move_away_in_the_same_plan_is_not_bloc
     )
     p = plan(world(), after)
     assert [c.breaking for c in p.changes] == [True, True, True]
-    assert p.blocked == ()
+    # only the removal of version 1, which Production names in the registry now, is blocked
+    assert [(b.kind, b.name) for b in p.blocked] == [("Model", "churn")]
+    assert [c.links[1:] for c in p.blocked[0].chains] == [("churn/1", "Production")]
 
 
 def test_blocked_entries_follow_change_order_and_each_names_its_reason() -> None:
@@ -681,7 +721,7 @@ def test_a_plan_that_deletes_every_object_is_blocked() -> None:
 
 
 def test_the_first_plan_and_teardown_are_not_wipes() -> None:
-    assert not guarded({}, world()).is_blocked
+    assert not guarded({}, world(), required_metadata=()).is_blocked
     assert not guarded({}, {}).is_blocked
     teardown = guarded(world(), {}, guard_rails=False)
     assert [b.kind for b in teardown.blocked] == []  # nothing remains to depend on anything

@@ -58,7 +58,7 @@ def definitions(driver_features: str = DRIVER_FEATURES) -> str:
         "  - {name: x, dtype: int64}\n",
         "kind: FeatureService\nname: svc\nfeatures:\n  - {view: driver_stats, features: [conv_rate]}\n"
         "  - pair_stats\n",
-        "kind: Model\nname: ranker\nversions:\n  - {version: 1, uri: 's3://m/1', feature_service: svc}\n"
+        "kind: Model\nname: ranker\nowner: ranking@example.com\nversions:\n  - {version: 1, uri: 's3://m/1', feature_service: svc, description: Ranks drivers}\n"
         "aliases: {Production: 1}\n",
     ]
     return "---\n".join(docs)
