@@ -537,8 +537,8 @@ def test_a_bad_entity_file_is_a_usage_error(store, tmp_path):
 SERVICES_AND_MODEL = (
     "kind: FeatureService\nname: svc_one\nfeatures: [{view: stats, features: [conv]}]\n---\n"
     "kind: FeatureService\nname: svc_two\nfeatures: [stats]\n---\n"
-    "kind: Model\nname: churn\nversions:\n"
-    "  - {version: 1, uri: 's3://m/1', feature_service: svc_one}\n"
+    "kind: Model\nname: churn\nowner: ml@example.com\nversions:\n"  # Production needs an owner and a description
+    "  - {version: 1, uri: 's3://m/1', feature_service: svc_one, description: First}\n"
     "  - {version: 2, uri: 's3://m/2', feature_service: svc_two}\n"
     "aliases: {Production: 1, Challenger: 2}\n"
 )
