@@ -40,10 +40,12 @@ def list_cmd(kind: str | None, repo: Path | None, registry: str | None, fmt: str
 def describe(kind: str, name: str, repo: Path | None, registry: str | None, fmt: str, debug: bool) -> int:
     """Show one object from the registry: KIND (entities, views, services, sources or models) and NAME."""
     from fsctl.services.browse import describe as describe_service
+    from fsctl.services.plan import Lookouts
     from fsctl.workspace import open_workspace
 
     with open_workspace(repo, registry) as ws:
-        show(describe_service(ws.project, ws.registry_reader(), kind, name, ws.state()), fmt)
+        lookouts = Lookouts(state=ws.state, online=ws.online_store)  # opened only for a model's gates
+        show(describe_service(ws.project, ws.registry_reader(), kind, name, ws.state(), lookouts), fmt)
     return 0
 
 

@@ -148,10 +148,24 @@ def _model(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
         lines += ["", f"Aliases: {shown}"]
     if doc.get("traffic"):
         lines.append("Traffic: " + ", ".join(f"{a} {p}%" for a, p in doc["traffic"].items()))
+    lines += _gates(ctx.get("gates") or [])
     for version in versions:
         lines += ["", *_version_reads(version, ctx)]
     if ctx.get("lineage"):
         lines += ["", f"Lineage: {ctx['lineage']}"]
+    return lines
+
+
+def _gates(gates: list[dict[str, Any]]) -> list[str]:
+    """The promotion gates of each protected alias as they stand now (what a plan moving the
+    alias onto its version would check)."""
+    lines: list[str] = []
+    by_alias: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for gate in gates:
+        by_alias.setdefault((gate["alias"], gate["version"]), []).append(gate)
+    for (alias, version), found in by_alias.items():
+        lines += ["", f"Gates of {alias} -> v{version} (as they stand now):"]
+        lines += [f"  {g['status']:<8} {g['name']}: {g['detail']}" for g in found]
     return lines
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fsctl.definitions import graph as g
 from fsctl.definitions.graph import build_graph
@@ -14,6 +14,10 @@ from fsctl.results.browse import AllObjects, History, ObjectDetail, ObjectList, 
 from fsctl.services.catalog import nothing_applied
 from fsctl.services.project import Project
 from fsctl.state import StateStore
+
+if TYPE_CHECKING:
+    from fsctl.diff.plan import Gate
+    from fsctl.services.plan import Lookouts
 
 # Every way a user names a kind: the YAML kind, singular or plural, any case, with or
 # without dashes or underscores (FeatureView, featureviews, feature-views, views, view).
@@ -60,10 +64,17 @@ def list_objects(registry: RegistryReader, kind: str) -> ObjectList:
 
 
 def describe(
-    project: Project, registry: RegistryReader, kind: str, name: str, state: StateStore | None = None
+    project: Project,
+    registry: RegistryReader,
+    kind: str,
+    name: str,
+    state: StateStore | None = None,
+    lookouts: Lookouts | None = None,
 ) -> ObjectDetail:
     """One object, with what a reader of it wants beside it: its source and entities, the
-    services and model versions that use it, and (for a view, given ``state``) its watermark."""
+    services and model versions that use it, (for a view, given ``state``) its watermark,
+    and (for a model) the promotion gates of each protected alias as they stand now, the
+    freshness gate looking through ``lookouts`` (unknown without)."""
     resolved = resolve_kind(kind)
     snapshot = registry.read()
     if not snapshot.exists:
@@ -78,7 +89,29 @@ def describe(
             hint=f"did you mean '{close[0]}'?" if close else f"see `fsctl list {kind}`",
         )
     context = _context(resolved, name, snapshot.objects, state, project.online_store)
+    if resolved == "Model":
+        context["gates"] = [g.to_dict() for g in _gates_now(project, name, snapshot.objects, lookouts)]
     return ObjectDetail(resolved, name, objects[name], context)
+
+
+def _gates_now(
+    project: Project, name: str, objects: dict[str, dict[str, dict[str, Any]]], lookouts: Lookouts | None
+) -> tuple[Gate, ...]:
+    """The promotion gates of the model's protected aliases as if each were promoted now:
+    the registry as it is, against itself with those aliases not yet set (so ``beat_current``
+    has nothing to beat)."""
+    from fsctl.diff.gates import promotion_gates
+    from fsctl.services.plan import observe
+
+    model = objects["Model"][name]
+    protected = {a: n for a, n in (model.get("aliases") or {}).items() if a in project.protected_aliases}
+    if not protected:
+        return ()
+    before = {**objects, "Model": {**objects["Model"], name: {**model, "aliases": {
+        a: n for a, n in (model.get("aliases") or {}).items() if a not in protected}}}}
+    observed = observe(project, lookouts) if lookouts is not None else None
+    desired = {**objects, "Model": {name: model}}
+    return promotion_gates(before, desired, project.protected_aliases, project.required_metadata, observed)
 
 
 def history(registry: RegistryReader) -> History:

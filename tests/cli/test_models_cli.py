@@ -227,3 +227,17 @@ def test_list_models_counts_archived_versions(example_repo: Path) -> None:
     page = run_fsctl("describe", "models", "churn_classifier", "--repo", str(example_repo)).stdout
     status = next(line for line in page.splitlines() if line.strip().startswith("status"))
     assert status.split() == ["status", "active", "active", "archived"]
+
+
+def test_describe_model_shows_the_gates_of_its_protected_aliases_as_they_stand(example_repo: Path) -> None:
+    repo = ["--repo", str(example_repo)]
+    assert run_fsctl("apply", "--yes", *repo).returncode == 0
+    page = run_fsctl("describe", "models", "churn_classifier", *repo).stdout
+    gates = page.split("Gates of Production -> v1 (as they stand now):")[1].split("\n\n")[0]
+    assert "Gates of Challenger" not in page  # not a protected alias
+    lines = {line.split()[1].rstrip(":"): line.split()[0] for line in gates.strip().splitlines()}
+    assert lines["version"] == lines["signature"] == lines["metadata"] == "pass"
+    assert lines["freshness"] != "pass"  # nothing materialized yet
+    assert run_fsctl("materialize-incremental", "2026-01-05T00:00:00Z", *repo).returncode == 0
+    after = run_fsctl("describe", "models", "churn_classifier", *repo).stdout
+    assert "  pass     freshness: driver_hourly_stats materialized up to 2026-01-05T00:00:00Z" in after
