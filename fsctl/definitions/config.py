@@ -56,6 +56,10 @@ class PortSection:
         raise AttributeError(f"the {self.__dict__.get('type')} section has no field {name!r}")
 
 
+DEFAULT_PROTECTED_ALIASES = ("Production", "Champion")
+DEFAULT_REQUIRED_METADATA = ("owner", "description")
+
+
 @dataclass(frozen=True)
 class ModelsConfig:
     """``models:`` in fsctl.yaml: which aliases are protected (a plan may not delete what they
@@ -64,8 +68,8 @@ class ModelsConfig:
     a promotion gate enforces it, :func:`~fsctl.definitions.model_rules.missing_metadata`
     says what a version lacks)."""
 
-    protected_aliases: tuple[str, ...] = ("Production", "Champion")
-    required_metadata: tuple[str, ...] = ("owner", "description")
+    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
+    required_metadata: tuple[str, ...] = DEFAULT_REQUIRED_METADATA
 
 
 @dataclass(frozen=True)

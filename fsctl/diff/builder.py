@@ -54,6 +54,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fsctl.definitions import graph as g
+from fsctl.definitions.config import DEFAULT_PROTECTED_ALIASES, DEFAULT_REQUIRED_METADATA
 from fsctl.definitions.graph import DefinitionGraph, build_graph
 from fsctl.definitions.training import SNAPSHOT_KEY, Gap, snapshot_gaps, with_snapshots
 from fsctl.definitions.values import KIND_ORDER
@@ -78,7 +79,6 @@ from fsctl.diff.plan import (
     fingerprint,
 )
 
-DEFAULT_PROTECTED_ALIASES = ("Production", "Champion")
 EVERYTHING = "*"
 
 Objects = Mapping[str, Mapping[str, dict[str, Any]]]
@@ -97,7 +97,7 @@ def build_plan(
     guard_rails: bool = True,
     current_store: str | None = None,
     desired_store: str | None = None,
-    required_metadata: tuple[str, ...] = ("owner", "description"),
+    required_metadata: tuple[str, ...] = DEFAULT_REQUIRED_METADATA,
     observed: gating.Observed | None = None,
     strict_gates: bool = False,
 ) -> Plan:

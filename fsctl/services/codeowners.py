@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from fsctl.definitions import graph as g
+from fsctl.definitions.config import DEFAULT_PROTECTED_ALIASES
 from fsctl.definitions.values import KIND_ORDER
 from fsctl.diff.plan import Approval, Plan
 from fsctl.errors import UsageError
@@ -77,7 +78,7 @@ def build_section(
     graph: g.DefinitionGraph,
     repo_root: Path,
     base: Path,
-    protected_aliases: Iterable[str] = ("Production", "Champion"),
+    protected_aliases: Iterable[str] = DEFAULT_PROTECTED_ALIASES,
 ) -> CodeOwners:
     """The section for the loaded ``objects`` (kind -> name -> object with ``origin.file``
     relative to ``repo_root``), paths relative to ``base`` (the git root)."""

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fsctl.definitions import graph as g
+from fsctl.definitions.config import DEFAULT_PROTECTED_ALIASES
 from fsctl.definitions.graph import DefinitionGraph, Node, build_graph
 from fsctl.errors import UsageError
 from fsctl.registry import RegistryReader
@@ -66,7 +67,7 @@ def build_lineage(
     documents: Documents,
     ref: str,
     direction: str = BOTH,
-    protected_aliases: tuple[str, ...] = ("Production", "Champion"),
+    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES,
     registry: str = "",
     registry_version: int = 0,
     where: str = "the registry",

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from fsctl.definitions.config import DEFAULT_PROTECTED_ALIASES, DEFAULT_REQUIRED_METADATA
+
 
 @dataclass(frozen=True)
 class Project:
@@ -15,6 +17,6 @@ class Project:
     root: Path
     registry_uri: str
     online_store: str  # the configured online store's identity: where apply and materialize write
-    protected_aliases: tuple[str, ...] = ("Production", "Champion")
+    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
     # what a version behind a protected alias must carry (fsctl.definitions.model_rules)
-    required_metadata: tuple[str, ...] = ("owner", "description")
+    required_metadata: tuple[str, ...] = DEFAULT_REQUIRED_METADATA
