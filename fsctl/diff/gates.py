@@ -13,7 +13,8 @@ lands on is checked by each gate below, one function per gate, each giving a
   there, and the store has its table) and, when the view declares ``freshness``, the
   watermark is within it (the state keeps the watermark, the END of the last window loaded,
   not the newest event, so that is what is compared); a state document or store that cannot
-  be reached, or a view this plan adds, is ``unknown``;
+  be reached, a view this plan adds, or one whose data definition (source, keys, dtypes) it
+  changes, is ``unknown``: nothing can be materialized under the new definition before the apply;
 * ``min_metrics`` — with the model's ``gates: {min_metrics: {auc: 0.8}}``: each metric at
   least its threshold;
 * ``beat_current`` — with ``gates: {beat_current: true}``: each of those metrics above the
@@ -159,6 +160,15 @@ def gate_freshness(p: Promotion, version: dict[str, Any], current: Objects, desi
         if name not in current.get("FeatureView", {}):
             unknown.append(f"{name} is added by this plan (nothing is materialized before the apply)")
             continue
+        # The state's watermarks were written under the registry's definition of the view: a
+        # plan that changes it can only be checked after the apply and a materialization.
+        now_fp = _data_fingerprint(current, name)
+        if _data_fingerprint(desired, name) != now_fp:
+            unknown.append(
+                f"{name} is changed by this plan (source, keys or dtypes): nothing can be materialized "
+                "under its new definition before the apply"
+            )
+            continue
         if observed is None:
             unknown.append(f"{name}: not checked")
             continue
@@ -166,8 +176,6 @@ def gate_freshness(p: Promotion, version: dict[str, Any], current: Objects, desi
             unknown.append(f"{name}: the state document cannot be read ({observed.state_problem})")
             continue
         watermark, stored = observed.watermarks.get(name, (None, ""))
-        source = desired.get("FileSource", {}).get(view["source"])
-        now_fp = view_data_fingerprint(view, source, list(join_keys(view, desired.get("Entity", {})))) if source else ""
         if watermark is None:
             failed.append(f"{name} was never materialized into {observed.store}")
             stale.append(name)
@@ -203,6 +211,14 @@ def gate_freshness(p: Promotion, version: dict[str, Any], current: Objects, desi
     if unknown:
         return Gate(p.model, p.alias, p.version, "freshness", UNKNOWN, detail, "materialize the views after the apply; --strict-gates makes unknown fail")
     return Gate(p.model, p.alias, p.version, "freshness", PASS, detail)
+
+
+def _data_fingerprint(objects: Objects, name: str) -> str:
+    """The data fingerprint of view ``name`` in ``objects`` (what materialization's watermarks
+    record); "" when its source is not there."""
+    view = objects["FeatureView"][name]
+    source = objects.get("FileSource", {}).get(view["source"])
+    return view_data_fingerprint(view, source, list(join_keys(view, objects.get("Entity", {})))) if source else ""
 
 
 def gate_min_metrics(p: Promotion, version: dict[str, Any], minimums: Mapping[str, float]) -> Gate:

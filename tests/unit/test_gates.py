@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from fsctl import Field
 from fsctl.definitions.graph import join_keys
 from fsctl.definitions.training import view_data_fingerprint
 from fsctl.diff import Plan, build_plan
@@ -98,6 +99,29 @@ def test_freshness_compares_the_watermark_with_the_views_freshness() -> None:
     recent = {"stats": (NOW - timedelta(hours=1), fingerprint(desired))}
     p = plan(desired, Observed(STORE, NOW, recent, tables=frozenset({"stats"})), current=current)
     assert gate(p, "freshness").status == "pass"
+
+
+def test_freshness_is_unknown_when_the_plan_changes_the_data_definition_of_a_view_read() -> None:
+    """The state's watermark was written under the registry's definition of the view; the plan
+    adds a feature to it (a new data fingerprint), so nothing can be fresh before the apply:
+    materializing now would write the old fingerprint again."""
+    current = world()
+    desired = promoted()
+    schema = [Field(name="conv_rate", dtype="float64"), Field(name="trips", dtype="int64"), Field(name="km", dtype="float64")]
+    desired["FeatureView"]["stats"] = view(schema=schema)
+    assert fingerprint(desired) != fingerprint(current)
+    seen = Observed(STORE, NOW, {"stats": (NOW, fingerprint(current))}, tables=frozenset({"stats"}))
+    p = plan(desired, seen, current=current)
+    found = gate(p, "freshness")
+    assert (found.status, found.detail) == (
+        "unknown",
+        "stats is changed by this plan (source, keys or dtypes): nothing can be materialized under its new "
+        "definition before the apply",
+    )
+    assert not p.is_blocked
+    assert plan(desired, seen, strict=True, current=current).is_blocked
+    # unchanged, the same watermark passes: it was written under the registry's definition
+    assert gate(plan(promoted(), seen, current=current), "freshness").status == "pass"
 
 
 def test_metric_gates_and_overriding_a_failed_gate() -> None:
