@@ -130,7 +130,8 @@ def show_version(project: Project, registry: RegistryReader, version: int | None
 
 
 def diff_versions(project: Project, registry: RegistryReader, a: int, b: int) -> VersionDiff:
-    """What changed from version ``a`` to version ``b``, as a plan of ``b`` against ``a``."""
+    """What changed from version ``a`` to version ``b``, as a plan of ``b`` against ``a``:
+    history, so without guard rails or promotion gates (which judge a plan by today's settings)."""
     before = registry.read_version(a) if a > 0 else {"objects": {}}
     after = registry.read_version(b)
     stores = (before.get("online_store"), after.get("online_store"))
@@ -143,6 +144,7 @@ def diff_versions(project: Project, registry: RegistryReader, a: int, b: int) ->
         # a switch of online store between the versions, when both recorded theirs
         current_store=stores[0] if all(stores) else None,
         desired_store=stores[1] if all(stores) else None,
+        guard_rails=False,
     )
     return VersionDiff(plan, a, b)
 

@@ -153,3 +153,31 @@ def test_no_gates_without_a_protected_alias_landing_and_the_canonical_form_omits
     p = plan(world(churn=model(aliases={"Production": 1, "Challenger": 1})), None)
     assert p.gates == ()
     assert "gates" not in model()
+
+
+class _Versions:
+    """A registry reader holding past versions' documents (what ``registry diff`` reads)."""
+
+    location = "memory://past"
+
+    def __init__(self, *documents: dict[str, Any]) -> None:
+        self.documents = documents
+
+    def read_version(self, version: int) -> dict[str, Any]:
+        return self.documents[version - 1]
+
+
+def test_a_registry_diff_of_a_past_promotion_runs_no_gates_or_guard_rails() -> None:
+    """A past move of Production, to a version without the metadata the gate asks for now,
+    is history: the diff shows it, blocked by nothing."""
+    from pathlib import Path
+
+    from fsctl.services.browse import diff_versions
+    from fsctl.services.project import Project
+
+    before, after = world(), world(churn=model(aliases={"Production": 2}))
+    registry = _Versions({"objects": before}, {"objects": after})
+    project = Project("demo", Path("."), "memory://past", STORE)
+    result = diff_versions(project, registry, 1, 2)  # type: ignore[arg-type]
+    assert [(c.kind, c.name) for c in result.plan.changes] == [("Model", "churn")]
+    assert result.plan.gates == () and result.plan.blocked == ()
