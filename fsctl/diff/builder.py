@@ -128,9 +128,11 @@ def build_plan(
     blocked, warnings = _judge(changes, current, desired, protected_aliases)
     gates: tuple[Gate, ...] = ()
     if guard_rails:
-        blocked = _guard_rails(changes, current, desired, protected_aliases, blocked)
+        blocked = _merged(blocked, _guard_rails(changes, current, desired, protected_aliases))
         gates = gating.promotion_gates(current, full, protected_aliases, required_metadata, observed)
-        blocked += gating.blocked_by(gates, strict_gates)
+        blocked = _merged(blocked, gating.blocked_by(gates, strict_gates))
+    order = {(c.kind, c.name): n for n, c in enumerate(changes)}
+    blocked.sort(key=lambda b: order.get((b.kind, b.name), -1))  # the wipe first, then change order
     before_views, after_views = current.get("FeatureView", {}), desired.get("FeatureView", {})
     had_online = any(v.get("online", True) for v in before_views.values())
     switch = None
@@ -293,19 +295,14 @@ def _judge(
 
 
 def _guard_rails(
-    changes: list[Change],
-    current: Objects,
-    desired: Objects,
-    protected_aliases: tuple[str, ...],
-    blocked: list[Blocked],
+    changes: list[Change], current: Objects, desired: Objects, protected_aliases: tuple[str, ...]
 ) -> list[Blocked]:
-    """``blocked`` plus what the two guard rails of the module docstring block."""
-    out = list(blocked)
+    """What the two guard rails of the module docstring block."""
+    out: list[Blocked] = []
     had_objects = any(current.get(kind) for kind in KIND_ORDER)
     if had_objects and not any(desired.get(kind) for kind in KIND_ORDER):
         count = sum(len(current.get(kind, {})) for kind in KIND_ORDER)
-        out.insert(
-            0,
+        out.append(
             Blocked(
                 "Registry",
                 EVERYTHING,
@@ -317,7 +314,6 @@ def _guard_rails(
     protected = _protected_reach(current, protected_aliases)
     if protected:
         graph = build_graph(current)
-        by_object = {(b.kind, b.name): i for i, b in enumerate(out)}
         for change in changes:
             reaching = protected.get((change.kind, change.name))
             if not reaching:
@@ -331,18 +327,32 @@ def _guard_rails(
                 continue
             labels = [f"protected alias {a.split('@', 1)[1]} of Model {a.split('@', 1)[0]}" for a in reaching]
             chains = _protected_chains(change, graph, current, desired, reaching)
-            i = by_object.get((change.kind, change.name))
-            if i is None:
-                reason = "; ".join(change.reasons) or "breaking change"
-                out.append(Blocked(change.kind, change.name, reason, tuple(labels), chains))
-                by_object[(change.kind, change.name)] = len(out) - 1
-            else:
-                old = out[i]
-                extra = tuple(label for label in labels if label not in old.dependents)
-                more = tuple(c for c in chains if c not in old.chains)
-                out[i] = Blocked(old.kind, old.name, old.reason, old.dependents + extra, _protected_first(old.chains + more))
-    order = {(c.kind, c.name): n for n, c in enumerate(changes)}
-    return sorted(out, key=lambda b: order.get((b.kind, b.name), -1))  # the wipe first, then change order
+            reason = "; ".join(change.reasons) or "breaking change"
+            out.append(Blocked(change.kind, change.name, reason, tuple(labels), chains))
+    return out
+
+
+def _merged(blocked: list[Blocked], more: list[Blocked]) -> list[Blocked]:
+    """``blocked`` with ``more`` folded in: one entry per object, its reasons, dependents,
+    chains (protected first) and gates joined without repeats."""
+    out = list(blocked)
+    at = {(b.kind, b.name): i for i, b in enumerate(out)}
+    for new in more:
+        i = at.get((new.kind, new.name))
+        if i is None:
+            at[(new.kind, new.name)] = len(out)
+            out.append(new)
+            continue
+        old = out[i]
+        out[i] = Blocked(
+            old.kind,
+            old.name,
+            old.reason if new.reason == old.reason else f"{old.reason}; {new.reason}",
+            old.dependents + tuple(d for d in new.dependents if d not in old.dependents),
+            _protected_first(old.chains + tuple(c for c in new.chains if c not in old.chains)),
+            old.gates + new.gates,
+        )
+    return out
 
 
 def _protected_first(chains: tuple[Chain, ...]) -> tuple[Chain, ...]:

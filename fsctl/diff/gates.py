@@ -293,21 +293,26 @@ def promotion_gates(
 
 
 def blocked_by(gates: tuple[Gate, ...], strict: bool) -> list[Blocked]:
-    """One blocked ``Model`` entry per promotion with a failed gate (or an unknown one, when
-    ``strict``)."""
-    out: list[Blocked] = []
-    seen: dict[tuple[str, str, int], list[Gate]] = {}
+    """One blocked ``Model`` entry per model with a failed gate (or an unknown one, when
+    ``strict``), naming each promotion that fails and carrying its gates."""
+    failing: dict[str, dict[tuple[str, int], list[Gate]]] = {}
     for gate in gates:
         if gate.status == FAIL or (strict and gate.status == UNKNOWN):
-            seen.setdefault((gate.model, gate.alias, gate.version), []).append(gate)
-    for (model, alias, version), failed in seen.items():
-        names = ", ".join(f"{g.name} ({g.status})" for g in failed)
+            failing.setdefault(gate.model, {}).setdefault((gate.alias, gate.version), []).append(gate)
+    out: list[Blocked] = []
+    for model, promotions in failing.items():
+        reasons = [
+            f"promotion of version {version} to {alias} fails its gates: "
+            + ", ".join(f"{g.name} ({g.status})" for g in found)
+            for (alias, version), found in promotions.items()
+        ]
         out.append(
             Blocked(
                 "Model",
                 model,
-                f"promotion of version {version} to {alias} fails its gates: {names}",
-                (f"protected alias {alias} of Model {model}",),
+                "; ".join(reasons),
+                tuple(f"protected alias {alias} of Model {model}" for alias, _ in promotions),
+                gates=tuple(g for found in promotions.values() for g in found),
             )
         )
     return out

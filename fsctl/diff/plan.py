@@ -150,11 +150,17 @@ class Chain:
 
 @dataclass(frozen=True)
 class Blocked:
+    """One blocked object: every reason it is blocked (breaking change, guard rail, failed
+    promotion gates), joined, with what depends on it and how."""
+
     kind: str
     name: str
     reason: str
     dependents: tuple[str, ...]
     chains: tuple[Chain, ...] = ()  # protected chains first
+    # the promotion gates that block it (failed, or unknown under --strict-gates); not in the
+    # JSON, whose "gates" list has every gate
+    gates: tuple[Gate, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -182,9 +182,9 @@ def raise_if_blocked(plan: Plan) -> None:
             used = f"; used by {', '.join(b.dependents)}" if b.dependents else ""
             lines.append(f"  {b.kind} '{b.name}': {b.reason}{used}")
             lines.extend(f"    chain: {' -> '.join(c.links)}" for c in b.chains if c.protected)
-        for gate in plan.gates:
-            if gate.status == "fail" or (plan.strict_gates and gate.status == "unknown"):
-                lines.append(f"  gate {gate.name} of {gate.model}/{gate.version} -> {gate.alias}: {gate.detail}; fix: {gate.fix}")
+            lines.extend(
+                f"    gate {g.name} of {g.model}/{g.version} -> {g.alias}: {g.detail}; fix: {g.fix}" for g in b.gates
+            )
         raise PlanBlockedError(
             "\n".join(lines),
             hint="keep the old objects and add new ones beside them (e.g. a _v2 view or service), "

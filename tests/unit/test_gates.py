@@ -144,6 +144,36 @@ def test_metric_gates_and_overriding_a_failed_gate() -> None:
     assert not allowed.is_blocked and [b.name for b in allowed.allowed] == ["churn"]
 
 
+def test_a_model_blocked_by_a_change_and_by_its_gates_is_one_entry_and_the_error_shows_each_gate_once() -> None:
+    """churn's Production moves to version 2, which lacks the metadata the gate requires, and
+    version 1's uri changes (breaking, Production is on it now); zeta, deleted, has a protected
+    alias. The error lists churn once, its failed gate under it, before zeta."""
+    from fsctl.errors import PlanBlockedError
+    from fsctl.services.plan import raise_if_blocked
+
+    versions = [
+        {"version": 1, "uri": "s3://m/1-retrained", "feature_service": "svc"},
+        {"version": 2, "uri": "s3://m/2", "feature_service": "svc_subset"},
+    ]
+    current = world(zeta=model("zeta", aliases={"Production": 1}))
+    desired = world(churn=model(versions=versions, aliases={"Production": 2}))
+    p = plan(desired, None, current=current)
+    assert [(b.kind, b.name) for b in p.blocked] == [("Model", "churn"), ("Model", "zeta")]
+    assert p.summary["blocked"] == 2
+    churn = p.blocked[0]
+    assert churn.gates == tuple(g for g in p.gates if g.status == "fail")
+    assert [g.name for g in churn.gates] == ["metadata"]
+    assert churn.reason.endswith("; promotion of version 2 to Production fails its gates: metadata (fail)")
+    assert "protected alias Production of Model churn" in churn.dependents
+    with pytest.raises(PlanBlockedError) as caught:
+        raise_if_blocked(p)
+    lines = caught.value.message.splitlines()
+    gate_lines = [i for i, line in enumerate(lines) if line.lstrip().startswith("gate ")]
+    starts = [i for i, line in enumerate(lines) if line.startswith("  Model ")]
+    assert len(gate_lines) == 1 and starts[0] < gate_lines[0] < starts[1]
+    assert lines[gate_lines[0]].startswith("    gate metadata of churn/2 -> Production: missing owner, description")
+
+
 def test_beat_current_needs_min_metrics() -> None:
     with pytest.raises((DefinitionError, ValueError)):
         model(gates={"beat_current": True})

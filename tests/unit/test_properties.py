@@ -262,12 +262,17 @@ def test_only_breaking_changes_are_blocked(states: tuple[Objects, Objects]) -> N
     wipe = [b for b in p.blocked if b.kind == "Registry"]
     assert bool(wipe) == (any(before.values()) and not any(after.values()))
     assert p.blocked[: len(wipe)] == tuple(wipe)
-    # a promotion gate that fails blocks its model without a breaking change
-    gated = {("Model", g.model) for g in p.gates if g.status == "fail"}
-    changes = [b for b in p.blocked if b.kind != "Registry" and not b.reason.startswith("promotion of version")]
-    assert {(b.kind, b.name) for b in p.blocked if b.reason.startswith("promotion of version")} <= gated
+    # one entry per object
+    assert len({(b.kind, b.name) for b in p.blocked}) == len(p.blocked)
+    # a promotion gate that fails blocks its model, breaking change or not, and the entry
+    # carries exactly the model's failed gates
+    failed = [g for g in p.gates if g.status == "fail"]
+    assert {b.name for b in p.blocked if b.gates} == {g.model for g in failed}
+    for b in p.blocked:
+        assert b.gates == tuple(g for g in failed if b.kind == "Model" and g.model == b.name)
+    changes = [b for b in p.blocked if b.kind != "Registry"]
     for b in changes:
-        assert (b.kind, b.name) in breaking
+        assert (b.kind, b.name) in breaking or b.gates
         assert b.dependents and b.reason
     order = [(c.kind, c.name) for c in p.changes]
     assert [(b.kind, b.name) for b in changes] == [k for k in order if k in {(b.kind, b.name) for b in changes}]
