@@ -13,7 +13,8 @@ benchmark loads exactly the same definitions:
 * ``features/<source>/views_NN.yaml``: 90% of the FeatureViews, 25 documents per file;
 * ``py/*_features.py``: the other 10%, written as a user would (module-level objects);
 * ``services.yaml``: the FeatureServices, whole views and feature subsets;
-* ``models.yaml``: two Model bindings with versions and aliases;
+* ``models.yaml``: two Model bindings with versions and aliases (and the owner and version
+  descriptions the promotion gates require by default);
 * ``.fsctlignore`` and an ignored ``scratch/`` folder.
 
 :func:`generate` with ``revision=1`` writes the same repo with ``changes`` views
@@ -209,8 +210,15 @@ def layout(views: int, services: int, sources: int, changes: int, revision: int,
         model_defs.append(
             {
                 "name": mname,
+                # the metadata the promotion gate requires by default (models.required_metadata)
+                "owner": f"{mname.split('_')[0]}-ml@example.com",
                 "versions": [
-                    {"version": k + 1, "uri": f"s3://models/{mname}/{k + 1}", "feature_service": svc}
+                    {
+                        "version": k + 1,
+                        "uri": f"s3://models/{mname}/{k + 1}",
+                        "feature_service": svc,
+                        "description": f"{mname} trained on {svc}",
+                    }
                     for k, svc in enumerate(bound)
                 ],
                 "aliases": {"Production": 2, "Challenger": 3},
@@ -425,11 +433,14 @@ def write_definitions(root: Path, lay: Layout) -> None:
     docs = []
     for model in lay.models:
         versions = "\n".join(
-            f"  - version: {v['version']}\n    uri: {v['uri']}\n    feature_service: {v['feature_service']}"
+            f"  - version: {v['version']}\n    uri: {v['uri']}\n    feature_service: {v['feature_service']}\n"
+            f"    description: {v['description']}"
             for v in model["versions"]
         )
         aliases = ", ".join(f"{k}: {v}" for k, v in model["aliases"].items())
-        docs.append(f"kind: Model\nname: {model['name']}\nversions:\n{versions}\naliases: {{{aliases}}}\n")
+        docs.append(
+            f"kind: Model\nname: {model['name']}\nowner: {model['owner']}\nversions:\n{versions}\naliases: {{{aliases}}}\n"
+        )
     if docs:
         (root / "models.yaml").write_text("---\n".join(docs))
 
