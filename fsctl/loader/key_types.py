@@ -75,18 +75,17 @@ def csv_key_dtypes(path: Path, columns: list[str]) -> dict[str, str]:
 
 
 def view_key_dtypes(
-    keys: tuple[str, ...], source: Any, columns: dict[str, ColumnType | None] | None, first_file: Path | None
+    keys: tuple[str, ...], source: Any, columns: dict[str, ColumnType | None] | None, csv_dtypes: dict[str, str] | None
 ) -> dict[str, str]:
     """``{join key: dtype}`` of a view whose source is ``source`` (a FileSource) with the
-    column types ``columns`` (from the loader; None when it was not read); keys whose type
-    is unknown are left out."""
+    column types ``columns`` (from the loader; None when it was not read) and, for a CSV
+    source, the dtypes :func:`csv_key_dtypes` found for its key columns (None: not sampled);
+    keys whose type is unknown are left out."""
     if columns is None:
         return {}
     wanted = {key: source.column_for(key) for key in keys}
     if source.format == "csv":
-        if first_file is None:
-            return {}
-        found = csv_key_dtypes(first_file, [c for c in wanted.values() if c in columns])
+        found = csv_dtypes or {}
         return {key: found[col] for key, col in wanted.items() if col in found}
     out = {}
     for key, column in wanted.items():

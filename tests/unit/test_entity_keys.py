@@ -168,6 +168,34 @@ def test_date_and_uint64_keys_materialized_are_found_by_reads_and_pushes(
         assert store.get_online_features(["by_big:x"], entity_rows={"big": [2**64 - 1]}).to_dict()["x"] == [3]
 
 
+def test_a_csv_source_is_sampled_once_for_all_its_views(
+    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fsctl.loader import key_types, load_repo
+
+    defs = "---\n".join(
+        [
+            "kind: Entity\nname: driver\njoin_keys: [driver_id]\n",
+            "kind: Entity\nname: rider\njoin_keys: [rider_id]\n",
+            "kind: FileSource\nname: trips\npath: data/trips.csv\nformat: csv\n",
+            "kind: FeatureView\nname: a\nentities: [driver]\nsource: trips\nschema:\n  - {name: x, dtype: int64}\n",
+            "kind: FeatureView\nname: b\nentities: [rider]\nsource: trips\nschema:\n  - {name: x, dtype: int64}\n",
+            "kind: FeatureView\nname: c\nentities: [driver, rider]\nsource: trips\nschema:\n  - {name: x, dtype: int64}\n",
+        ]
+    )
+    csv = "driver_id,rider_id,event_timestamp,x\n1,r1,2026-01-01T00:00:00Z,1\n"
+    root = make_repo({"fsctl.yaml": "project: p\n", "defs.yaml": defs, "data/trips.csv": csv})
+    calls = []
+    sample = key_types.csv_key_dtypes
+    monkeypatch.setattr(key_types, "csv_key_dtypes", lambda path, cols: calls.append(cols) or sample(path, cols))
+    assert load_repo(root).key_dtypes == {
+        "a": {"driver_id": "int64"},
+        "b": {"rider_id": "string"},
+        "c": {"driver_id": "int64", "rider_id": "string"},
+    }
+    assert calls == [["driver_id", "rider_id"]]
+
+
 # -- the planner -------------------------------------------------------------------------------
 
 
