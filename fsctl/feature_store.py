@@ -218,17 +218,34 @@ class FeatureStore:
 
 
 def _columns(df: Any) -> dict[str, list[Any]]:
-    """Rows as ``{column: [Python values]}`` from a dict of columns, a pandas DataFrame or a
-    pyarrow Table (pandas and arrow values become plain Python ones through arrow)."""
+    """Rows as ``{column: [Python values]}`` from a dict of columns (lists, numpy arrays,
+    pandas or polars Series), a pandas or polars DataFrame or a pyarrow Table. Frames are read
+    as entity frames are (:mod:`fsctl.offline.entity_input`), pandas through arrow so that
+    NaN and None read as null."""
+    from fsctl.errors import UsageError
+    from fsctl.offline.entity_input import entity_input
+    from fsctl.services.entity_rows import as_list
+
     if isinstance(df, Mapping):
-        return {str(k): list(v) for k, v in df.items()}
+        out = {}
+        for name, column in df.items():
+            values = as_list(column)
+            if values is None:
+                raise UsageError(
+                    f"df column '{name}' is a single {type(column).__name__}, not a column of values",
+                    hint="give every column a list (or array, or Series) of values, one per row",
+                )
+            out[str(name)] = values
+        return out
     module = type(df).__module__.split(".")[0]
+    if module not in ("pandas", "pyarrow", "polars"):
+        raise UsageError(
+            "df must be a pandas or polars DataFrame, a pyarrow Table or a dict of columns, "
+            f"not {type(df).__name__}"
+        )
     if module == "pandas":
         import pyarrow as pa
 
-        return dict(pa.Table.from_pandas(df, preserve_index=False).to_pydict())
-    if module == "pyarrow":
-        return dict(df.to_pydict())
-    from fsctl.errors import UsageError
-
-    raise UsageError(f"df must be a pandas DataFrame, a pyarrow Table or a dict of columns, not {type(df).__name__}")
+        df = pa.Table.from_pandas(df, preserve_index=False)
+    source = entity_input(df)
+    return source.columns([str(name) for name in source.frame.column_names])

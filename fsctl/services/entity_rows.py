@@ -16,8 +16,9 @@ _FRAMES = ("pyarrow", "pandas", "polars")
 
 
 
-def _as_list(value: Any) -> list[Any] | None:
-    """A column as a list; None for a scalar."""
+def as_list(value: Any) -> list[Any] | None:
+    """A column as a list of Python values (numpy arrays, pandas and polars Series through
+    ``tolist()``); None for a scalar."""
     if type(value) is list:
         return value
     if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__len__"):
@@ -79,7 +80,7 @@ def _mapping_columns(entity_rows: Mapping[str, Any], plan: ReadPlan) -> tuple[di
     for key in plan.join_keys:
         if key not in entity_rows:
             raise _missing_key(plan, key, "")
-        columns[key] = _as_list(entity_rows[key])
+        columns[key] = as_list(entity_rows[key])
     scalars = [k for k, v in columns.items() if v is None]
     if scalars:
         if len(scalars) != len(columns):

@@ -269,6 +269,37 @@ def test_the_python_api_pushes_frames_as_feast_does(world: World) -> None:
     assert store.write_to_online_store("driver_trips", older).views[0].keys_kept_newer == 1
     with pytest.raises(UsageError, match="fsctl writes pushed rows to the online store only"):
         store.push("trips", table, to="offline")
-    with pytest.raises(UsageError, match="df must be a pandas DataFrame, a pyarrow Table or a dict of columns"):
+    with pytest.raises(UsageError, match="df must be a pandas or polars DataFrame, a pyarrow Table or a dict of columns"):
         store.write_to_online_store("driver_trips", [1, 2])
     assert [p.client for p in world.state.read().pushes][-1] == "python"
+
+
+def test_the_python_api_pushes_dicts_of_numpy_arrays_and_pandas_series(world: World) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from fsctl import FeatureStore
+
+    store = FeatureStore(world.ws.root, online=world.store, state=world.state)
+    arrays = {
+        "driver_id": np.array([1, 2], dtype=np.int64),
+        "trips": np.array([5, 6], dtype=np.int32),
+        "rate": np.array([0.5, 1.5]),
+        "tags": [["x"], []],
+        "event_timestamp": np.array(["2026-03-01T12:00:00", "2026-03-01T12:30:00"], dtype="datetime64[us]"),
+    }
+    assert store.write_to_online_store("driver_trips", arrays).views[0].keys_written == 2
+    series = {
+        "driver_id": pd.Series([3]),
+        "trips": pd.Series([7], dtype="int32"),
+        "rate": pd.Series([2.5]),
+        "tags": pd.Series([["y"]]),
+        "ts": pd.Series(pd.to_datetime(["2026-03-01T12:00:00Z"])),
+    }
+    assert store.write_to_online_store("driver_trips", series).views[0].keys_written == 1
+    online = store.get_online_features(["driver_trips:trips", "driver_trips:rate"], entity_rows={"driver_id": [1, 2, 3]})
+    assert online.to_dict() == {"driver_id": [1, 2, 3], "trips": [5, 6, 7], "rate": [0.5, 1.5, 2.5]}
+    (second,) = world.read("driver_trips", 2)
+    assert second is not None and second.event_ts == int(datetime(2026, 3, 1, 12, 30, tzinfo=UTC).timestamp() * 1e6)
+    with pytest.raises(UsageError, match="df column 'trips' is a single int"):
+        store.write_to_online_store("driver_trips", {**series, "trips": 7})
