@@ -132,14 +132,8 @@ class FeatureStore:
         """
         from fsctl.services.features import FeatureRequest
 
-        reader = self._online_reader
-        if reader is None:
-            from fsctl.services.online import OnlineReader
-
-            ws = self.workspace
-            reader = self._online_reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store())
         request = FeatureRequest.of(features, service, model, full_feature_names)
-        response = reader.get(request, entity_rows, ignore_ttl=ignore_ttl)
+        response = self._reader().get(request, entity_rows, ignore_ttl=ignore_ttl)
         if isinstance(entity_rows, Mapping):
             response.reorder_keys(entity_rows)
         elif isinstance(entity_rows, list) and entity_rows and isinstance(entity_rows[0], Mapping):
@@ -166,12 +160,19 @@ class FeatureStore:
         :meth:`push`)."""
         return self._writer().write(feature_view_name, _columns(df), client="python", refresh=not allow_registry_cache)
 
+    def _reader(self) -> OnlineReader:
+        if self._online_reader is None:
+            from fsctl.services.online import OnlineReader
+
+            ws = self.workspace
+            self._online_reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store())
+        return self._online_reader
+
     def _writer(self) -> OnlineWriter:
         if self._online_writer is None:
             from fsctl.services.push import OnlineWriter
 
-            ws = self.workspace
-            self._online_writer = OnlineWriter(ws.project, ws.registry_reader(), ws.online_store(), ws.state())
+            self._online_writer = OnlineWriter(self._reader(), self.workspace.state())
         return self._online_writer
 
     def materialize(

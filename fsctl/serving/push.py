@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from fsctl.errors import FsctlError
 from fsctl.services.push import OnlineWriter
 from fsctl.serving.body import BadRequest, check_rows, one_line, read_json, validation_detail
-from fsctl.serving.feast import COLUMN, NAME, error_detail, error_status, pattern_words
+from fsctl.serving.feast import COLUMN, NAME, absent, error_detail, error_status, pattern_words
 from fsctl.serving.settings import PUSH_TOKEN_ENV, ServerSettings
 
 if TYPE_CHECKING:
@@ -92,6 +92,10 @@ def push_models(max_rows: int) -> Any:
 
     class PushResponse(BaseModel):
         views: list[ViewWritten]
+        warning: str = absent(
+            description="Present when the rows were written but the push could not be recorded in the "
+            "state document (fsctl status will not show it); the rows are stored: do not retry."
+        )
 
     return SimpleNamespace(Push=PushRequest, Write=WriteRequest, Response=PushResponse)
 
