@@ -44,11 +44,11 @@ from fsctl.results.online import (
 )
 from fsctl.services.features import FeatureRequest
 from fsctl.serving.body import BadRequest, check_rows, validation_detail
+from fsctl.serving.settings import DEFAULT_MAX_ENTITY_ROWS
 
 FEAST_STATUS = {PRESENT: "PRESENT", MISSING: "NOT_FOUND", EXPIRED: "OUTSIDE_MAX_AGE"}
 ZERO_TIME = "1970-01-01T00:00:00Z"  # what Feast reports for join keys and values it has no time for
 REQUEST_LABELS = ("features", "feature_service", "model")
-DEFAULT_MAX_ENTITY_ROWS = 10_000
 
 # The names fsctl accepts, as JSON Schema patterns (the same in Python's and ECMA's regex).
 NAME = NAME_RE.pattern

@@ -82,6 +82,13 @@ def state_pushes(repo: Path) -> list[dict[str, Any]]:
 # -- settings ---------------------------------------------------------------------------------
 
 
+def test_the_push_token_is_not_in_the_settings_repr() -> None:
+    from fsctl.serving import ServerSettings
+
+    settings = ServerSettings(push_token=TOKEN)
+    assert TOKEN not in repr(settings) and settings.push
+
+
 def test_the_settings_show_in_health_and_the_start_up_line(client: httpx.Client, repo: Path) -> None:
     health = client.get("/health").json()
     assert (health["ignore_ttl"], health["max_entity_rows"], health["push"]) == (True, 50, True)
