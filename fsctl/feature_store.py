@@ -133,12 +133,7 @@ class FeatureStore:
         from fsctl.services.features import FeatureRequest
 
         request = FeatureRequest.of(features, service, model, full_feature_names)
-        response = self._reader().get(request, entity_rows, ignore_ttl=ignore_ttl)
-        if isinstance(entity_rows, Mapping):
-            response.reorder_keys(entity_rows)
-        elif isinstance(entity_rows, list) and entity_rows and isinstance(entity_rows[0], Mapping):
-            response.reorder_keys(entity_rows[0])
-        return response
+        return self._reader().get(request, entity_rows, ignore_ttl=ignore_ttl)
 
     def push(self, push_source_name: str, df: Any, to: str = "online", allow_registry_cache: bool = True) -> PushResult:
         """Feast's ``push``: write the rows of ``df`` (a pandas DataFrame, a pyarrow Table or a

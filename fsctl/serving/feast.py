@@ -237,10 +237,9 @@ def parse_request(data: Any, max_rows: int = DEFAULT_MAX_ENTITY_ROWS) -> OnlineF
     return OnlineFeaturesCall(request, body.entities, body.ignore_ttl)
 
 
-def feast_response(response: OnlineResponse, key_order: Any = ()) -> dict[str, Any]:
+def feast_response(response: OnlineResponse) -> dict[str, Any]:
     """``response`` in the shape of Feast's ``/get-online-features`` (see the module
-    docstring); join keys in ``key_order`` (the request's entities) first."""
-    response.reorder_keys(key_order)
+    docstring): join keys first, in the order of the request's entities (the read keeps it)."""
     rows = len(response)
     zero = [ZERO_TIME] * rows
     results: list[dict[str, Any]] = [
