@@ -132,19 +132,8 @@ class FeatureStore:
         """
         from fsctl.services.features import FeatureRequest
 
-        reader = self._online_reader
-        if reader is None:
-            from fsctl.services.online import OnlineReader
-
-            ws = self.workspace
-            reader = self._online_reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store())
         request = FeatureRequest.of(features, service, model, full_feature_names)
-        response = reader.get(request, entity_rows, ignore_ttl=ignore_ttl)
-        if isinstance(entity_rows, Mapping):
-            response.reorder_keys(entity_rows)
-        elif isinstance(entity_rows, list) and entity_rows and isinstance(entity_rows[0], Mapping):
-            response.reorder_keys(entity_rows[0])
-        return response
+        return self._reader().get(request, entity_rows, ignore_ttl=ignore_ttl)
 
     def push(self, push_source_name: str, df: Any, to: str = "online", allow_registry_cache: bool = True) -> PushResult:
         """Feast's ``push``: write the rows of ``df`` (a pandas DataFrame, a pyarrow Table or a
@@ -166,12 +155,19 @@ class FeatureStore:
         :meth:`push`)."""
         return self._writer().write(feature_view_name, _columns(df), client="python", refresh=not allow_registry_cache)
 
+    def _reader(self) -> OnlineReader:
+        if self._online_reader is None:
+            from fsctl.services.online import OnlineReader
+
+            ws = self.workspace
+            self._online_reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store())
+        return self._online_reader
+
     def _writer(self) -> OnlineWriter:
         if self._online_writer is None:
             from fsctl.services.push import OnlineWriter
 
-            ws = self.workspace
-            self._online_writer = OnlineWriter(ws.project, ws.registry_reader(), ws.online_store(), ws.state())
+            self._online_writer = OnlineWriter(self._reader(), self.workspace.state())
         return self._online_writer
 
     def materialize(
@@ -218,17 +214,34 @@ class FeatureStore:
 
 
 def _columns(df: Any) -> dict[str, list[Any]]:
-    """Rows as ``{column: [Python values]}`` from a dict of columns, a pandas DataFrame or a
-    pyarrow Table (pandas and arrow values become plain Python ones through arrow)."""
+    """Rows as ``{column: [Python values]}`` from a dict of columns (lists, numpy arrays,
+    pandas or polars Series), a pandas or polars DataFrame or a pyarrow Table. Frames are read
+    as entity frames are (:mod:`fsctl.offline.entity_input`), pandas through arrow so that
+    NaN and None read as null."""
+    from fsctl.errors import UsageError
+    from fsctl.offline.entity_input import entity_input
+    from fsctl.services.entity_rows import as_list
+
     if isinstance(df, Mapping):
-        return {str(k): list(v) for k, v in df.items()}
+        out = {}
+        for name, column in df.items():
+            values = as_list(column)
+            if values is None:
+                raise UsageError(
+                    f"df column '{name}' is a single {type(column).__name__}, not a column of values",
+                    hint="give every column a list (or array, or Series) of values, one per row",
+                )
+            out[str(name)] = values
+        return out
     module = type(df).__module__.split(".")[0]
+    if module not in ("pandas", "pyarrow", "polars"):
+        raise UsageError(
+            "df must be a pandas or polars DataFrame, a pyarrow Table or a dict of columns, "
+            f"not {type(df).__name__}"
+        )
     if module == "pandas":
         import pyarrow as pa
 
-        return dict(pa.Table.from_pandas(df, preserve_index=False).to_pydict())
-    if module == "pyarrow":
-        return dict(df.to_pydict())
-    from fsctl.errors import UsageError
-
-    raise UsageError(f"df must be a pandas DataFrame, a pyarrow Table or a dict of columns, not {type(df).__name__}")
+        df = pa.Table.from_pandas(df, preserve_index=False)
+    source = entity_input(df)
+    return source.columns([str(name) for name in source.frame.column_names])

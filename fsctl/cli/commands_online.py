@@ -11,6 +11,7 @@ import click
 from fsctl.cli.commands_data import feature_options, feature_request
 from fsctl.cli.options import debug_option, format_option, path_option, repo_options
 from fsctl.cli.output import err, show
+from fsctl.serving.settings import DEFAULT_MAX_ENTITY_ROWS
 
 
 def parse_entity_options(values: list[str], join_keys: tuple[str, ...]) -> dict[str, list[Any]]:
@@ -102,7 +103,7 @@ def online(
 )
 @click.option(
     "--max-entity-rows",
-    default=10_000,
+    default=DEFAULT_MAX_ENTITY_ROWS,
     show_default=True,
     type=click.IntRange(min=1),
     envvar="FSCTL_SERVE_MAX_ENTITY_ROWS",

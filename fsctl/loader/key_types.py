@@ -9,8 +9,8 @@ answer the first with an error instead of "missing". Feast does the same (its vi
 
 A parquet source gives the type from its footer (read by the loader's source checks); a CSV
 source from its first rows (integers, booleans, else strings: what DuckDB infers for
-them). A key of a type fsctl has no dtype for (a float, a decimal), or a source that cannot
-be read here (on S3), gives no dtype: such keys are not checked on reads.
+them). A key of a type fsctl has no dtype for (a float, a decimal, a date, a uint64), or a
+source that cannot be read here (on S3), gives no dtype: such keys are not checked on reads.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fsctl.offline.schema import BINARY, BOOL, DATE, INTEGER, STRING, TIMESTAMP, ColumnType
+from fsctl.offline.schema import BINARY, BOOL, INTEGER, STRING, TIMESTAMP, ColumnType
 
 _CSV_SAMPLE_ROWS = 2048
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -28,14 +28,19 @@ _BOOL = {"true", "false"}
 
 
 def dtype_of_key_column(column: ColumnType | None) -> str | None:
-    """The fsctl dtype of a key column's type; None for types keys are not checked for."""
+    """The fsctl dtype of a key column's type; None for types keys are not checked for.
+
+    Unsigned integers are int64, except uint64: its values from 2**63 up are valid keys that
+    no int64 holds, so it has none. Dates have none either: the store
+    names a date ``2024-01-01``, which a ``timestamp`` key (a datetime, named
+    ``2024-01-01T00:00:00+00:00``) would never match."""
     if column is None:
         return None
     if column.kind == INTEGER:
+        if column.unsigned and column.bits >= 64:
+            return None
         return "int32" if column.bits <= 32 and not column.unsigned else "int64"
-    return {STRING: "string", BOOL: "bool", BINARY: "bytes", TIMESTAMP: "timestamp", DATE: "timestamp"}.get(
-        column.kind
-    )
+    return {STRING: "string", BOOL: "bool", BINARY: "bytes", TIMESTAMP: "timestamp"}.get(column.kind)
 
 
 def csv_key_dtypes(path: Path, columns: list[str]) -> dict[str, str]:
@@ -70,18 +75,17 @@ def csv_key_dtypes(path: Path, columns: list[str]) -> dict[str, str]:
 
 
 def view_key_dtypes(
-    keys: tuple[str, ...], source: Any, columns: dict[str, ColumnType | None] | None, first_file: Path | None
+    keys: tuple[str, ...], source: Any, columns: dict[str, ColumnType | None] | None, csv_dtypes: dict[str, str] | None
 ) -> dict[str, str]:
     """``{join key: dtype}`` of a view whose source is ``source`` (a FileSource) with the
-    column types ``columns`` (from the loader; None when it was not read); keys whose type
-    is unknown are left out."""
+    column types ``columns`` (from the loader; None when it was not read) and, for a CSV
+    source, the dtypes :func:`csv_key_dtypes` found for its key columns (None: not sampled);
+    keys whose type is unknown are left out."""
     if columns is None:
         return {}
     wanted = {key: source.column_for(key) for key in keys}
     if source.format == "csv":
-        if first_file is None:
-            return {}
-        found = csv_key_dtypes(first_file, [c for c in wanted.values() if c in columns])
+        found = csv_dtypes or {}
         return {key: found[col] for key, col in wanted.items() if col in found}
     out = {}
     for key, column in wanted.items():

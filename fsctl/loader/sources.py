@@ -186,20 +186,31 @@ def key_dtypes(
 ) -> dict[str, dict[str, str]]:
     """``{view: {join key: dtype}}`` for every view whose source was read (see
     :mod:`fsctl.loader.key_types`)."""
-    from fsctl.loader.key_types import view_key_dtypes
+    from fsctl.loader.key_types import csv_key_dtypes, view_key_dtypes
 
     entities: Mapping[str, Entity] = objects.get("Entity", {})  # type: ignore[assignment]
     sources: Mapping[str, FileSource] = objects.get("FileSource", {})  # type: ignore[assignment]
-    out: dict[str, dict[str, str]] = {}
+    readable: list[tuple[FeatureView, FileSource, tuple[str, ...]]] = []
+    csv_keys: dict[str, set[str]] = {}  # CSV source -> the key columns of all its views
     for view in objects.get("FeatureView", {}).values():
         assert isinstance(view, FeatureView)
         source = sources.get(view.source)
         if source is None or source.name not in columns:
             continue
-        first = _first_file(root, source) if source.format == "csv" else None
-        found = view_key_dtypes(join_keys(view, entities), source, columns[source.name], first)
-        if found:
-            out[view.name] = found
+        keys = join_keys(view, entities)
+        readable.append((view, source, keys))
+        if source.format == "csv":
+            csv_keys.setdefault(source.name, set()).update(source.column_for(k) for k in keys)
+    sampled: dict[str, dict[str, str]] = {}  # each CSV source's first file is found and sampled once
+    for name, wanted in csv_keys.items():
+        first = _first_file(root, sources[name])
+        found = [c for c in wanted if c in columns[name]]
+        sampled[name] = {} if first is None else csv_key_dtypes(first, sorted(found))
+    out: dict[str, dict[str, str]] = {}
+    for view, source, keys in readable:
+        dtypes = view_key_dtypes(keys, source, columns[source.name], sampled.get(source.name))
+        if dtypes:
+            out[view.name] = dtypes
     return out
 
 

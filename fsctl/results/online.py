@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -109,18 +108,7 @@ class OnlineResponse:
     these lists as read-only: features of one view may share their status and time lists.
     """
 
-    __slots__ = (
-        "_plan",
-        "_rows",
-        "entity",
-        "event_ts",
-        "ignore_ttl",
-        "names",
-        "refs",
-        "registry_version",
-        "statuses",
-        "values",
-    )
+    __slots__ = ("_rows", "entity", "event_ts", "ignore_ttl", "plan", "statuses", "values")
 
     def __init__(
         self,
@@ -131,11 +119,8 @@ class OnlineResponse:
         event_ts: list[list[int | None]],
         ignore_ttl: bool = False,
     ) -> None:
-        self._plan = plan
+        self.plan = plan  # the request as resolved against the registry
         self.ignore_ttl = ignore_ttl  # expired values were returned, not nulled
-        self.registry_version = plan.registry_version
-        self.refs = plan.refs
-        self.names = plan.names
         self.entity = entity
         self.values = values
         self.statuses = statuses
@@ -150,9 +135,23 @@ class OnlineResponse:
         return tuple(self.entity)
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """The output names, in request order."""
+        return self.plan.names
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """``view:feature`` of each output name."""
+        return self.plan.refs
+
+    @property
+    def registry_version(self) -> int:
+        return self.plan.registry_version
+
+    @property
     def ttl_seconds(self) -> dict[str, int]:
         """The TTL of each view read, in seconds (0: none), by view name in request order."""
-        return {vp.view.name: vp.ttl_us // 1_000_000 for vp in self._plan.views}
+        return {vp.view.name: vp.ttl_us // 1_000_000 for vp in self.plan.views}
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -176,18 +175,6 @@ class OnlineResponse:
             self._rows = rows
         return self._rows
 
-    def reorder_keys(self, order: Iterable[str]) -> OnlineResponse:
-        """Put the join keys in ``order`` (the caller's, e.g. the request's ``entities``);
-        keys not named there keep their place after those. Returns ``self``."""
-        entity = self.entity
-        if len(entity) < 2:  # one key: nothing to order (the common single-key read)
-            return self
-        first = {k: entity[k] for k in order if k in entity}
-        if list(first) != list(entity)[: len(first)]:
-            self.entity = {**first, **{k: v for k, v in entity.items() if k not in first}}
-            self._rows = None
-        return self
-
     def to_dict(self, include_event_timestamps: bool = False) -> dict[str, list[Any]]:
         """Feast's ``to_dict()``: ``{join key or feature name: [value per row]}``, join keys
         first, values as Python objects (expired values are null unless the read ignored the
@@ -204,10 +191,6 @@ class OnlineResponse:
             if include_event_timestamps:
                 out[name + TIMESTAMP_SUFFIX] = [0 if ts is None else ts // 1_000_000 for ts in times]
         return out
-
-    def to_columns(self) -> dict[str, list[Any]]:
-        """The same as :meth:`to_dict` (its earlier name)."""
-        return self.to_dict()
 
     def to_df(self, include_event_timestamps: bool = False) -> Any:
         """Feast's ``to_df()``: :meth:`to_dict` as a pandas DataFrame (one row per entity row).

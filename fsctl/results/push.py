@@ -37,6 +37,11 @@ class ViewPush:
 @dataclass(frozen=True)
 class PushResult:
     views: list[ViewPush] = field(default_factory=list)
+    # set when the rows were written but the push could not be recorded in the state document
+    warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"views": [v.to_dict() for v in self.views]}
+        out: dict[str, Any] = {"views": [v.to_dict() for v in self.views]}
+        if self.warning is not None:
+            out["warning"] = self.warning
+        return out

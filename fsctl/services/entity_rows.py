@@ -16,8 +16,9 @@ _FRAMES = ("pyarrow", "pandas", "polars")
 
 
 
-def _as_list(value: Any) -> list[Any] | None:
-    """A column as a list; None for a scalar."""
+def as_list(value: Any) -> list[Any] | None:
+    """A column as a list of Python values (numpy arrays, pandas and polars Series through
+    ``tolist()``); None for a scalar."""
     if type(value) is list:
         return value
     if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__len__"):
@@ -40,17 +41,30 @@ def _missing_key(plan: ReadPlan, key: str, where: str) -> UsageError:
     )
 
 
+def _caller_order(keys: tuple[str, ...], given: Any) -> tuple[str, ...]:
+    """``keys`` in the order the caller names them in ``given`` (the keys of a mapping);
+    keys it does not name keep their place after those."""
+    if len(keys) < 2:
+        return keys
+    named = [k for k in given if k in keys]
+    if len(named) == len(keys):
+        return tuple(named)
+    return (*named, *(k for k in keys if k not in named))
+
+
 def entity_columns(entity_rows: Any, plan: ReadPlan) -> tuple[dict[str, list[Any]], int]:
-    """The plan's join key columns out of ``entity_rows`` (columns or rows), checked; and
+    """The plan's join key columns out of ``entity_rows`` (columns or rows), checked, in the
+    order the caller names them (a mapping's keys, the first row's), as Feast answers; and
     the number of rows."""
     keys = plan.join_keys
     if type(entity_rows) is dict:  # the common case, checked in a few steps
+        keys = _caller_order(keys, entity_rows)
         columns: list[Any] = [entity_rows.get(k) for k in keys]
         first = columns[0]
         if type(first) is list and all(type(c) is list and len(c) == len(first) for c in columns):
             return dict(zip(keys, columns, strict=True)), len(first)
     if isinstance(entity_rows, Mapping):
-        return _mapping_columns(entity_rows, plan)
+        return _mapping_columns(entity_rows, plan, _caller_order(plan.join_keys, entity_rows))
     if isinstance(entity_rows, EntityInput) or type(entity_rows).__module__.split(".")[0] in _FRAMES:
         found = entity_input(entity_rows).columns(plan.join_keys, missing=lambda k: _missing_key(plan, k, ""))
         return found, len(found[plan.join_keys[0]])
@@ -60,6 +74,8 @@ def entity_columns(entity_rows: Any, plan: ReadPlan) -> tuple[dict[str, list[Any
         )
     rows = entity_rows
     out: dict[str, list[Any]] = {}
+    if rows and isinstance(rows[0], Mapping):
+        keys = _caller_order(keys, rows[0])
     for key in keys:
         try:
             out[key] = [row[key] for row in rows]
@@ -74,12 +90,14 @@ def entity_columns(entity_rows: Any, plan: ReadPlan) -> tuple[dict[str, list[Any
     return out, len(rows)
 
 
-def _mapping_columns(entity_rows: Mapping[str, Any], plan: ReadPlan) -> tuple[dict[str, list[Any]], int]:
+def _mapping_columns(
+    entity_rows: Mapping[str, Any], plan: ReadPlan, keys: tuple[str, ...]
+) -> tuple[dict[str, list[Any]], int]:
     columns: dict[str, list[Any] | None] = {}
-    for key in plan.join_keys:
+    for key in keys:
         if key not in entity_rows:
             raise _missing_key(plan, key, "")
-        columns[key] = _as_list(entity_rows[key])
+        columns[key] = as_list(entity_rows[key])
     scalars = [k for k, v in columns.items() if v is None]
     if scalars:
         if len(scalars) != len(columns):

@@ -63,12 +63,14 @@ _EMPTY: list[Any] = []  # placeholder; every slot is filled by its view
 
 
 @dataclass
-class _Registry:
-    """One registry snapshot and the plans resolved against it."""
+class CachedRegistry:
+    """One registry snapshot and what was resolved against it: read plans, and the push
+    targets of :mod:`fsctl.services.push` (by ``(kind, name)``)."""
 
     objects: Catalog
     version: int
     plans: dict[FeatureRequest, ReadPlan] = field(default_factory=dict)
+    targets: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
 def cache_seconds_from_env() -> float:
@@ -110,7 +112,7 @@ class OnlineReader:
         self.registry_error: FsctlError | None = None  # the last failed refresh, while serving the cache
         self._store = store
         self._clock = clock
-        self._registry: _Registry | None = None
+        self._registry: CachedRegistry | None = None
         self._fresh_until = -math.inf
         self._lock = threading.Lock()
 
@@ -120,7 +122,14 @@ class OnlineReader:
     def store(self) -> OnlineStore:
         return self._store
 
-    def _current(self) -> _Registry:
+    def current(self, refresh: bool = False) -> CachedRegistry:
+        """The registry reads (and pushes) resolve against: the cached one, re-read when
+        ``cache_seconds`` have passed, or now with ``refresh``; while the registry cannot be
+        read, the last good one (``registry_error`` says why)."""
+        if refresh:
+            with self._lock:
+                self._fresh_until = -math.inf
+                return self._refresh()
         registry = self._registry
         if registry is not None and self._clock() < self._fresh_until:
             return registry
@@ -134,7 +143,7 @@ class OnlineReader:
         finally:
             self._lock.release()
 
-    def _refresh(self) -> _Registry:
+    def _refresh(self) -> CachedRegistry:
         """Re-read the registry if due (under the lock)."""
         registry = self._registry
         if registry is not None and self._clock() < self._fresh_until:
@@ -150,24 +159,23 @@ class OnlineReader:
             return registry
         self.registry_error = None
         if registry is None or objects.version != registry.version:
-            registry = self._registry = _Registry(objects=objects, version=objects.version)
+            registry = self._registry = CachedRegistry(objects=objects, version=objects.version)
         self._fresh_until = self._clock() + self.cache_seconds
         return registry
 
     @property
     def registry_version(self) -> int:
         """The registry version reads currently resolve against (reads the registry if due)."""
-        return self._current().version
+        return self.current().version
 
     def refresh(self) -> int:
         """Re-read the registry now; returns its version."""
-        self._fresh_until = -math.inf
-        return self._current().version
+        return self.current(refresh=True).version
 
     def health(self) -> dict[str, Any]:
         """What a health check reports; raises StoreError if the online store is unreachable
         and RegistryError if the registry cannot be read and nothing is cached."""
-        version = self._current().version
+        version = self.current().version
         self.store.views(self.project.name)
         info: dict[str, Any] = {
             "status": "ok",
@@ -187,7 +195,7 @@ class OnlineReader:
 
     def plan(self, request: FeatureRequest) -> ReadPlan:
         """The request resolved against the registry (cached per request and registry version)."""
-        registry = self._current()
+        registry = self.current()
         plan = registry.plans.get(request)
         if plan is None:
             plan = _build_plan(self.project.name, registry, request)
@@ -304,7 +312,7 @@ def _columns(
     return out
 
 
-def _build_plan(project: str, registry: _Registry, request: FeatureRequest) -> ReadPlan:
+def _build_plan(project: str, registry: CachedRegistry, request: FeatureRequest) -> ReadPlan:
     objects = registry.objects
     pairs = objects.resolve(request)
     order: dict[str, list[tuple[int, str]]] = {}

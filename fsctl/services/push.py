@@ -11,128 +11,99 @@ so a bad row writes nothing; then each view's records are written with the onlin
 document beside the registry (view, rows, keys, keys written, newest event, time, client),
 where ``fsctl status`` and the UI can show it; pushes never move a watermark.
 
-The writer resolves names against the registry (what was applied), re-read at most every
-``cache_seconds`` (``FSCTL_REGISTRY_CACHE_SECONDS``, default 10) unless a call asks for a
-fresh read, as Feast's ``allow_registry_cache: false`` does. It is thread-safe; state
-updates of one process are serialised so they never race each other's compare-and-swap.
+The writer resolves names through an :class:`~fsctl.services.online.OnlineReader`'s
+registry cache (one catalog, one refresh rule: re-read at most every ``cache_seconds``, the
+last good version while the registry cannot be read), unless a call asks for a fresh read,
+as Feast's ``allow_registry_cache: false`` does; its targets are built once per registry
+version. It is thread-safe; state updates of one process are serialised so they never race
+each other's compare-and-swap. The rows written are the answer: a push that was written but
+could not be recorded in the state document is logged and returned with a ``warning``,
+never refused (a retry would write and record the rows twice).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import math
+import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from fsctl.errors import UsageError
-from fsctl.online.base import OnlineStore
 from fsctl.online.codec import stored_records
-from fsctl.registry import RegistryReader
 from fsctl.results.push import PushResult, ViewPush
 from fsctl.services.catalog import Catalog
-from fsctl.services.online import cache_seconds_from_env
-from fsctl.services.project import Project
+from fsctl.services.online import OnlineReader
 from fsctl.services.push_rows import PushTarget, ViewRows, check_columns, key_dtypes, view_rows
 from fsctl.state import StateStore
 
 Columns = Mapping[str, Sequence[Any]]
 
 
+_LOG = logging.getLogger("fsctl.push")
+
+
 class OnlineWriter:
-    """Writes pushed rows of a project's views into its online store (see the module
-    docstring). The owner of the store and the state store (the workspace) closes them."""
+    """Writes pushed rows of a project's views into the online store of ``reader``, resolving
+    names through its registry cache (see the module docstring). The owner of the store and
+    the state store (the workspace) closes them."""
 
     def __init__(
         self,
-        project: Project,
-        registry: RegistryReader,
-        store: OnlineStore,
+        reader: OnlineReader,
         state: StateStore,
         *,
-        cache_seconds: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
-        self.project = project
-        self.registry = registry
-        self.store = store
+        self.reader = reader
+        self.project = reader.project
+        self.store = reader.store
         self.state = state
-        self.cache_seconds = cache_seconds_from_env() if cache_seconds is None else float(cache_seconds)
-        self._clock = clock
         self._now = now
-        self._catalog: Catalog | None = None
-        self._fresh_until = -math.inf
-        self._lock = threading.Lock()  # the catalog cache
         self._state_lock = threading.Lock()  # this process's state updates, one at a time
-
-    def _objects(self, refresh: bool) -> Catalog:
-        with self._lock:
-            if refresh or self._catalog is None or self._clock() >= self._fresh_until:
-                self._catalog = Catalog(self.project, self.registry)
-                self._fresh_until = self._clock() + self.cache_seconds
-            return self._catalog
 
     # -- targets -----------------------------------------------------------------------
 
-    def _target(self, objects: Catalog, name: str) -> PushTarget:
-        view = objects.view(name)
-        source = objects.get("FileSource", view["source"], "source")
-        return PushTarget(
-            view=objects.online_view(name),
-            dtypes={f["name"]: f["dtype"] for f in view["schema"]},
-            timestamp_field=source.get("timestamp_field") or "event_timestamp",
-            created_field=source.get("created_timestamp_field"),
-            key_dtypes=key_dtypes(view),
-        )
+    def _targets(self, kind: str, name: str, refresh: bool) -> tuple[PushTarget, ...]:
+        """The targets of a push to the source (``kind`` "source") or view ``name``, built
+        once per registry version."""
+        registry = self.reader.current(refresh)
+        targets: tuple[PushTarget, ...] | None = registry.targets.get((kind, name))
+        if targets is None:
+            build = _source_targets if kind == "source" else _view_targets
+            targets = registry.targets[(kind, name)] = build(registry.objects, name)
+        return targets
 
-    def _view_target(self, objects: Catalog, name: str) -> PushTarget:
-        view = objects.view(name)
-        if not view.get("online", True):
-            raise UsageError(
-                f"feature view '{name}' is not online (online: false), so it has no online values to write",
-                hint="set online: true and apply it first",
-            )
-        return self._target(objects, name)
-
-    def _source_targets(self, objects: Catalog, source: str) -> list[PushTarget]:
-        objects.get("FileSource", source, "source")  # unknown: an error with a did-you-mean
-        names = sorted(
-            name
-            for name in objects.names("FeatureView")
-            if objects.view(name)["source"] == source and objects.view(name).get("online", True)
-        )
-        if not names:
-            raise UsageError(
-                f"no online feature view reads source '{source}', so a push to it has nowhere to go",
-                hint="push to a source that online views read, or write to a view with /write-to-online-store",
-            )
-        return [self._target(objects, name) for name in names]
-
-    # -- writes ------------------------------------------------------------------------
+    # -- writes ---------------------------------------------------------------------
 
     def push(self, source: str, columns: Columns, *, client: str = "", refresh: bool = False) -> PushResult:
         """Write ``columns`` to every online view on the FileSource ``source``."""
-        objects = self._objects(refresh)
-        return self._write(self._source_targets(objects, source), columns, f"push source '{source}'", f"push:{source}", client)
+        targets = self._targets("source", source, refresh)
+        return self._write(targets, columns, f"push source '{source}'", f"push:{source}", client)
 
     def write(self, view: str, columns: Columns, *, client: str = "", refresh: bool = False) -> PushResult:
         """Write ``columns`` to the online view ``view``."""
-        objects = self._objects(refresh)
-        target = self._view_target(objects, view)
-        return self._write([target], columns, f"feature view '{view}'", "write-to-online-store", client)
+        targets = self._targets("view", view, refresh)
+        return self._write(targets, columns, f"feature view '{view}'", "write-to-online-store", client)
 
     def _write(
-        self, targets: list[PushTarget], columns: Columns, what: str, via: str, client: str
+        self, targets: Sequence[PushTarget], columns: Columns, what: str, via: str, client: str
     ) -> PushResult:
         rows = check_columns(columns, targets, what)
         checked = [view_rows(target, columns, rows, what) for target in targets]  # all before any write
         views = [self._store(rows_of_view) for rows_of_view in checked]
-        self._record(views, via, client)
+        try:
+            self._record(views, via, client)
+        except Exception as exc:  # noqa: BLE001 - the rows are stored: never refuse them now
+            warning = (
+                f"the rows were written, but the push could not be recorded in the state document "
+                f"({type(exc).__name__}: {exc}); fsctl status will not show it"
+            )
+            _LOG.warning("%s: %s", what, warning)
+            return PushResult(views, warning=warning)
         return PushResult(views)
 
     def _store(self, rows: ViewRows) -> ViewPush:
@@ -162,6 +133,40 @@ class OnlineWriter:
         ]
         with self._state_lock:
             state_module.update(self.state, functools.partial(_record_pushes, project=self.project.name, pushes=records))
+
+
+def _target(objects: Catalog, name: str, view: Mapping[str, Any]) -> PushTarget:
+    source = objects.get("FileSource", view["source"], "source")
+    return PushTarget(
+        view=objects.online_view(name),
+        timestamp_field=source.get("timestamp_field") or "event_timestamp",
+        created_field=source.get("created_timestamp_field"),
+        key_dtypes=key_dtypes(view),
+    )
+
+
+def _view_targets(objects: Catalog, name: str) -> tuple[PushTarget, ...]:
+    view = objects.view(name)
+    if not view.get("online", True):
+        raise UsageError(
+            f"feature view '{name}' is not online (online: false), so it has no online values to write",
+            hint="set online: true and apply it first",
+        )
+    return (_target(objects, name, view),)
+
+
+def _source_targets(objects: Catalog, source: str) -> tuple[PushTarget, ...]:
+    objects.get("FileSource", source, "source")  # unknown: an error with a did-you-mean
+    views = [(name, objects.view(name)) for name in sorted(objects.names("FeatureView"))]
+    targets = tuple(
+        _target(objects, name, view) for name, view in views if view["source"] == source and view.get("online", True)
+    )
+    if not targets:
+        raise UsageError(
+            f"no online feature view reads source '{source}', so a push to it has nowhere to go",
+            hint="push to a source that online views read, or write to a view with /write-to-online-store",
+        )
+    return targets
 
 
 def _record_pushes(snapshot: Any, project: str, pushes: list[Any]) -> Any:

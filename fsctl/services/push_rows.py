@@ -6,7 +6,8 @@ A view's rows need every join key, every feature (a write replaces the whole rec
 feature left out would read as missing) and the event time, in the source's
 ``timestamp_field`` or in ``event_timestamp`` (what Feast clients send); the created time,
 in the source's ``created_timestamp_field`` or ``created``, is optional and breaks ties
-between equal event times. Values must have the view's dtypes: integers (in range) for
+between equal event times. ``event_timestamp`` and ``created`` are never read as times in a
+view that has a feature of that name. Values must have the view's dtypes: integers (in range) for
 ``int32`` / ``int64``, numbers for ``float32`` / ``float64``, strings, booleans, base64
 strings (or bytes) for ``bytes``, ISO-8601 strings, datetimes or epoch seconds for
 ``timestamp`` (and for the event and created times; naive times are UTC), lists of those for ``list<T>``; null is a
@@ -42,20 +43,24 @@ class PushTarget:
     """One online view a push writes to, with the names of its time columns."""
 
     view: OnlineView
-    dtypes: dict[str, str]  # feature -> dtype
     timestamp_field: str
     created_field: str | None
     key_dtypes: dict[str, str] = field(default_factory=dict)  # join key -> dtype, as recorded by plan
 
+    def _fallback(self, name: str) -> tuple[str, ...]:
+        """Feast's name for a time column, unless the view has a feature of that name."""
+        return () if name in self.view.feature_names else (name,)
+
     def event_columns(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((self.timestamp_field, EVENT_COLUMN)))
+        return tuple(dict.fromkeys((self.timestamp_field, *self._fallback(EVENT_COLUMN))))
 
     def created_columns(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(c for c in (self.created_field, CREATED_COLUMN) if c))
+        named = (self.created_field,) if self.created_field else ()
+        return tuple(dict.fromkeys((*named, *self._fallback(CREATED_COLUMN))))
 
     def columns(self) -> set[str]:
         """Every column this view reads."""
-        return {*self.view.join_keys, *self.dtypes, *self.event_columns(), *self.created_columns()}
+        return {*self.view.join_keys, *self.view.feature_names, *self.event_columns(), *self.created_columns()}
 
 
 @dataclass(frozen=True)
@@ -210,7 +215,7 @@ def check_columns(columns: Mapping[str, Sequence[Any]], targets: Sequence[PushTa
         for key in target.view.join_keys:
             if key not in columns:
                 raise UsageError(f"{what}: df has no column '{key}' (join key of feature view '{view}')")
-        for feature, dtype in target.dtypes.items():
+        for feature, dtype in target.view.features:
             if feature not in columns:
                 raise UsageError(
                     f"{what}: df has no column '{feature}' ({dtype} feature of feature view '{view}')",
@@ -235,7 +240,7 @@ def view_rows(target: PushTarget, columns: Mapping[str, Sequence[Any]], rows: in
     created_column = next((c for c in target.created_columns() if c in columns), None)
     best: dict[str, OnlineRecord] = {}  # by the stored key: 1001 and "1001" are one key
     newest: int | None = None
-    converters = [(name, converter(dtype), columns[name]) for name, dtype in target.dtypes.items()]
+    converters = [(name, converter(dtype), columns[name]) for name, dtype in target.view.features]
     key_columns = [(name, target.key_dtypes.get(name), columns[name]) for name in target.view.join_keys]
     try:
         for row in range(rows):

@@ -44,11 +44,11 @@ from fsctl.results.online import (
 )
 from fsctl.services.features import FeatureRequest
 from fsctl.serving.body import BadRequest, check_rows, validation_detail
+from fsctl.serving.settings import DEFAULT_MAX_ENTITY_ROWS
 
 FEAST_STATUS = {PRESENT: "PRESENT", MISSING: "NOT_FOUND", EXPIRED: "OUTSIDE_MAX_AGE"}
 ZERO_TIME = "1970-01-01T00:00:00Z"  # what Feast reports for join keys and values it has no time for
 REQUEST_LABELS = ("features", "feature_service", "model")
-DEFAULT_MAX_ENTITY_ROWS = 10_000
 
 # The names fsctl accepts, as JSON Schema patterns (the same in Python's and ECMA's regex).
 NAME = NAME_RE.pattern
@@ -237,10 +237,9 @@ def parse_request(data: Any, max_rows: int = DEFAULT_MAX_ENTITY_ROWS) -> OnlineF
     return OnlineFeaturesCall(request, body.entities, body.ignore_ttl)
 
 
-def feast_response(response: OnlineResponse, key_order: Any = ()) -> dict[str, Any]:
+def feast_response(response: OnlineResponse) -> dict[str, Any]:
     """``response`` in the shape of Feast's ``/get-online-features`` (see the module
-    docstring); join keys in ``key_order`` (the request's entities) first."""
-    response.reorder_keys(key_order)
+    docstring): join keys first, in the order of the request's entities (the read keeps it)."""
     rows = len(response)
     zero = [ZERO_TIME] * rows
     results: list[dict[str, Any]] = [

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from fsctl.errors import FsctlError
 from fsctl.services.push import OnlineWriter
-from fsctl.serving.body import BadRequest, check_rows, one_line, read_json, validation_detail
-from fsctl.serving.feast import COLUMN, NAME, error_detail, error_status, pattern_words
+from fsctl.serving.body import BadRequest, check_rows, decode_json, one_line, read_body, validation_detail
+from fsctl.serving.feast import COLUMN, NAME, absent, error_detail, error_status, pattern_words
 from fsctl.serving.settings import PUSH_TOKEN_ENV, ServerSettings
 
 if TYPE_CHECKING:
@@ -92,6 +92,10 @@ def push_models(max_rows: int) -> Any:
 
     class PushResponse(BaseModel):
         views: list[ViewWritten]
+        warning: str = absent(
+            description="Present when the rows were written but the push could not be recorded in the "
+            "state document (fsctl status will not show it); the rows are stored: do not retry."
+        )
 
     return SimpleNamespace(Push=PushRequest, Write=WriteRequest, Response=PushResponse)
 
@@ -142,16 +146,24 @@ def add_push_routes(app: "FastAPI", writer: OnlineWriter | None, settings: Serve
         if denied is not None:
             return denied
         try:
-            data = await read_json(request)
-            check_rows(data, "df", settings.max_entity_rows, "rows")
-            body = model.model_validate(data)
+            raw = await read_body(request)
         except BadRequest as exc:
             return fail(exc.status, exc.detail)
-        except ValidationError as exc:
-            return fail(422, validation_detail(exc, pattern_words))
         client = f"{request.client.host}:{request.client.port}" if request.client else ""
+
+        def parse_and_write() -> Any:
+            # Decoding and validating up to 32 MiB takes a while: in a worker thread, so the
+            # event loop goes on answering reads meanwhile.
+            data = decode_json(raw)
+            check_rows(data, "df", settings.max_entity_rows, "rows")
+            try:
+                body = model.model_validate(data)
+            except ValidationError as exc:
+                raise BadRequest(422, validation_detail(exc, pattern_words)) from None
+            return write(body, client)
+
         try:
-            result = await run_in_threadpool(write, body, client)
+            result = await run_in_threadpool(parse_and_write)
         except BadRequest as exc:
             return fail(exc.status, exc.detail)
         except FsctlError as exc:

@@ -112,7 +112,7 @@ def create_app(
 
         def read() -> bytes:
             response = reader.get(call.request, call.entities, ignore_ttl=ignore_ttl)
-            body = feast_response(response, call.entities)
+            body = feast_response(response)
             return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
 
         try:

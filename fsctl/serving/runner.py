@@ -88,7 +88,7 @@ def run_server(
     if settings.push:
         from fsctl.services.push import OnlineWriter
 
-        writer = OnlineWriter(project, workspace.registry_reader(), store, workspace.state())
+        writer = OnlineWriter(reader, workspace.state())  # one registry cache for reads and writes
     app = create_app(project.name, reader, settings, writer)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
@@ -138,6 +138,7 @@ def _logging(access_log: bool) -> dict[str, Any]:
             "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stderr"},
         },
         "loggers": {
+            "fsctl": {"handlers": ["default"], "level": "WARNING", "propagate": False},
             "uvicorn": {"handlers": ["default"], "level": "WARNING", "propagate": False},
             "uvicorn.error": {"handlers": ["default"], "level": "WARNING", "propagate": False},
             "uvicorn.access": {

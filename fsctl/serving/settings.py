@@ -5,11 +5,11 @@ environment variables; shown in the start-up line and in ``/health``."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fsctl.errors import UsageError
-from fsctl.serving.feast import DEFAULT_MAX_ENTITY_ROWS
 
+DEFAULT_MAX_ENTITY_ROWS = 10_000
 PUSH_TOKEN_ENV = "FSCTL_PUSH_TOKEN"
 MIN_TOKEN_LENGTH = 16
 
@@ -18,7 +18,7 @@ MIN_TOKEN_LENGTH = 16
 class ServerSettings:
     ignore_ttl: bool = False  # reads that leave ignore_ttl out return expired values too
     max_entity_rows: int = DEFAULT_MAX_ENTITY_ROWS  # per request: entity rows, or pushed rows
-    push_token: str | None = None  # set: /push and /write-to-online-store are on
+    push_token: str | None = field(default=None, repr=False)  # set: /push and /write-to-online-store are on
 
     def __post_init__(self) -> None:
         if self.max_entity_rows < 1:

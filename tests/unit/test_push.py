@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from fsctl.errors import UsageError
+from fsctl.errors import RegistryError, StoreError, UsageError
 from fsctl.online.memory import MemoryOnlineStore
+from fsctl.services.online import OnlineReader
 from fsctl.services.push import OnlineWriter
 from fsctl.state.memory import MemoryStateStore
 from fsctl.workspace import Workspace, open_workspace
@@ -43,8 +44,19 @@ DEFS = "---\n".join(
         "  - {name: trips, dtype: int32}\n",
         "kind: FeatureView\nname: offline_stats\nentities: [driver]\nsource: other\nonline: false\nschema:\n"
         "  - {name: x, dtype: int64}\n",
+        "kind: FileSource\nname: logs\npath: data/logs.parquet\ntimestamp_field: ts\n",
+        "kind: FeatureView\nname: log_stats\nentities: [driver]\nsource: logs\nschema:\n"
+        "  - {name: created, dtype: int64}\n  - {name: event_timestamp, dtype: string}\n",
     ]
 )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class World:
@@ -55,9 +67,9 @@ class World:
         self.ws: Workspace = open_workspace(root, online=self.store, state=self.state)
         for name in ("driver_trips", "rider_trips"):
             self.store.create(target_view(self.ws, name))
-        self.writer = OnlineWriter(
-            self.ws.project, self.ws.registry_reader(), self.store, self.state, now=lambda: T + timedelta(hours=1)
-        )
+        self.clock = Clock()
+        self.reader = OnlineReader(self.ws.project, self.ws.registry_reader(), self.store, clock=self.clock)
+        self.writer = OnlineWriter(self.reader, self.state, now=lambda: T + timedelta(hours=1))
 
     def read(self, view: str, *keys: Any) -> list[Any]:
         return self.store.read(target_view(self.ws, view), [(k,) for k in keys])
@@ -269,6 +281,100 @@ def test_the_python_api_pushes_frames_as_feast_does(world: World) -> None:
     assert store.write_to_online_store("driver_trips", older).views[0].keys_kept_newer == 1
     with pytest.raises(UsageError, match="fsctl writes pushed rows to the online store only"):
         store.push("trips", table, to="offline")
-    with pytest.raises(UsageError, match="df must be a pandas DataFrame, a pyarrow Table or a dict of columns"):
+    with pytest.raises(UsageError, match="df must be a pandas or polars DataFrame, a pyarrow Table or a dict of columns"):
         store.write_to_online_store("driver_trips", [1, 2])
     assert [p.client for p in world.state.read().pushes][-1] == "python"
+
+
+def test_the_python_api_pushes_dicts_of_numpy_arrays_and_pandas_series(world: World) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from fsctl import FeatureStore
+
+    store = FeatureStore(world.ws.root, online=world.store, state=world.state)
+    arrays = {
+        "driver_id": np.array([1, 2], dtype=np.int64),
+        "trips": np.array([5, 6], dtype=np.int32),
+        "rate": np.array([0.5, 1.5]),
+        "tags": [["x"], []],
+        "event_timestamp": np.array(["2026-03-01T12:00:00", "2026-03-01T12:30:00"], dtype="datetime64[us]"),
+    }
+    assert store.write_to_online_store("driver_trips", arrays).views[0].keys_written == 2
+    series = {
+        "driver_id": pd.Series([3]),
+        "trips": pd.Series([7], dtype="int32"),
+        "rate": pd.Series([2.5]),
+        "tags": pd.Series([["y"]]),
+        "ts": pd.Series(pd.to_datetime(["2026-03-01T12:00:00Z"])),
+    }
+    assert store.write_to_online_store("driver_trips", series).views[0].keys_written == 1
+    online = store.get_online_features(["driver_trips:trips", "driver_trips:rate"], entity_rows={"driver_id": [1, 2, 3]})
+    assert online.to_dict() == {"driver_id": [1, 2, 3], "trips": [5, 6, 7], "rate": [0.5, 1.5, 2.5]}
+    (second,) = world.read("driver_trips", 2)
+    assert second is not None and second.event_ts == int(datetime(2026, 3, 1, 12, 30, tzinfo=UTC).timestamp() * 1e6)
+    with pytest.raises(UsageError, match="df column 'trips' is a single int"):
+        store.write_to_online_store("driver_trips", {**series, "trips": 7})
+
+
+class FailingState(MemoryStateStore):
+    """A state store whose writes fail (as an unreachable bucket's would)."""
+
+    def write(self, new: Any, expected: Any) -> Any:
+        raise StoreError("the state store memory://state cannot be written: connection refused")
+
+
+def test_a_push_written_but_not_recorded_is_answered_with_a_warning(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = OnlineWriter(world.reader, FailingState())
+    result = writer.write("driver_trips", driver_rows())
+    assert [v.keys_written for v in result.views] == [2]
+    assert result.warning is not None and result.warning.startswith(
+        "the rows were written, but the push could not be recorded in the state document (StoreError: "
+    )
+    assert result.to_dict()["warning"] == result.warning
+    assert [r.values["trips"] for r in world.read("driver_trips", 1, 2) if r] == [10, None]  # stored
+    assert "feature view 'driver_trips': the rows were written" in caplog.text
+    assert "warning" not in world.writer.write("driver_trips", driver_rows()).to_dict()
+
+
+def test_writes_share_the_readers_registry_cache_and_keep_the_last_good_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fsctl.services.catalog import Catalog
+
+    views = []
+    read_view = Catalog.view
+    monkeypatch.setattr(Catalog, "view", lambda self, name: views.append(name) or read_view(self, name))
+    world.writer.write("driver_trips", driver_rows())
+    world.writer.push("trips", {**driver_rows(), "rider_id": ["r1", "r2"], "rides": [1, 2], "seen": [None, None],
+                                "raw": [None, None], "vip": [None, None], "note": [None, None]})
+    built = len(views)
+    world.writer.write("driver_trips", driver_rows())
+    world.writer.push("trips", {**driver_rows(), "rider_id": ["r1", "r2"], "rides": [1, 2], "seen": [None, None],
+                                "raw": [None, None], "vip": [None, None], "note": [None, None]})
+    assert len(views) == built  # targets are built once per registry version
+    assert world.reader.current().version == world.reader.registry_version  # one cache
+
+    def broken() -> Any:
+        raise RegistryError("the registry cannot be read: connection refused")
+
+    monkeypatch.setattr(world.reader.registry, "read", broken)
+    world.clock.now += 3600  # the cache is due for a refresh, which fails
+    assert world.writer.write("driver_trips", driver_rows()).views[0].rows == 2  # the last good version
+    assert world.reader.registry_error is not None
+    assert world.writer.write("driver_trips", driver_rows(), refresh=True).views[0].rows == 2
+
+
+def test_time_fallback_names_that_are_features_are_features(world: World) -> None:
+    target = target_view(world.ws, "log_stats")
+    world.store.create(target)
+    rows = {"driver_id": [1], "created": [5], "event_timestamp": ["not a time"], "ts": ["2026-03-01T12:00:00Z"]}
+    world.writer.write("log_stats", rows)
+    (record,) = world.store.read(target, [(1,)])
+    assert record is not None
+    assert record.values == {"created": 5, "event_timestamp": "not a time"}
+    assert record.created_ts is None and record.event_ts == int(T.timestamp() * 1_000_000)
+    with pytest.raises(UsageError, match="df has no event time column 'ts' \\(feature view 'log_stats'\\)"):
+        world.writer.write("log_stats", {"driver_id": [1], "created": [5], "event_timestamp": ["2026-03-01"]})
