@@ -115,6 +115,18 @@ def join_keys(view: Any, entities: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(k for e in get(view, "entities") if e in entities for k in get(entities[e], "join_keys"))
 
 
+def is_online(view: Mapping[str, Any]) -> bool:
+    """The one rule for a view's ``online`` flag: a view (its canonical dict) is served online
+    unless it says ``online: false``."""
+    return bool(view.get("online", True))
+
+
+def has_online_views(documents: Documents) -> bool:
+    """Whether any view among ``documents`` (kind -> name -> canonical dict) is online: what
+    the online store of a registry holds, and what makes a switch of store matter."""
+    return any(is_online(v) for v in documents.get("FeatureView", {}).values())
+
+
 def object_node(kind: str, name: str) -> Node:
     """The node of a definition object, by its YAML kind."""
     return Node(NODE_KINDS[kind], name)
