@@ -44,6 +44,7 @@ NODE_KINDS = {
     "FeatureService": "service",
     "Model": "model",
 }
+YAML_KINDS = {node_kind: yaml_kind for yaml_kind, node_kind in NODE_KINDS.items()}  # node kind -> YAML kind
 KEYS, FEEDS, HAS, BOUND, ALIASED = "keys", "feeds", "has", "bound", "aliased"
 SELECTED, SELECTED_ALL = "selected", "selected-all"  # a subset of a view / the whole view
 SELECTIONS = (SELECTED, SELECTED_ALL)
