@@ -23,6 +23,7 @@ not an ``FsctlError`` is a bug: the CLI exits 3 and suggests ``--debug``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -130,3 +131,20 @@ class StalePlanError(RegistryError):
 
 class StoreError(FsctlError):
     """An offline or online store failed."""
+
+
+def did_you_mean(name: str, choices: Iterable[str], what: str, otherwise: str | None = None) -> str:
+    """The hint for a name that is not among ``choices``: the closest one ("did you mean
+    'x'?"), else ``otherwise`` if given, else the choices themselves (``what: a, b, c``, the
+    first 8)."""
+    import difflib
+
+    options = sorted(choices)
+    close = difflib.get_close_matches(name, options, n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if otherwise is not None:
+        return otherwise
+    if not options:
+        return f"{what}: none"
+    return f"{what}: {', '.join(options[:8])}{', ...' if len(options) > 8 else ''}"

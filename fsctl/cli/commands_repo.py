@@ -235,7 +235,8 @@ def teardown(yes: bool, tables_only: bool, repo: Path | None, registry: str | No
     """Remove the project's objects from the registry (history is kept) and their online tables.
 
     With --tables-only, drop only the project's tables in the online store fsctl.yaml names,
-    after a switch to another store: refused for the store the registry's views are in."""
+    after a switch to another store: refused for the store the registry's views are in and for
+    a store this registry never switched away from."""
     from fsctl.workspace import open_workspace
 
     with open_workspace(repo, registry) as ws:

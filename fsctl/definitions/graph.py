@@ -44,6 +44,7 @@ NODE_KINDS = {
     "FeatureService": "service",
     "Model": "model",
 }
+YAML_KINDS = {node_kind: yaml_kind for yaml_kind, node_kind in NODE_KINDS.items()}  # node kind -> YAML kind
 KEYS, FEEDS, HAS, BOUND, ALIASED = "keys", "feeds", "has", "bound", "aliased"
 SELECTED, SELECTED_ALL = "selected", "selected-all"  # a subset of a view / the whole view
 SELECTIONS = (SELECTED, SELECTED_ALL)
@@ -113,6 +114,18 @@ def join_keys(view: Any, entities: Mapping[str, Any]) -> tuple[str, ...]:
         return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
 
     return tuple(k for e in get(view, "entities") if e in entities for k in get(entities[e], "join_keys"))
+
+
+def is_online(view: Mapping[str, Any]) -> bool:
+    """The one rule for a view's ``online`` flag: a view (its canonical dict) is served online
+    unless it says ``online: false``."""
+    return bool(view.get("online", True))
+
+
+def has_online_views(documents: Documents) -> bool:
+    """Whether any view among ``documents`` (kind -> name -> canonical dict) is online: what
+    the online store of a registry holds, and what makes a switch of store matter."""
+    return any(is_online(v) for v in documents.get("FeatureView", {}).values())
 
 
 def object_node(kind: str, name: str) -> Node:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from fsctl.definitions import Entity, FeatureService, FeatureView, FsctlObject, Model
 from fsctl.definitions import graph as graph_nodes
 from fsctl.definitions.graph import DefinitionGraph, join_keys
-from fsctl.errors import Problem
+from fsctl.errors import Problem, did_you_mean
 
 Objects = Mapping[str, Mapping[str, FsctlObject]]
 
@@ -28,18 +28,6 @@ def problem_at(obj: FsctlObject, message: str, field: str | None = None, fix: st
         field=field,
         fix=fix,
     )
-
-
-def _did_you_mean(name: str, choices: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, choices, n=1)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    if choices:
-        shown = ", ".join(sorted(choices)[:8])
-        return f"known: {shown}{', ...' if len(choices) > 8 else ''}"
-    return "none of that kind is defined"
 
 
 def check_references(
@@ -64,7 +52,7 @@ def check_references(
                     obj,
                     f"{label} '{missing.name}' is not defined",
                     edge.field,
-                    _did_you_mean(missing.name, names[kind]),
+                    did_you_mean(missing.name, names[kind], "known"),
                 )
             )
         elif user.kind == "service":
@@ -75,7 +63,7 @@ def check_references(
                         obj,
                         f"view '{missing.name}' is not defined",
                         edge.field,
-                        _did_you_mean(missing.name, names["FeatureView"]),
+                        did_you_mean(missing.name, names["FeatureView"], "known"),
                     )
                 )
                 continue
@@ -89,7 +77,7 @@ def check_references(
                     obj,
                     f"view '{view_name}' has no feature '{feature}'",
                     edge.field,
-                    _did_you_mean(feature, view.feature_names),
+                    did_you_mean(feature, view.feature_names, "known"),
                 )
             )
         elif user.kind == "model_version":
@@ -99,7 +87,7 @@ def check_references(
                     objects["Model"][model_name],
                     f"version {number} is bound to feature service '{missing.name}', which is not defined",
                     edge.field,
-                    _did_you_mean(missing.name, names["FeatureService"]),
+                    did_you_mean(missing.name, names["FeatureService"], "known"),
                 )
             )
         elif user.kind == "alias":
@@ -137,7 +125,7 @@ def check_references(
                         view,
                         f"check on '{feature}', which is not in the schema",
                         f"checks.{feature}",
-                        _did_you_mean(feature, view.feature_names),
+                        did_you_mean(feature, view.feature_names, "known"),
                     )
                 )
     return problems
@@ -193,7 +181,7 @@ def check_models(objects: Objects, broken: set[tuple[str, str]] | None = None) -
                             f"version {version.version} expects input '{name}', which its feature service "
                             f"'{version.feature_service}' does not give",
                             where,
-                            _did_you_mean(name, [o.feature for o in output]),
+                            did_you_mean(name, [o.feature for o in output], "known"),
                         )
                     )
                 elif len(found) > 1:

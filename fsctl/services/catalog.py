@@ -8,10 +8,11 @@ were applied), read as they are: the data path never rebuilds pydantic models.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fsctl.definitions.graph import join_keys
-from fsctl.errors import RegistryError, UsageError
+from fsctl.errors import RegistryError, UsageError, did_you_mean
 from fsctl.offline.requests import ViewSpec, view_spec
 from fsctl.online.base import OnlineView
 from fsctl.online.views import online_view
@@ -22,6 +23,16 @@ from fsctl.services.project import Project
 Doc = dict[str, Any]
 
 
+# YAML kind -> what a message calls one
+LABELS = {
+    "Entity": "entity",
+    "FileSource": "source",
+    "FeatureView": "feature view",
+    "FeatureService": "feature service",
+    "Model": "model",
+}
+
+
 class Catalog:
     """The objects of the registry's current version (canonical dicts)."""
 
@@ -29,20 +40,34 @@ class Catalog:
         snapshot = registry.read()
         if not snapshot.exists or not any(snapshot.objects.values()):
             raise nothing_applied(registry.location, snapshot.version)
-        self.project = project
-        self.version = snapshot.version
-        self.location = registry.location
-        self._raw = snapshot.objects
+        self._set(project, snapshot.objects, snapshot.version)
 
-    def get(self, kind: str, name: str, what: str) -> Doc:
+    @classmethod
+    def of(cls, project: Project, objects: dict[str, dict[str, Doc]], version: int) -> Catalog:
+        """A catalog of ``objects`` (kind -> name -> canonical dict), as version ``version``
+        of the project's registry holds them: for tests and for documents already read."""
+        catalog = cls.__new__(cls)
+        catalog._set(project, objects, version)
+        return catalog
+
+    def _set(self, project: Project, objects: dict[str, dict[str, Doc]], version: int) -> None:
+        self.project = project
+        self.version = version
+        self._raw = objects
+
+    @property
+    def where(self) -> str:
+        """How messages name this registry version: its URI as given (fsctl.yaml, --registry)."""
+        return f"the registry {self.project.registry_uri} (version {self.version})"
+
+    def get(self, kind: str, name: str, what: str | None = None) -> Doc:
+        """The object ``kind``/``name``, or a UsageError naming the closest name (or those
+        there are); ``what`` names the kind in it (default: :data:`LABELS`)."""
         raw = self._raw.get(kind, {})
         if name not in raw:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(raw), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "run fsctl apply to publish it"
             raise UsageError(
-                f"{what} '{name}' is not in the registry {self.location} (version {self.version})", hint=hint
+                f"{what or LABELS[kind]} '{name}' is not in {self.where}",
+                hint=did_you_mean(name, raw, f"applied {kind} objects"),
             )
         return {"name": name, **raw[name]}
 
@@ -79,22 +104,33 @@ class Catalog:
     def model_version(self, ref: str) -> tuple[str, str | None, Doc]:
         """``NAME@ALIAS`` or ``NAME/VERSION`` -> (model name, alias or None, the version's document)."""
         name, alias, number = parse_model_ref(ref)
-        model = self.get("Model", name, "model")
+        model = self.get("Model", name)
         aliases: dict[str, int] = model.get("aliases") or {}
         if alias is not None:
             if alias not in aliases:
                 raise UsageError(
-                    f"model '{name}' has no alias '{alias}'",
-                    hint=f"its aliases: {', '.join(sorted(aliases)) or 'none'}",
+                    f"model '{name}' has no alias '{alias}'", hint=did_you_mean(alias, aliases, "its aliases")
                 )
             number = aliases[alias]
-        version = next((v for v in model["versions"] if v["version"] == int(number or 0)), None)
+        version = next((v for v in model["versions"] if v["version"] == number), None)
         if version is None:
             raise UsageError(
                 f"model '{name}' has no version {number}",
-                hint=f"its versions: {', '.join(str(v['version']) for v in model['versions'])}",
+                hint=f"its versions: {', '.join(str(v['version']) for v in model['versions']) or 'none'}",
             )
         return name, alias, version
+
+    def feature(self, ref: str) -> tuple[str, str]:
+        """``VIEW:FEATURE`` -> (view, feature), both applied."""
+        view_name, sep, feature = ref.strip().partition(":")
+        if not sep or not view_name or not feature:
+            raise UsageError(f"feature reference '{ref}' is not view:feature", hint="e.g. driver_hourly_stats:conv_rate")
+        names = [f["name"] for f in self.view(view_name)["schema"]]
+        if feature not in names:
+            raise UsageError(
+                f"view '{view_name}' has no feature '{feature}'", hint=did_you_mean(feature, names, "its features")
+            )
+        return view_name, feature
 
     def service_for_model(self, ref: str) -> str:
         return str(self.model_version(ref)[2]["feature_service"])
@@ -112,22 +148,7 @@ class Catalog:
                 names = selection.get("features") or [f["name"] for f in view["schema"]]
                 pairs.extend((view["name"], f) for f in names)
         else:
-            for ref in request.features or ():
-                view_name, sep, feature = ref.strip().partition(":")
-                if not sep or not view_name or not feature:
-                    raise UsageError(
-                        f"feature reference '{ref}' is not view:feature", hint="e.g. driver_hourly_stats:conv_rate"
-                    )
-                names = [f["name"] for f in self.view(view_name)["schema"]]
-                if feature not in names:
-                    import difflib
-
-                    close = difflib.get_close_matches(feature, names, n=1)
-                    raise UsageError(
-                        f"view '{view_name}' has no feature '{feature}'",
-                        hint=f"did you mean '{close[0]}'?" if close else f"its features: {', '.join(names)}",
-                    )
-                pairs.append((view_name, feature))
+            pairs.extend(self.feature(ref) for ref in request.features or ())
         if not pairs:
             raise UsageError("no features requested", hint="pass --features view:feature,... or --service NAME")
         seen = sorted({p for p in pairs if pairs.count(p) > 1})
@@ -147,13 +168,13 @@ def nothing_applied(location: str, version: int = 0) -> RegistryError:
 
 
 def parse_model_ref(ref: str) -> tuple[str, str | None, int | None]:
-    """``NAME@ALIAS`` or ``NAME/VERSION`` -> (name, alias, version)."""
+    """``NAME@ALIAS`` or ``NAME/VERSION`` -> (name, alias, version); a version is ASCII digits."""
     if "@" in ref:
         name, alias = ref.split("@", 1)
         return name, alias, None
     if "/" in ref:
         name, version = ref.split("/", 1)
-        if not version.isdigit():
+        if not re.fullmatch("[0-9]+", version):
             raise UsageError(
                 f"model reference '{ref}': the version must be a number", hint="use NAME/2 or NAME@Production"
             )

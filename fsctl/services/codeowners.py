@@ -33,20 +33,18 @@ from pathlib import Path
 from typing import Any
 
 from fsctl.definitions import graph as g
-from fsctl.definitions.config import DEFAULT_PROTECTED_ALIASES
+from fsctl.definitions.config import CONFIG_FILE, DEFAULT_PROTECTED_ALIASES
 from fsctl.definitions.values import KIND_ORDER
 from fsctl.diff.plan import Approval, Plan
 from fsctl.errors import UsageError
 from fsctl.results.codeowners import STALE, UNCHANGED, UP_TO_DATE, WRITTEN, CodeOwners, OwnerRule
 
-CONFIG_FILE = "fsctl.yaml"
 # Where GitHub looks for CODEOWNERS, in its order (from the git root).
 GITHUB_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
 _USER = r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
 _OWNER_RE = re.compile(rf"^(?:{_USER}(?:/[A-Za-z0-9][A-Za-z0-9._-]*)?|[^@\s,]+@[^@\s,]+\.[^@\s,]+)$")
 _UNSAFE_PATH = re.compile(r"[#!\[\]*?\\]")  # no way to write these in a CODEOWNERS pattern
-_YAML_KIND = {node_kind: kind for kind, node_kind in g.NODE_KINDS.items()}
 
 
 def begin_line(project: str) -> str:
@@ -110,7 +108,7 @@ def build_section(
         files: dict[str, str] = {}
         read = graph.upstream(graph.children(g.model(name), g.HAS))
         for node in sorted(read, key=lambda n: n.id):
-            kind = _YAML_KIND.get(node.kind)
+            kind = g.YAML_KINDS.get(node.kind)
             file = file_of(kind, node.name) if kind else None
             if file is not None:
                 files.setdefault(file, f"{whose} reads {kind} {node.name}")
@@ -249,7 +247,7 @@ def approvals(plan: Plan, current: Mapping[str, Mapping[str, dict[str, Any]]]) -
             if not model.get("owner"):
                 continue
             read = graph.upstream(graph.children(g.model(name), g.HAS))
-            reach = {(_YAML_KIND[n.kind], n.name) for n in read if n.kind in _YAML_KIND} | {("Model", name)}
+            reach = {(g.YAML_KINDS[n.kind], n.name) for n in read if n.kind in g.YAML_KINDS} | {("Model", name)}
             hit = sorted(touched & reach, key=_kind_order)
             if hit:
                 ask(model["owner"], hit)

@@ -5,8 +5,10 @@ it (downstream), from the registry, over the one dependency graph
 OBJECT is a name (an entity, source, view, service or model), ``Kind/name`` when a name is
 used by several kinds (``FeatureView/trips``, the spelling ``--allow-breaking`` takes; a
 word such as ``view/trips`` works too), ``view:feature``, ``model/VERSION`` or
-``model@ALIAS``. A version is all digits, a name starts with a letter, so ``a/3`` is
-always a model version and ``a/b`` a kind and a name.
+``model@ALIAS``. A version is ASCII digits, a name starts with a letter, so ``a/3`` is
+always a model version and ``a/b`` a kind and a name. Models, features and ``Kind/name``
+are looked up by :class:`fsctl.services.catalog.Catalog`, with the messages of every other
+command; only ``Kind/name`` and a bare name's kind are resolved here.
 
 What the walk shows, to keep trees readable and answers exact:
 
@@ -21,21 +23,17 @@ What the walk shows, to keep trees readable and answers exact:
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Mapping
+import re
 from typing import Any
 
 from fsctl.definitions import graph as g
-from fsctl.definitions.config import DEFAULT_PROTECTED_ALIASES
 from fsctl.definitions.graph import DefinitionGraph, Node, build_graph
-from fsctl.errors import UsageError
+from fsctl.errors import UsageError, did_you_mean
 from fsctl.registry import RegistryReader
 from fsctl.results.lineage import BOTH, DOWNSTREAM, UPSTREAM, Branch, Lineage, LineageEdge, LineageNode
 from fsctl.services.browse import resolve_kind
-from fsctl.services.catalog import nothing_applied
+from fsctl.services.catalog import Catalog
 from fsctl.services.project import Project
-
-Documents = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
 KIND_RANK = {
     k: i
@@ -43,101 +41,71 @@ KIND_RANK = {
         ("entity", "source", "view", "feature", "service", "model", "model_version", "alias")
     )
 }
-_YAML_KIND = {node_kind: yaml_kind for yaml_kind, node_kind in g.NODE_KINDS.items()}
 
 
 def lineage(project: Project, registry: RegistryReader, ref: str, direction: str = BOTH) -> Lineage:
     """The lineage of ``ref`` in the registry's current version."""
-    snapshot = registry.read()
-    if not snapshot.exists or not any(snapshot.objects.values()):
-        raise nothing_applied(registry.location, snapshot.version)
-    where = f"the registry {project.registry_uri} (version {snapshot.version})"
-    return build_lineage(
-        snapshot.objects,
-        ref,
-        direction,
-        project.protected_aliases,
-        project.registry_uri,
-        snapshot.version,
-        where,
-    )
+    return build_lineage(Catalog(project, registry), ref, direction)
 
 
-def build_lineage(
-    documents: Documents,
-    ref: str,
-    direction: str = BOTH,
-    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES,
-    registry: str = "",
-    registry_version: int = 0,
-    where: str = "the registry",
-) -> Lineage:
-    """The lineage of ``ref`` among ``documents`` (kind -> name -> canonical dict)."""
+def build_lineage(catalog: Catalog, ref: str, direction: str = BOTH) -> Lineage:
+    """The lineage of ``ref`` among the catalog's objects; aliases in the project's
+    ``protected_aliases`` are protected."""
+    documents = catalog.objects
     graph = build_graph(documents)
-    root = resolve_object(graph, documents, ref, where)
+    root = resolve_object(catalog, graph, ref)
     walk = _Walk(graph, root)
     up = walk.tree(walk.parents) if direction in (BOTH, UPSTREAM) else None
     down = walk.tree(walk.children) if direction in (BOTH, DOWNSTREAM) else None
-    protected = set(protected_aliases)
-    order = sorted(walk.nodes - {root}, key=lambda n: (KIND_RANK[n.kind], n.name))
-    nodes = tuple(_node(graph, documents, n, protected) for n in (root, *order))
+    protected_aliases = catalog.project.protected_aliases
+    order = sorted(walk.nodes - {root}, key=_rank)
+    nodes = tuple(_node(graph, documents, n, set(protected_aliases)) for n in (root, *order))
     rank = {n.id: i for i, n in enumerate(nodes)}
     edges = tuple(sorted(walk.edges.values(), key=lambda e: (rank[e.source], rank[e.target])))
     return Lineage(
-        root.id, direction, registry, registry_version, nodes, edges, up, down, tuple(protected_aliases)
+        root.id, direction, catalog.project.registry_uri, catalog.version, nodes, edges, up, down, protected_aliases
     )
+
+
+def _rank(node: Node) -> tuple[int, str, int]:
+    """Nodes by kind, then name; a model's versions by number (2 before 10)."""
+    if node.kind == "model_version":
+        model_name, _, number = node.name.rpartition("/")
+        return KIND_RANK[node.kind], model_name, int(number)
+    return KIND_RANK[node.kind], node.name, 0
 
 
 # -- resolving OBJECT ------------------------------------------------------------------------
 
 
-def resolve_object(
-    graph: DefinitionGraph, documents: Documents, ref: str, where: str = "the registry"
-) -> Node:
+def resolve_object(catalog: Catalog, graph: DefinitionGraph, ref: str) -> Node:
     """The node ``ref`` names (see the module docstring), or a UsageError that says how to
-    name it: the candidates of an ambiguous name, the closest name of a misspelt one."""
+    name it: the candidates of an ambiguous name, the closest name of a misspelt one. Models,
+    features and named kinds are looked up by the catalog, as every command does."""
     text = ref.strip()
     if not text:
         raise UsageError("name the object to show the lineage of", hint=_FORMS)
     if "@" in text:
-        model_name, _, alias_name = text.partition("@")
-        aliases = _model(documents, model_name, where).get("aliases") or {}
-        if alias_name not in aliases:
-            raise UsageError(
-                f"model '{model_name}' has no alias '{alias_name}' in {where}",
-                hint=_pick(alias_name, aliases, "its aliases"),
-            )
-        return g.alias(model_name, alias_name)
+        model_name, alias_name, _ = catalog.model_version(text)
+        return g.alias(model_name, str(alias_name))
     if ":" in text:
-        view_name, _, feature_name = text.partition(":")
-        doc = _named(documents, "FeatureView", view_name, where)
-        names = [f["name"] for f in doc.get("schema", ())]
-        if feature_name not in names:
-            raise UsageError(
-                f"view '{view_name}' has no feature '{feature_name}'",
-                hint=_pick(feature_name, names, "its features"),
-            )
-        return g.feature(view_name, feature_name)
+        return g.feature(*catalog.feature(text))
     if "/" in text:
         left, _, right = text.partition("/")
-        if right.isdigit():
-            versions = [int(v["version"]) for v in _model(documents, left, where).get("versions", ())]
-            if int(right) not in versions:
-                raise UsageError(
-                    f"model '{left}' has no version {int(right)} in {where}",
-                    hint=f"its versions: {', '.join(map(str, versions)) or 'none'}",
-                )
-            return g.model_version(left, int(right))
+        if re.fullmatch("[0-9]+", right):
+            model_name, _, version = catalog.model_version(text)
+            return g.model_version(model_name, int(version["version"]))
         kind = resolve_kind(left)
-        _named(documents, kind, right, where)
+        catalog.get(kind, right)
         return g.object_node(kind, right)
-    return _bare_name(graph, documents, text, where)
+    return _bare_name(catalog, graph, text)
 
 
 _FORMS = "give NAME, Kind/NAME (FeatureView/NAME, ...), VIEW:FEATURE, MODEL/VERSION or MODEL@ALIAS"
 
 
-def _bare_name(graph: DefinitionGraph, documents: Documents, name: str, where: str) -> Node:
+def _bare_name(catalog: Catalog, graph: DefinitionGraph, name: str) -> Node:
+    documents = catalog.objects
     kinds = [kind for kind in g.NODE_KINDS if name in documents.get(kind, {})]
     if len(kinds) == 1:
         return g.object_node(kinds[0], name)
@@ -154,30 +122,8 @@ def _bare_name(graph: DefinitionGraph, documents: Documents, name: str, where: s
         hint = f"a feature is named view:feature: {' or '.join(features)}"
     else:
         every = [n for kind in g.NODE_KINDS for n in documents.get(kind, {})]
-        close = difflib.get_close_matches(name, every, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else _FORMS
-    raise UsageError(f"no object named '{name}' in {where}", hint=hint)
-
-
-def _named(documents: Documents, kind: str, name: str, where: str) -> Mapping[str, Any]:
-    objects = documents.get(kind, {})
-    if name not in objects:
-        raise UsageError(
-            f"no {kind} named '{name}' in {where}", hint=_pick(name, objects, f"the {kind} objects")
-        )
-    return objects[name]
-
-
-def _model(documents: Documents, name: str, where: str) -> Mapping[str, Any]:
-    return _named(documents, "Model", name, where)
-
-
-def _pick(name: str, choices: Any, what: str) -> str:
-    options = sorted(choices)
-    close = difflib.get_close_matches(name, options, n=1)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return f"{what}: {', '.join(options)}" if options else f"{what}: none"
+        hint = did_you_mean(name, every, "objects", otherwise=_FORMS)
+    raise UsageError(f"no object named '{name}' in {catalog.where}", hint=hint)
 
 
 # -- the walk ----------------------------------------------------------------------------------
@@ -258,13 +204,13 @@ class _Walk:
 
 
 def _ordered(found: dict[Node, tuple[str, ...]]) -> list[tuple[Node, tuple[str, ...]]]:
-    return sorted(found.items(), key=lambda item: (KIND_RANK[item[0].kind], item[0].name))
+    return sorted(found.items(), key=lambda item: _rank(item[0]))
 
 
 # -- nodes -------------------------------------------------------------------------------------
 
 
-def _node(graph: DefinitionGraph, documents: Documents, node: Node, protected: set[str]) -> LineageNode:
+def _node(graph: DefinitionGraph, documents: g.Documents, node: Node, protected: set[str]) -> LineageNode:
     attrs: dict[str, Any] = {}
     if node.kind == "feature":
         view_name, _, feature_name = node.name.partition(":")
@@ -283,7 +229,7 @@ def _node(graph: DefinitionGraph, documents: Documents, node: Node, protected: s
             "protected": alias_name in protected,
         }
     else:
-        owner = documents.get(_YAML_KIND[node.kind], {}).get(node.name, {}).get("owner")
+        owner = documents.get(g.YAML_KINDS[node.kind], {}).get(node.name, {}).get("owner")
         if owner:
             attrs["owner"] = owner
     return LineageNode(node.id, node.kind, node.name, attrs)

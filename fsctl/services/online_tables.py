@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fsctl.definitions import graph
 from fsctl.diff import Plan
 from fsctl.errors import UsageError
 from fsctl.online import OnlineStore
@@ -61,7 +62,14 @@ def all_online_views(project: str, store: OnlineStore) -> list[str]:
 
 
 def has_online_views(snapshot: RegistrySnapshot) -> bool:
-    return any(v.get("online", True) for v in snapshot.objects.get("FeatureView", {}).values())
+    return graph.has_online_views(snapshot.objects)
+
+
+def stores_left(snapshot: RegistrySnapshot) -> list[str]:
+    """The stores this registry's online views were switched away from (its history's
+    ``online_store_change.from``), oldest first."""
+    left = [info.online_store_change["from"] for info in snapshot.history if info.online_store_change]
+    return list(dict.fromkeys(left))
 
 
 def require_applied_store(project: Project, snapshot: RegistrySnapshot, command: str) -> None:
@@ -97,15 +105,26 @@ def drop_old_store(
     confirm: Callable[[TablesDrop], bool] | None = None,
 ) -> TablesDrop:
     """Drop every table of the project in the configured online store, and forget its
-    watermarks there, leaving the registry as it is: for a store the project's views were
-    moved away from. Refused for the store the registry's online views are in."""
+    watermarks there (in this registry's state), leaving the registry as it is: for a store
+    this registry's online views were switched away from. Refused for the store the views are
+    in, and for any store this registry never left: the tables there may be another
+    registry's (another environment pointed at the same repo)."""
     snapshot = registry.read()
+    where = f"registry {project.registry_uri} (version {snapshot.version})"
     if has_online_views(snapshot) and snapshot.online_store in (None, project.online_store):
         raise UsageError(
-            f"online store {project.online_store} holds the tables of the online views of registry "
-            f"{project.registry_uri} (version {snapshot.version}): dropping them would leave every reader without data",
+            f"online store {project.online_store} holds the tables of the online views of {where}: "
+            "dropping them would leave every reader without data",
             hint="`fsctl teardown` removes the project with its tables; --tables-only is for a store the "
             "project moved away from: set online_store to that store first",
+        )
+    left = stores_left(snapshot)
+    if project.online_store not in left:
+        raise UsageError(
+            f"the online views of {where} were never switched away from online store {project.online_store}: "
+            "its tables may be those of another registry using it, so --tables-only leaves them",
+            hint=f"the stores this registry left (see `fsctl registry history`): {', '.join(left) or 'none'}; "
+            "to remove another registry's tables, point --registry / FSCTL_REGISTRY at it",
         )
     views = tuple(all_online_views(project.name, store))
     drop = TablesDrop(project.name, project.online_store, views)

@@ -183,6 +183,7 @@ ERRORS: dict[str, tuple[Any, list[str], list[str]]] = {
         ["'driver_activity_v9' is not in the registry"],
     ),
     "unknown model alias": (None, ["--model", "churn_classifier@Staging"], ["no alias 'Staging'"]),
+    "a version in non-ASCII digits": (None, ["--model", "churn_classifier/\u00b2"], ["the version must be a number"]),
     "bad entity extension": (_xlsx, ["--service", "driver_activity_v1"], ["unknown extension '.xlsx'"]),
     "missing entity file": ("missing", ["--service", "driver_activity_v1"], ["nope.csv", "does not exist"]),
     "no event_timestamp": (_no_time, ["--service", "driver_activity_v1"], ["no 'event_timestamp' column"]),

@@ -101,6 +101,8 @@ def test_one_direction_only(applied: Path) -> None:
         (["driver_hourly_stat"], "error: no object named 'driver_hourly_stat' in the registry data/registry.json"),
         (["driver_hourly_stats:conv"], "hint: did you mean 'conv_rate'?"),
         (["churn_classifier@Staging"], "hint: its aliases: Challenger, Production"),
+        (["churn_classifier/\u00b2"], "error: unknown kind 'churn_classifier'"),  # ²: not an ASCII digit
+        (["FeatureView/driver_hourly_stat"], "error: feature view 'driver_hourly_stat' is not in the registry data/registry.json (version 1)"),
         (["driver", "--format", "markdown"], "'markdown' is not one of 'text', 'json', 'mermaid'"),
     ],
 )

@@ -207,6 +207,11 @@ def test_each_registry_records_its_own_store(repo: Path) -> None:
     assert "Online store: switches from sqlite:data/staging.db to sqlite:data/prod.db" in plan
     error = one_error(fsctl_in(repo, "materialize-incremental", iso(50), **mixed))
     assert "were applied to online store sqlite:data/staging.db" in error
+    # ... and --tables-only through the staging registry leaves prod's tables: staging never left them
+    error = one_error(fsctl_in(repo, "teardown", "--tables-only", "--yes", **mixed))
+    assert "registry" in error and "were never switched away from online store sqlite:data/prod.db" in error
+    assert online(repo, **prod) == {1: 0.30, 2: 0.40, 3: 0.49, 4: None}
+    assert incremental(repo, 52, **prod)["start"] == h(50).isoformat()
     # a fresh registry: nothing to switch from; its first apply records the store
     fresh = {"ENVIRONMENT": "prod"}
     assert "switches" not in ok(fsctl_in(repo, "plan", "--registry", str(repo / "data/other.json"), **fresh)).stdout

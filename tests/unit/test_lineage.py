@@ -1,29 +1,49 @@
-"""fsctl lineage's use case on a small graph (services.lineage.build_lineage) and its three
-renderings: which objects each walk reaches, how OBJECT is resolved, protected marking."""
+"""fsctl lineage's use case on a small graph (services.lineage.build_lineage over a Catalog)
+and its three renderings: which objects each walk reaches, how OBJECT is resolved, protected
+marking, the order of nodes."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fsctl import Entity, FeatureService, FeatureView, Field, FileSource, Model, ModelVersion
+from fsctl.definitions.config import DEFAULT_PROTECTED_ALIASES
 from fsctl.errors import UsageError
 from fsctl.render import render
-from fsctl.results.lineage import DOWNSTREAM, UPSTREAM, Branch, Lineage
-from fsctl.services.lineage import build_lineage
+from fsctl.results.lineage import BOTH, DOWNSTREAM, UPSTREAM, Branch, Lineage
+from fsctl.services import lineage as service
+from fsctl.services.catalog import Catalog
+from fsctl.services.project import Project
+
+Documents = dict[str, dict[str, dict[str, Any]]]
 
 
-def _documents(*objects: Any) -> dict[str, dict[str, dict[str, Any]]]:
-    out: dict[str, dict[str, dict[str, Any]]] = {}
+def build_lineage(
+    documents: Documents,
+    ref: str,
+    direction: str = BOTH,
+    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES,
+    registry: str = "r.json",
+    registry_version: int = 4,
+) -> Lineage:
+    """The lineage of ``ref`` among ``documents``, as version ``registry_version`` of ``registry``."""
+    project = Project("demo", Path("/repo"), registry, "memory:", protected_aliases)
+    return service.build_lineage(Catalog.of(project, documents, registry_version), ref, direction)
+
+
+def _documents(*objects: Any) -> Documents:
+    out: Documents = {}
     for obj in objects:
         out.setdefault(obj.KIND, {})[obj.name] = obj.to_dict()
     return out
 
 
-def _repo() -> dict[str, dict[str, dict[str, Any]]]:
+def _repo() -> Documents:
     driver = Entity(name="driver", join_keys=["driver_id"], owner="@acme/drivers")
     src = FileSource(name="src", path="data/x.parquet")
     other_src = FileSource(name="trips", path="data/t.parquet")  # shares a name with a service
@@ -152,6 +172,29 @@ def test_a_model_reads_what_its_versions_read_and_leads_to_its_aliases() -> None
     assert "Read by" not in render(result, "text")
 
 
+def test_model_versions_are_in_numeric_order_in_every_format() -> None:
+    docs = _repo()
+    versions = docs["Model"]["churn"]["versions"]
+    docs["Model"]["churn"]["versions"] = [*versions[:2], {**versions[2], "version": 10}]
+    result = build_lineage(docs, "churn")
+    numbers = [n.name for n in result.nodes if n.kind == "model_version"]
+    assert numbers == ["churn/1", "churn/2", "churn/10"]
+    assert result.downstream is not None
+    assert [b.node for b in result.downstream.children] == [
+        "model_version:churn/1",
+        "model_version:churn/2",
+        "model_version:churn/10",
+    ]
+    text = render(result, "text")
+    assert text.index("model version churn/2") < text.index("model version churn/10")
+    json_versions = [n["name"] for n in json.loads(render(result, "json"))["nodes"] if n["kind"] == "model_version"]
+    assert json_versions == ["churn/1", "churn/2", "churn/10"]
+    mermaid = render(result, "mermaid")
+    assert mermaid.index('"model version churn/2"') < mermaid.index('"model version churn/10"')
+    stats = render(build_lineage(docs, "stats:trips", DOWNSTREAM), "text")
+    assert "Read by 3 model versions, 2 behind a protected alias: churn/1 (Production), churn/2 (Champion), churn/10" in stats
+
+
 def test_a_node_met_twice_in_a_tree_is_expanded_once() -> None:
     result = build_lineage(_repo(), "stats", DOWNSTREAM)
     down = tree_ids(result.downstream)
@@ -168,13 +211,18 @@ def test_a_node_met_twice_in_a_tree_is_expanded_once() -> None:
         ("stat", "no object named 'stat'", "did you mean 'stats'?"),
         ("conv", "no object named 'conv'", "a feature is named view:feature: stats:conv"),
         ("stats:conb", "view 'stats' has no feature 'conb'", "did you mean 'conv'?"),
-        ("stat:conv", "no FeatureView named 'stat'", "did you mean 'stats'?"),
+        ("stat:conv", "feature view 'stat' is not in the registry r.json (version 4)", "did you mean 'stats'?"),
+        ("stats:", "feature reference 'stats:' is not view:feature", "e.g. driver_hourly_stats:conv_rate"),
         ("churn/9", "model 'churn' has no version 9", "its versions: 1, 2, 3"),
         ("churn@Prod", "model 'churn' has no alias 'Prod'", "its aliases: Challenger, Champion, Production"),
         ("churn@Prodution", "has no alias 'Prodution'", "did you mean 'Production'?"),
-        ("chrun@Production", "no Model named 'chrun'", "did you mean 'churn'?"),
-        ("FeatureService/stats", "no FeatureService named 'stats'", "the FeatureService objects: trips, whole"),
+        ("chrun@Production", "model 'chrun' is not in the registry r.json (version 4)", "did you mean 'churn'?"),
+        ("chrun/1", "model 'chrun' is not in the registry r.json (version 4)", "did you mean 'churn'?"),
+        ("FeatureService/stats", "feature service 'stats' is not in the registry", "applied FeatureService objects: trips, whole"),
         ("widget/stats", "unknown kind 'widget'", "use one of entities"),
+        ("churn/\u00b2", "unknown kind 'churn'", "use one of entities"),  # ² is a digit, not an ASCII one
+        ("churn/\u0663", "unknown kind 'churn'", "use one of entities"),  # Arabic-Indic 3
+        ("nothing", "no object named 'nothing' in the registry r.json (version 4)", "give NAME, Kind/NAME"),
         (" ", "name the object", "MODEL@ALIAS"),
     ],
 )

@@ -22,6 +22,7 @@ from fsctl.online.dynamodb import DynamoDBOnlineStoreConfig
 from fsctl.online.redis_store import RedisOnlineStoreConfig
 from fsctl.online.sqlite import SQLiteOnlineStoreConfig
 from fsctl.render import render
+from fsctl.results.apply import TablesDrop
 from fsctl.services.apply import apply_definitions, apply_saved, teardown
 from fsctl.services.browse import describe
 from fsctl.services.online_tables import drop_old_store
@@ -192,9 +193,9 @@ def test_a_registry_that_does_not_record_its_store_is_noted_not_switched() -> No
 
 
 
-def use_store(root: Path, path: str) -> None:
+def use_store(root: Path, path: str, registry: str = "data/registry.json") -> None:
     (root / "fsctl.yaml").write_text(
-        f"project: sw\nregistry: data/registry.json\nonline_store: {{type: sqlite, path: {path}}}\n"
+        f"project: sw\nregistry: {registry}\nonline_store: {{type: sqlite, path: {path}}}\n"
     )
 
 
@@ -342,10 +343,13 @@ def test_tables_only_drops_a_left_store_and_never_the_one_in_use(repo: Path) -> 
 
     use_store(repo, "data/a.db")  # the store left behind
     asked: list[tuple[str, ...]] = []
+
+    def decline(drop: TablesDrop) -> bool:
+        asked.append(drop.views)
+        return False
+
     with open_workspace(repo) as ws:
-        cancelled = drop_old_store(
-            ws.project, ws.registry_reader(), ws.online_store(), ws.state(), lambda d: bool(asked.append(d.views))
-        )
+        cancelled = drop_old_store(ws.project, ws.registry_reader(), ws.online_store(), ws.state(), decline)
         assert cancelled.cancelled and ws.online_store().views("sw") == {"stats"}
         drop = drop_old_store(ws.project, ws.registry_reader(), ws.online_store(), ws.state())
         assert (drop.dropped, drop.store, drop.views) == (True, A, ("stats",))
@@ -359,6 +363,30 @@ def test_tables_only_drops_a_left_store_and_never_the_one_in_use(repo: Path) -> 
 
     use_store(repo, "data/b.db")  # the project goes on in B
     assert incremental(repo, h(30)).start == h(26)
+
+
+def test_tables_only_never_drops_a_store_this_registry_did_not_leave(repo: Path) -> None:
+    """Two registries of one repo (staging, prod), each with its store: the prod store through
+    the staging registry is not a store staging left, so its tables and watermarks stay."""
+    apply(repo)  # staging: data/registry.json in A
+    use_store(repo, "data/b.db", registry="data/prod.json")
+    apply(repo)
+    incremental(repo, h(24))
+    prod_keys = stored_keys(repo)
+    prod_state = json.loads((repo / "data/prod.state.json").read_text())
+    assert prod_keys and list(prod_state["stores"]) == [B]
+
+    use_store(repo, "data/b.db")  # prod's store, through the staging registry
+    with pytest.raises(UsageError) as info, open_workspace(repo) as ws:
+        drop_old_store(ws.project, ws.registry_reader(), ws.online_store(), ws.state())
+    assert info.value.message == (
+        "the online views of registry data/registry.json (version 1) were never switched away from online store "
+        "sqlite:data/b.db: its tables may be those of another registry using it, so --tables-only leaves them"
+    )
+    assert info.value.hint is not None and "the stores this registry left (see `fsctl registry history`): none" in info.value.hint
+    use_store(repo, "data/b.db", registry="data/prod.json")
+    assert stored_keys(repo) == prod_keys  # prod's data is all there
+    assert json.loads((repo / "data/prod.state.json").read_text()) == prod_state
 
 
 def test_teardown_names_the_stores_left_behind(repo: Path) -> None:
@@ -375,7 +403,9 @@ def test_teardown_names_the_stores_left_behind(repo: Path) -> None:
     assert list(state_document(repo)["stores"]) == [A]
     use_store(repo, "data/a.db")
     with open_workspace(repo) as ws:  # nothing of the project is in the registry: A can go
-        drop_old_store(ws.project, ws.registry_reader(), ws.online_store(), ws.state())
+        drop = drop_old_store(ws.project, ws.registry_reader(), ws.online_store(), ws.state())
+        assert (drop.dropped, drop.store, drop.views) == (True, A, ("stats",))
+        assert ws.online_store().views("sw") == set()
         again = teardown(ws.project, publisher(ws))
     assert again.other_stores == () and not again.written
     assert render(again, "text") == "No changes. Registry data/registry.json stays at version 3."
