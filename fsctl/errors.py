@@ -17,7 +17,8 @@ not an ``FsctlError`` is a bug: the CLI exits 3 and suggests ``--debug``.
     │   ├── CorruptRegistryError   the stored document does not parse
     │   ├── ConflictError          the registry moved during a write (compare-and-swap lost)
     │   └── StalePlanError         a saved plan no longer matches registry or definitions
-    └── StoreError             an offline or online store failed
+    ├── StoreError             an offline or online store failed
+    └── ModelError             a model artifact cannot be loaded, or its predict fails
 """
 
 from __future__ import annotations
@@ -148,3 +149,8 @@ def did_you_mean(name: str, choices: Iterable[str], what: str, otherwise: str | 
     if not options:
         return f"{what}: none"
     return f"{what}: {', '.join(options[:8])}{', ...' if len(options) > 8 else ''}"
+
+
+class ModelError(FsctlError):
+    """A model artifact cannot be loaded (missing, not allowed, wrong kind, a missing extra),
+    or its ``predict`` failed or answered in a shape fsctl cannot read."""

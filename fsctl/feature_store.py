@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from fsctl.results.push import PushResult
     from fsctl.services.online import OnlineReader
     from fsctl.services.push import OnlineWriter
+    from fsctl.services.score import ScoreResult
 
 
 class FeatureStore:
@@ -105,7 +106,12 @@ class FeatureStore:
         request = FeatureRequest.of(features, service, model, full_feature_names)
         ws = self.workspace
         return get_historical_features(
-            ws.project, ws.registry_reader(), ws.offline_engine(), entity_df, request, leakage_guard=leakage_guard
+            ws.project,
+            ws.registry_reader(),
+            ws.offline_engine(),
+            entity_df,
+            request,
+            leakage_guard=leakage_guard,
         )
 
     def get_online_features(
@@ -135,7 +141,50 @@ class FeatureStore:
         request = FeatureRequest.of(features, service, model, full_feature_names)
         return self._reader().get(request, entity_rows, ignore_ttl=ignore_ttl)
 
-    def push(self, push_source_name: str, df: Any, to: str = "online", allow_registry_cache: bool = True) -> PushResult:
+    def score_batch(
+        self,
+        model: str | None = None,
+        entities: Any = None,
+        *,
+        online: bool = False,
+        allow_failing_gates: bool = False,
+        model_uri: str | None = None,
+        df: Any = None,
+    ) -> ScoreResult:
+        """Predictions of the model version ``model`` (``"NAME@ALIAS"`` or ``"NAME/VERSION"``)
+        for ``entities`` (a frame or a parquet, CSV or JSON-lines path), as ``fsctl score``
+        makes them: the features of the version's bound service (point in time when the rows
+        have ``event_timestamp``, else the latest; from the online store with ``online``),
+        then the model's ``predict``. The result holds every entity row in input order with
+        all its columns plus the prediction column(s): ``to_pandas()``, ``to_arrow()``,
+        ``write(path)``; ``metadata()`` says which version, alias and registry version made it.
+
+        ``model_uri="models:/NAME/VERSION"`` (or ``models:/NAME@ALIAS``) and ``df=`` are
+        accepted as Databricks' ``score_batch`` spells them; the name is the fsctl binding's.
+        """
+        from fsctl.services.score import score_batch
+
+        if (model is None) == (model_uri is None):
+            from fsctl.errors import UsageError
+
+            raise UsageError(
+                "score_batch: give model='NAME@ALIAS' (or model_uri='models:/NAME/VERSION'), one of them"
+            )
+        ws = self.workspace
+        return score_batch(
+            ws.project,
+            ws.registry_reader(),
+            ws.offline_engine(),
+            ws.load_model,
+            entities if entities is not None else df,
+            model or str(model_uri),
+            online=self._reader() if online else None,
+            allow_failing_gates=allow_failing_gates,
+        )
+
+    def push(
+        self, push_source_name: str, df: Any, to: str = "online", allow_registry_cache: bool = True
+    ) -> PushResult:
         """Feast's ``push``: write the rows of ``df`` (a pandas DataFrame, a pyarrow Table or a
         dict of columns) to every online view on the FileSource ``push_source_name`` (fsctl
         has no push sources), as ``fsctl serve``'s ``/push`` does: checked against the views'
@@ -148,12 +197,18 @@ class FeatureStore:
                 f"push(to={to!r}): fsctl writes pushed rows to the online store only",
                 hint="use to='online'; a view's offline data is its source's files",
             )
-        return self._writer().push(push_source_name, _columns(df), client="python", refresh=not allow_registry_cache)
+        return self._writer().push(
+            push_source_name, _columns(df), client="python", refresh=not allow_registry_cache
+        )
 
-    def write_to_online_store(self, feature_view_name: str, df: Any, allow_registry_cache: bool = True) -> PushResult:
+    def write_to_online_store(
+        self, feature_view_name: str, df: Any, allow_registry_cache: bool = True
+    ) -> PushResult:
         """Feast's ``write_to_online_store``: write the rows of ``df`` to one online view (see
         :meth:`push`)."""
-        return self._writer().write(feature_view_name, _columns(df), client="python", refresh=not allow_registry_cache)
+        return self._writer().write(
+            feature_view_name, _columns(df), client="python", refresh=not allow_registry_cache
+        )
 
     def _reader(self) -> OnlineReader:
         if self._online_reader is None:

@@ -12,6 +12,7 @@ registry writer     ``Registry``                the registry URI's scheme
 state store         ``StateStore``              the scheme of the registry URI (beside it)
 online store        ``OnlineStore``             ``online_store.type``
 offline engine      ``OfflineEngine``           ``offline_store.type``
+model loader        ``load(uri) -> LoadedModel``  the model URI's scheme (``MODEL_LOADERS``)
 ==================  ==========================  =========================================
 
 Each port has one table of ``type -> Adapter(module, config model, factory)``. Adding a
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from fsctl.online import OnlineStore
     from fsctl.online.base import OnlineStoreConfig
     from fsctl.registry import Registry, RegistryReader
+    from fsctl.scoring import LoadedModel
     from fsctl.services.project import Project
     from fsctl.state import StateStore
     from fsctl.storage import Location
@@ -76,8 +78,12 @@ OFFLINE_ENGINES: dict[str, Adapter] = {
 }
 ONLINE_STORES: dict[str, Adapter] = {
     "sqlite": Adapter("fsctl.online.sqlite", "SQLiteOnlineStoreConfig", "create_store"),
-    "dynamodb": Adapter("fsctl.online.dynamodb", "DynamoDBOnlineStoreConfig", "create_store", ("boto3", "aws")),
-    "redis": Adapter("fsctl.online.redis_store", "RedisOnlineStoreConfig", "create_store", ("redis", "redis")),
+    "dynamodb": Adapter(
+        "fsctl.online.dynamodb", "DynamoDBOnlineStoreConfig", "create_store", ("boto3", "aws")
+    ),
+    "redis": Adapter(
+        "fsctl.online.redis_store", "RedisOnlineStoreConfig", "create_store", ("redis", "redis")
+    ),
 }
 REGISTRIES: dict[str, Adapter] = {
     "local": Adapter("fsctl.registry.local", None, "create"),
@@ -87,6 +93,33 @@ STATE_STORES: dict[str, Adapter] = {
     "local": Adapter("fsctl.state.local", None, "create"),
     "s3": Adapter("fsctl.state.s3", None, "create", ("boto3", "aws")),
 }
+
+# A model version's URI scheme -> its loader (``load(uri, LoadContext) -> LoadedModel``).
+MODEL_LOADERS: dict[str, Adapter] = {
+    "python": Adapter("fsctl.scoring.python_loader", None, "load"),
+    "file": Adapter("fsctl.scoring.pickle_loader", None, "load"),
+    "s3": Adapter("fsctl.scoring.pickle_loader", None, "load", ("boto3", "aws")),
+    "models": Adapter("fsctl.scoring.mlflow_loader", None, "load", ("mlflow", "mlflow")),
+    "runs": Adapter("fsctl.scoring.mlflow_loader", None, "load", ("mlflow", "mlflow")),
+}
+
+
+def load_model(uri: str, root: Path, artifact_locations: tuple[str, ...] = ()) -> LoadedModel:
+    """The model at ``uri``, loaded by the loader of its scheme (see ``MODEL_LOADERS``)."""
+    from fsctl.errors import ModelError
+    from fsctl.scoring import LoadContext
+
+    scheme = uri.partition(":")[0] if ":" in uri else ""
+    adapter = MODEL_LOADERS.get(scheme)
+    if adapter is None:
+        raise ModelError(
+            f"model URI {uri!r}: fsctl cannot load a model from {'this scheme' if scheme else 'a URI without a scheme'}",
+            hint=f"use one of {', '.join(s + ':' for s in MODEL_LOADERS)} (e.g. python://module:function, "
+            "file://models/churn.pkl, models:/churn/3)",
+        )
+    adapter.check_installed(f"model URI {uri}")
+    loaded: LoadedModel = adapter.attribute(adapter.factory)(uri, LoadContext(root, artifact_locations))
+    return loaded
 
 
 def section_config(table: dict[str, Adapter], section: PortSection, name: str, what: str) -> PortConfig:
@@ -127,7 +160,9 @@ class Workspace:
         self.root = root
         self.config = config
         self.registry_uri = registry_uri or str(config.registry)
-        self.online_config = section_config(ONLINE_STORES, config.online_store, "online_store", "online store")
+        self.online_config = section_config(
+            ONLINE_STORES, config.online_store, "online_store", "online store"
+        )
         self.offline_config = section_config(
             OFFLINE_ENGINES, config.offline_store, "offline_store", "offline store"
         )
@@ -214,6 +249,11 @@ class Workspace:
             adapter.check_installed(f"offline_store type '{self.offline_config.type}'")
             self._offline = adapter.attribute(adapter.factory)(self.offline_config)
         return self._offline
+
+    def load_model(self, uri: str) -> LoadedModel:
+        """The model artifact at ``uri`` (see ``MODEL_LOADERS``); pickle and joblib files only
+        from ``scoring.artifact_locations``."""
+        return load_model(uri, self.root, self.config.scoring.artifact_locations)
 
     def close(self) -> None:
         """Close the online store and the offline engine (if they were opened)."""

@@ -35,6 +35,7 @@ COMMANDS = {
     "registry": "commands_browse:registry_group",
     "lineage": "commands_browse:lineage",
     "historical": "commands_data:historical",
+    "score": "commands_score:score",
     "materialize": "commands_data:materialize_cmd",
     "materialize-incremental": "commands_data:materialize_incremental",
     "online": "commands_online:online",

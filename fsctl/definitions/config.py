@@ -73,6 +73,28 @@ class ModelsConfig:
 
 
 @dataclass(frozen=True)
+class ScoringConfig:
+    """``scoring:`` in fsctl.yaml.
+
+    ``artifact_locations``: the only places pickle and joblib model files (``file://``,
+    ``s3://`` URIs) may be loaded from: local folders (relative to the repo) or
+    ``s3://bucket/prefix/``. Loading a pickle runs whatever code it holds, so a version's URI
+    alone (one line in a pull request) must not be able to point fsctl at any file; with
+    none listed, no pickle loads.
+
+    ``prediction_log``: where ``fsctl serve`` appends every prediction (a local folder,
+    relative to the repo, or ``s3://bucket/prefix``), as parquet files partitioned by date;
+    unset, predictions are not logged. ``log_flush_rows`` and ``log_flush_seconds``: a batch
+    is written when it has that many rows or is that old.
+    """
+
+    artifact_locations: tuple[str, ...] = ()
+    prediction_log: str | None = None
+    log_flush_rows: int = 1000
+    log_flush_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     """The validated contents of ``fsctl.yaml``."""
 
@@ -81,11 +103,18 @@ class RepoConfig:
     offline_store: PortSection = field(default_factory=lambda: PortSection("duckdb"))
     online_store: PortSection = field(default_factory=lambda: PortSection("sqlite"))
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
 
 
 # -- checking ------------------------------------------------------------------------------
 
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a mapping"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    dict: "a mapping",
+}
 
 
 def _check(value: Any, kind: Any) -> str | None:
@@ -148,14 +177,18 @@ def repo_config(data: Any) -> RepoConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{CONFIG_FILE}: must be a mapping with at least 'project'")
     problems: list[str] = []
-    known = {"project", "registry", "offline_store", "online_store", "models"}
+    known = {"project", "registry", "offline_store", "online_store", "models", "scoring"}
     problems += [f"{CONFIG_FILE}: field '{name}': unknown field" for name in data if name not in known]
     project = data.get("project")
     if "project" not in data:
         problems.append(f"{CONFIG_FILE}: field 'project': required field is missing")
     elif not isinstance(project, str):
         problems.append(f"{CONFIG_FILE}: field 'project': must be a string, got {type(project).__name__}")
-    elif not project or not project.isascii() or not all(c.islower() or c.isdigit() or c == "_" for c in project):
+    elif (
+        not project
+        or not project.isascii()
+        or not all(c.islower() or c.isdigit() or c == "_" for c in project)
+    ):
         problems.append(
             f"{CONFIG_FILE}: field 'project': invalid project name {project!r}: use lowercase letters, digits and '_'"
         )
@@ -168,7 +201,9 @@ def repo_config(data: Any) -> RepoConfig:
         if isinstance(raw, Mapping) and "type" not in raw:
             problems.append(f"{CONFIG_FILE}: field '{name}.type': required field is missing")
         elif not isinstance(raw, Mapping):
-            problems.append(f"{CONFIG_FILE}: field '{name}': must be a mapping with a type, got {type(raw).__name__}")
+            problems.append(
+                f"{CONFIG_FILE}: field '{name}': must be a mapping with a type, got {type(raw).__name__}"
+            )
         elif not isinstance(raw.get("type", default), str):
             problems.append(f"{CONFIG_FILE}: field '{name}.type': must be a string")
         else:
@@ -180,7 +215,11 @@ def repo_config(data: Any) -> RepoConfig:
     if not isinstance(raw_models, Mapping):
         problems.append(f"{CONFIG_FILE}: field 'models': must be a mapping, got {type(raw_models).__name__}")
     else:
-        problems += [f"{CONFIG_FILE}: field 'models.{k}': unknown field" for k in raw_models if k not in ("protected_aliases", "required_metadata")]
+        problems += [
+            f"{CONFIG_FILE}: field 'models.{k}': unknown field"
+            for k in raw_models
+            if k not in ("protected_aliases", "required_metadata")
+        ]
         lists = {}
         for key in ("protected_aliases", "required_metadata"):
             value = raw_models.get(key, list(getattr(models, key)))
@@ -197,6 +236,11 @@ def repo_config(data: Any) -> RepoConfig:
             lists[key] = tuple(value)
         if len(lists) == 2:
             models = ModelsConfig(**lists)
+    scoring = ScoringConfig()
+    try:
+        scoring = _scoring_config(data.get("scoring", {}))
+    except ConfigError as exc:
+        problems.append(exc.message)
     if problems:
         raise ConfigError("\n".join(problems))
     return RepoConfig(
@@ -205,4 +249,35 @@ def repo_config(data: Any) -> RepoConfig:
         offline_store=sections["offline_store"],
         online_store=sections["online_store"],
         models=models,
+        scoring=scoring,
+    )
+
+
+def _scoring_config(raw: Any) -> ScoringConfig:
+    """``scoring:`` checked: a list of locations, a log path, positive batch limits."""
+    where = f"{CONFIG_FILE}: field 'scoring"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}': must be a mapping, got {type(raw).__name__}")
+    values = dict(raw)
+    locations = values.get("artifact_locations", [])
+    if not isinstance(locations, list) or not all(isinstance(v, str) and v.strip() for v in locations):
+        raise ConfigError(
+            f"{where}.artifact_locations': must be a list of folders or s3://bucket/prefix/ URIs"
+        )
+    values.pop("artifact_locations", None)  # checked here; parse_config checks the rest
+    config = parse_config(ScoringConfig, values, "scoring")
+    problems = []
+    if config.log_flush_rows < 1:
+        problems.append(f"{where}.log_flush_rows': must be at least 1, got {config.log_flush_rows}")
+    if not config.log_flush_seconds > 0:
+        problems.append(f"{where}.log_flush_seconds': must be more than 0, got {config.log_flush_seconds}")
+    if config.prediction_log is not None and not config.prediction_log.strip():
+        problems.append(f"{where}.prediction_log': must be a folder or an s3://bucket/prefix URI")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return ScoringConfig(
+        artifact_locations=tuple(locations),
+        prediction_log=config.prediction_log,
+        log_flush_rows=config.log_flush_rows,
+        log_flush_seconds=float(config.log_flush_seconds),
     )

@@ -11,12 +11,16 @@ version. Rules that need other objects or the whole model (an alias pointing at 
 version, a signature the bound service does not give, traffic naming no alias) are checked
 by the loader (:mod:`fsctl.loader.validate`); what a protected version must carry
 (``models.required_metadata``) is a promotion gate's, see :mod:`fsctl.definitions.model_rules`.
+``missing_features`` (``error``, the default, or ``null``): what the prediction endpoint does
+when a feature of an entity row is missing or expired in the online store: answer 422 for
+that request, or pass the model a null (issue 13, :mod:`fsctl.services.predict`).
 ``gates`` (optional) adds the model's own promotion gates (:mod:`fsctl.diff.gates`):
 ``min_metrics`` (metric -> the least value a version needs before a protected alias may
 point at it) and ``beat_current`` (the version must beat, on those metrics, the version
 the alias points at now).
 
-Canonical form: the keys added with issue 12 (``traffic``, ``gates``; a version's ``tags``,
+Canonical form: the keys added with issues 12 and 13 (``traffic``, ``gates``,
+``missing_features``; a version's ``tags``,
 ``metrics``, ``signature``, ``archived``) are left out when unset, so a registry applied before they
 existed reads exactly as the same definitions do now: no plan change on upgrade. The
 registry also keeps, per version, a ``training_snapshot`` that the user never writes (see
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field as PydanticField
 from pydantic import field_validator
@@ -64,7 +68,9 @@ def _check_metrics(value: Any) -> Any:
         return value
     for name, number in value.items():
         if not isinstance(name, str) or not METRIC_RE.match(name):
-            raise ValueError(f"invalid metric name {name!r}: start with a letter; use letters, digits, '_', '.', '-', '/'")
+            raise ValueError(
+                f"invalid metric name {name!r}: start with a letter; use letters, digits, '_', '.', '-', '/'"
+            )
         if isinstance(number, bool) or not isinstance(number, (int, float)):
             raise ValueError(f"metric '{name}' must be a number, got {type(number).__name__} {number!r}")
         if not math.isfinite(number):
@@ -134,6 +140,7 @@ class Model(FsctlObject):
     aliases: dict[str, int] = PydanticField(default_factory=dict)
     traffic: dict[str, int] = PydanticField(default_factory=dict)
     gates: ModelGates | None = None
+    missing_features: Literal["error", "null"] = "error"
 
     @field_validator("versions", mode="before")
     @classmethod
@@ -182,6 +189,8 @@ class Model(FsctlObject):
             del out["traffic"]
         if out.get("gates") is None:
             del out["gates"]
+        if out.get("missing_features") == "error":
+            del out["missing_features"]
         out["versions"] = [
             {k: v for k, v in version.items() if k not in _UNSET_VERSION_KEYS or v != _UNSET_VERSION_KEYS[k]}
             for version in out["versions"]

@@ -117,6 +117,8 @@ def classify(kind: str, path: str, before: Any, after: Any) -> tuple[str, str]:
             return NON_BREAKING, f"alias {alias} moves from version {before} to {after}"
         if head == "traffic":
             return NON_BREAKING, "traffic split changed"
+        if head == "missing_features":
+            return NON_BREAKING, f"missing features: {after or 'error'} (was {before or 'error'})"
         if head == "versions":
             return _classify_version(parts, before, after)
     return NON_BREAKING, f"{path} changed"

@@ -62,6 +62,19 @@ class EntityInput:
             return {k: table.column(k).to_pylist() for k in keys}
         return {k: table[k].tolist() for k in keys}  # pandas
 
+    def to_arrow(self) -> Any:
+        """The rows as a pyarrow Table (a file is read; a pandas frame converted without its index)."""
+        if self.path is not None:
+            return self._arrow()
+        frame = self.frame
+        if hasattr(frame, "read_all"):  # a RecordBatchReader
+            return frame.read_all()
+        if type(frame).__module__.split(".")[0] == "pandas":
+            import pyarrow as pa
+
+            return pa.Table.from_pandas(frame, preserve_index=False)
+        return frame
+
     def _what(self) -> str:
         return f"entity file {self.path}" if self.path is not None else self.label
 

@@ -46,6 +46,8 @@ VIEWS: dict[tuple[str, str], str] = {
     ("Lineage", "mermaid"): "lineage:lineage_mermaid",
     ("HistoricalSummary", "text"): "retrieval:historical_text",
     ("HistoricalSummary", "json"): "retrieval:historical_json",
+    ("ScoreSummary", "text"): "score:score_text",
+    ("ScoreSummary", "json"): "score:score_json",
     ("MaterializeResult", "text"): "materialize:materialize_text",
     ("MaterializeResult", "json"): "materialize:materialize_json",
     ("OnlineResponse", "text"): "online:online_text",

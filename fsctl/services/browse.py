@@ -90,11 +90,11 @@ def describe(
         )
     context = _context(resolved, name, snapshot.objects, state, project.online_store)
     if resolved == "Model":
-        context["gates"] = [g.to_dict() for g in _gates_now(project, name, snapshot.objects, lookouts)]
+        context["gates"] = [g.to_dict() for g in gates_now(project, name, snapshot.objects, lookouts)]
     return ObjectDetail(resolved, name, objects[name], context)
 
 
-def _gates_now(
+def gates_now(
     project: Project, name: str, objects: dict[str, dict[str, dict[str, Any]]], lookouts: Lookouts | None
 ) -> tuple[Gate, ...]:
     """The promotion gates of the model's protected aliases as if each were promoted now:
@@ -107,8 +107,16 @@ def _gates_now(
     protected = {a: n for a, n in (model.get("aliases") or {}).items() if a in project.protected_aliases}
     if not protected:
         return ()
-    before = {**objects, "Model": {**objects["Model"], name: {**model, "aliases": {
-        a: n for a, n in (model.get("aliases") or {}).items() if a not in protected}}}}
+    before = {
+        **objects,
+        "Model": {
+            **objects["Model"],
+            name: {
+                **model,
+                "aliases": {a: n for a, n in (model.get("aliases") or {}).items() if a not in protected},
+            },
+        },
+    }
     observed = observe(project, lookouts) if lookouts is not None else None
     desired = {**objects, "Model": {name: model}}
     return promotion_gates(before, desired, project.protected_aliases, project.required_metadata, observed)
@@ -180,13 +188,17 @@ def _context(
         }
         if state is not None:  # the watermark in the configured online store
             view_state = state.read().view_state(store, name)
-            context["watermark"] = view_state.watermark.isoformat() if view_state and view_state.watermark else None
+            context["watermark"] = (
+                view_state.watermark.isoformat() if view_state and view_state.watermark else None
+            )
     if kind == "Model":
         context.update(_model_context(name, doc, objects))
     return context
 
 
-def _model_context(name: str, doc: dict[str, Any], objects: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+def _model_context(
+    name: str, doc: dict[str, Any], objects: dict[str, dict[str, dict[str, Any]]]
+) -> dict[str, Any]:
     """For a model: what each version reads now (``reads``: version -> [{"ref", "dtype"}]),
     where that differs from its training snapshot (``gaps``: version -> [Gap.to_dict()]), and
     the ``lineage`` command to run for more."""

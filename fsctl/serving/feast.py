@@ -97,7 +97,9 @@ def tidy_schema(schema: Any) -> Any:
         return [tidy_schema(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {k: tidy_schema(v) for k, v in schema.items() if k != "title" and not (k == "default" and v is None)}
+    out = {
+        k: tidy_schema(v) for k, v in schema.items() if k != "title" and not (k == "default" and v is None)
+    }
     patterns = out.pop("patternProperties", None)
     if patterns:
         ((pattern, values),) = patterns.items()
@@ -165,7 +167,8 @@ def models(max_rows: int = DEFAULT_MAX_ENTITY_ROWS) -> Any:
             "OUTSIDE_MAX_AGE), false nulls them; left out, the server's setting (fsctl serve --ignore-ttl).",
         )
         include_feature_view_version_metadata: bool = Field(
-            default=False, description="Sent by Feast clients; fsctl has no view versions, so it changes nothing."
+            default=False,
+            description="Sent by Feast clients; fsctl has no view versions, so it changes nothing.",
         )
 
         @model_validator(mode="after")
@@ -173,7 +176,9 @@ def models(max_rows: int = DEFAULT_MAX_ENTITY_ROWS) -> Any:
             given = [name for name in REQUEST_LABELS if getattr(self, name) is not None]
             if len(given) != 1:
                 got = f" (got {', '.join(given)})" if given else ""
-                raise ValueError(f"name the features one way: give exactly one of features | feature_service | model{got}")
+                raise ValueError(
+                    f"name the features one way: give exactly one of features | feature_service | model{got}"
+                )
             return self
 
     class FeatureVector(BaseModel):
@@ -207,6 +212,10 @@ def models(max_rows: int = DEFAULT_MAX_ENTITY_ROWS) -> Any:
         ignore_ttl: bool = Field(description="Whether reads that leave ignore_ttl out return expired values.")
         max_entity_rows: int = Field(description="Entity rows (or pushed rows) one request may hold.")
         push: bool = Field(description="Whether /push and /write-to-online-store are enabled.")
+        models_loaded: int = absent(description="Model versions loaded by the prediction endpoint.")
+        prediction_log: str | None = Field(
+            default=None, description="Where predictions are logged (null: not logged)."
+        )
         registry_error: str = absent(
             description="Present while the registry cannot be re-read (status degraded); reads use the "
             "last good version.",

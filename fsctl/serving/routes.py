@@ -3,8 +3,11 @@
 :class:`~fsctl.services.push.OnlineWriter`).
 
 * ``POST /get-online-features``: Feast's request and response (:mod:`fsctl.serving.feast`);
+* ``POST /models/{name}/predict``: predictions from a model's online features
+  (:mod:`fsctl.serving.predict`);
 * ``POST /push``, ``POST /write-to-online-store``: only with ``--enable-push``
   (:mod:`fsctl.serving.push`);
+* ``GET /metrics``: Prometheus metrics (:mod:`fsctl.serving.metrics`);
 * ``GET /health``: 200 with the registry version and the server's settings; 503 if the
   online store is unreachable, or with ``"status": "degraded"`` while the registry cannot
   be re-read (reads go on from the last good version);
@@ -35,7 +38,9 @@ from fsctl.serving.settings import ServerSettings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from fsctl.services.predict import Predictor
     from fsctl.services.push import OnlineWriter
+    from fsctl.serving.metrics import ServerMetrics
 
 __all__ = ["MAX_BODY_BYTES", "create_app", "require_server_packages"]
 
@@ -56,18 +61,27 @@ def create_app(
     reader: OnlineReader,
     settings: ServerSettings | None = None,
     writer: "OnlineWriter | None" = None,
+    predictor: "Predictor | None" = None,
+    metrics: "ServerMetrics | None" = None,
 ) -> "FastAPI":
-    """The feature server app of ``project``, reading through ``reader`` and, when
-    ``settings.push``, writing through ``writer`` (their owner closes the stores)."""
+    """The feature server app of ``project``, reading through ``reader``, predicting through
+    ``predictor`` (no prediction endpoint without one) and, when ``settings.push``, writing
+    through ``writer`` (their owner closes the stores and the prediction log)."""
     require_server_packages()
     from fastapi import FastAPI, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse, Response
 
+    from fsctl.serving.metrics import ServerMetrics, add_metrics
+    from fsctl.serving.predict import add_predict_routes
     from fsctl.serving.push import add_push_routes
     from fsctl.version import __version__
 
     settings = settings or ServerSettings()
+    metrics = metrics or ServerMetrics()
+    log = predictor.log if predictor is not None else None
+    if log is not None:
+        metrics.watch_log(lambda: log.stats)
     wire = models(settings.max_entity_rows)
 
     def fail(status: int, detail: str) -> JSONResponse:
@@ -79,13 +93,19 @@ def create_app(
         description=f"Online features of project `{project}`: the latest values per entity key.",
     )
     errors: dict[int | str, dict[str, Any]] = {
-        400: {"model": wire.ErrorDetail, "description": "A request fsctl cannot answer (the detail says why)."},
+        400: {
+            "model": wire.ErrorDetail,
+            "description": "A request fsctl cannot answer (the detail says why).",
+        },
         413: {
             "model": wire.ErrorDetail,
             "description": f"A body over {MAX_BODY_BYTES // (1024 * 1024)} MiB, or more than "
             f"{settings.max_entity_rows:,} rows (fsctl serve --max-entity-rows).",
         },
-        422: {"model": wire.ErrorDetail, "description": "A body of the wrong shape (the detail names the fields)."},
+        422: {
+            "model": wire.ErrorDetail,
+            "description": "A body of the wrong shape (the detail names the fields).",
+        },
         503: {"model": wire.ErrorDetail, "description": "The online store or the registry failed."},
     }
 
@@ -95,7 +115,10 @@ def create_app(
         response_model=wire.Response,
         responses=errors,
         openapi_extra={
-            "requestBody": {"required": True, "content": {"application/json": {"schema": wire.request_schema}}}
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": wire.request_schema}},
+            }
         },
     )
     async def get_online_features(request: Request) -> Response:
@@ -112,6 +135,7 @@ def create_app(
 
         def read() -> bytes:
             response = reader.get(call.request, call.entities, ignore_ttl=ignore_ttl)
+            metrics.observe_features(response.statuses, response.names)
             body = feast_response(response)
             return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
 
@@ -141,14 +165,21 @@ def create_app(
         info.update(
             ignore_ttl=settings.ignore_ttl, max_entity_rows=settings.max_entity_rows, push=settings.push
         )
+        if predictor is not None:
+            info["models_loaded"] = len(predictor.models)
+            info["prediction_log"] = predictor.log.location if predictor.log is not None else None
         # "degraded": the registry cannot be read now; reads still answer from the last good
         # version, but a readiness probe should not route new traffic here.
         return JSONResponse(info, status_code=200 if info["status"] == "ok" else 503)
 
+    add_predict_routes(app, predictor, settings, errors, metrics)
     add_push_routes(app, writer, settings, errors)
+    add_metrics(app, metrics)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        return fail(500, f"internal error: {type(exc).__name__}: {exc} (this is a bug in fsctl; please report it)")
+        return fail(
+            500, f"internal error: {type(exc).__name__}: {exc} (this is a bug in fsctl; please report it)"
+        )
 
     return app

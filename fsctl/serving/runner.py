@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from fsctl.errors import UsageError
+from fsctl.errors import StoreError, UsageError
 from fsctl.services.online import OnlineReader
 from fsctl.serving.routes import create_app, require_server_packages
 from fsctl.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
+    from fsctl.scoring.log import PredictionLog
+    from fsctl.services.predict import Predictor
     from fsctl.workspace import Workspace
 
 
@@ -89,7 +91,8 @@ def run_server(
         from fsctl.services.push import OnlineWriter
 
         writer = OnlineWriter(reader, workspace.state())  # one registry cache for reads and writes
-    app = create_app(project.name, reader, settings, writer)
+    predictor, log = _predictor(workspace, reader, settings)
+    app = create_app(project.name, reader, settings, writer, predictor)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
@@ -108,15 +111,46 @@ def run_server(
         f"fsctl: serving project '{project.name}' (registry version {version}, online store "
         f"{info['online_store']}) at {url}\n"
         f"fsctl: {settings.describe()}\n"
-        f"fsctl: POST {url}/get-online-features{writes}; API docs at {url}/docs; Ctrl-C to stop"
+        f"fsctl: POST {url}/get-online-features, {url}/models/NAME/predict{writes}; metrics at "
+        f"{url}/metrics; API docs at {url}/docs; Ctrl-C to stop"
     )
     try:
         with _stop_on_signals(stop):
             server.run(sockets=[sock])
     finally:
         sock.close()
+    code = 0
+    if log is not None:  # every prediction answered is written before the process ends
+        try:
+            log.close()
+            announce(f"fsctl: prediction log flushed to {log.location}")
+        except StoreError as exc:
+            announce(f"fsctl: error: {exc}")
+            code = 1
     announce("fsctl: server stopped")
-    return 0
+    return code
+
+
+def _predictor(
+    workspace: Workspace, reader: OnlineReader, settings: ServerSettings
+) -> tuple[Predictor, PredictionLog | None]:
+    """The prediction endpoint's predictor: models loaded through the workspace, predictions
+    logged where ``scoring.prediction_log`` says (not at all when it is unset)."""
+    from fsctl.services.predict import Predictor
+
+    scoring = workspace.config.scoring
+    log = None
+    if scoring.prediction_log:
+        from fsctl.scoring.log import PredictionLog
+
+        log = PredictionLog(
+            scoring.prediction_log,
+            workspace.root,
+            flush_rows=scoring.log_flush_rows,
+            flush_seconds=scoring.log_flush_seconds,
+        )
+    predictor = Predictor(reader, workspace.load_model, log=log, ignore_ttl=settings.ignore_ttl)
+    return predictor, log
 
 
 def _logging(access_log: bool) -> dict[str, Any]:
@@ -126,7 +160,11 @@ def _logging(access_log: bool) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "default": {"()": "uvicorn.logging.DefaultFormatter", "fmt": "fsctl: %(message)s", "use_colors": False},
+            "default": {
+                "()": "uvicorn.logging.DefaultFormatter",
+                "fmt": "fsctl: %(message)s",
+                "use_colors": False,
+            },
             "access": {
                 "()": "uvicorn.logging.AccessFormatter",
                 "fmt": '%(asctime)s %(client_addr)s "%(request_line)s" %(status_code)s',
@@ -134,7 +172,11 @@ def _logging(access_log: bool) -> dict[str, Any]:
             },
         },
         "handlers": {
-            "default": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"},
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "stream": "ext://sys.stderr",
+            },
             "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stderr"},
         },
         "loggers": {

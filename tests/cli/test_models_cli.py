@@ -203,7 +203,7 @@ def test_describe_model_shows_versions_side_by_side_what_each_reads_and_the_line
     row = {line.split()[0]: line.split()[1:] for line in lines if line.startswith("  ") and len(line.split()) > 2}
     assert row["aliases"] == ["Production", "Challenger"]
     assert row["status"] == ["active", "active"]
-    assert row["uri"] == ["s3://models/churn_classifier/1", "s3://models/churn_classifier/2"]
+    assert row["uri"] == ["python://model_code.churn:v1", "python://model_code.churn:v2"]
     assert row["auc"] == ["0.912", "0.927"]
     assert "Aliases: Production -> v1, Challenger -> v2" in page
     assert "  reads driver_activity_v2 (5 features):" in page

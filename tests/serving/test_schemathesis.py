@@ -35,7 +35,13 @@ pytestmark = pytest.mark.slow
 TOKEN = "fuzz-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 WRITES = ("/push", "/write-to-online-store")
-OPERATIONS = ["GET /health", "POST /get-online-features", "POST /push", "POST /write-to-online-store"]
+OPERATIONS = [
+    "GET /health",
+    "POST /get-online-features",
+    "POST /models/{name}/predict",
+    "POST /push",
+    "POST /write-to-online-store",
+]
 MAX_EXAMPLES = 75
 SEED = 20260301
 CHECKS = {
@@ -44,9 +50,10 @@ CHECKS = {
     "response_schema_conformance": {"enabled": True},
     # A body the schema refuses: refused with a 4xx (413 for a column over --max-entity-rows).
     "negative_data_rejection": {"enabled": True, "expected-statuses": ["400", "401", "403", "413", "422"]},
-    # A schema-valid body may still name a feature, service or key that does not exist (400)
-    # or lack the token (401, 403); it must never be refused for its shape (413, 422).
-    "positive_data_acceptance": {"enabled": True, "expected-statuses": ["200", "400", "401", "403"]},
+    # A schema-valid body may still name a feature, service, key or model that does not exist
+    # (400, 404), lack the token (401, 403) or need features the store lacks (424); it must
+    # never be refused for its shape (413, 422).
+    "positive_data_acceptance": {"enabled": True, "expected-statuses": ["200", "400", "401", "403", "404", "424"]},
     "ignored_auth": {"enabled": True},
 }
 
@@ -89,6 +96,7 @@ REFS = [f"driver_hourly_stats:{f}" for f in ("conv_rate", "acc_rate", "avg_daily
     "customer_profile:current_balance"
 ]
 SERVICES = ["driver_activity_v1", "driver_activity_v2"]
+MODELS = ["churn_classifier", "churn_classifier@Challenger"]
 KEYS = ["driver_id", "customer_id"]
 
 
@@ -127,6 +135,8 @@ def test_the_server_keeps_its_openapi_document(api_schema: Any, operation: str, 
     def fuzz(case: Any, data: st.DataObject) -> None:
         if mode is GenerationMode.POSITIVE:
             case.body = realistic(case.body, data)
+            if "name" in (case.path_parameters or {}) and data.draw(st.booleans(), label="a real model"):
+                case.path_parameters["name"] = data.draw(st.sampled_from(MODELS), label="model")
         case.call_and_validate(headers=headers, timeout=30)
 
     fuzz()
