@@ -85,16 +85,16 @@ def prediction_columns(raw: Any, rows: int, output: str | None = None, uri: str 
             columns = {name: next(iter(columns.values()))}
     elif isinstance(raw, Mapping):
         columns = {str(k): _values(v) for k, v in raw.items()}
+    elif kind == "pyarrow" and hasattr(raw, "column_names"):
+        columns = {str(c): raw.column(c).to_pylist() for c in raw.column_names}
+        if len(columns) == 1:
+            columns = {name: next(iter(columns.values()))}
     elif hasattr(raw, "shape") and len(getattr(raw, "shape", ())) == 2:
         width = raw.shape[1]
         if width == 1:
             columns = {name: _values(raw[:, 0])}
         else:
             columns = {f"{name}_{i}": _values(raw[:, i]) for i in range(width)}
-    elif kind == "pyarrow" and hasattr(raw, "column_names"):
-        columns = {str(c): raw.column(c).to_pylist() for c in raw.column_names}
-        if len(columns) == 1:
-            columns = {name: next(iter(columns.values()))}
     else:
         try:
             columns = {name: _values(raw)}
