@@ -40,6 +40,7 @@ COMMANDS = {
     "materialize-incremental": "commands_data:materialize_incremental",
     "online": "commands_online:online",
     "serve": "commands_online:serve",
+    "stats": "commands_stats:stats",
 }
 
 

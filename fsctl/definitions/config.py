@@ -95,6 +95,18 @@ class ScoringConfig:
 
 
 @dataclass(frozen=True)
+class StatsConfig:
+    """``stats:`` in fsctl.yaml: the defaults of ``fsctl stats``. A feature's population
+    stability index at or over ``psi_warn`` is a moderate shift, at or over ``psi_fail`` a
+    high one (``--fail-on-drift`` exits 1 on those); ``bins``: histogram bins. The command's
+    ``--psi-warn``, ``--psi-fail`` and ``--bins`` win over these."""
+
+    psi_warn: float = 0.1
+    psi_fail: float = 0.25
+    bins: int = 10
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     """The validated contents of ``fsctl.yaml``."""
 
@@ -104,6 +116,7 @@ class RepoConfig:
     online_store: PortSection = field(default_factory=lambda: PortSection("sqlite"))
     models: ModelsConfig = field(default_factory=ModelsConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    stats: StatsConfig = field(default_factory=StatsConfig)
 
 
 # -- checking ------------------------------------------------------------------------------
@@ -177,7 +190,7 @@ def repo_config(data: Any) -> RepoConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{CONFIG_FILE}: must be a mapping with at least 'project'")
     problems: list[str] = []
-    known = {"project", "registry", "offline_store", "online_store", "models", "scoring"}
+    known = {"project", "registry", "offline_store", "online_store", "models", "scoring", "stats"}
     problems += [f"{CONFIG_FILE}: field '{name}': unknown field" for name in data if name not in known]
     project = data.get("project")
     if "project" not in data:
@@ -241,6 +254,11 @@ def repo_config(data: Any) -> RepoConfig:
         scoring = _scoring_config(data.get("scoring", {}))
     except ConfigError as exc:
         problems.append(exc.message)
+    stats = StatsConfig()
+    try:
+        stats = _stats_config(data.get("stats", {}))
+    except ConfigError as exc:
+        problems.append(exc.message)
     if problems:
         raise ConfigError("\n".join(problems))
     return RepoConfig(
@@ -250,6 +268,7 @@ def repo_config(data: Any) -> RepoConfig:
         online_store=sections["online_store"],
         models=models,
         scoring=scoring,
+        stats=stats,
     )
 
 
@@ -281,3 +300,19 @@ def _scoring_config(raw: Any) -> ScoringConfig:
         log_flush_rows=config.log_flush_rows,
         log_flush_seconds=float(config.log_flush_seconds),
     )
+
+
+def _stats_config(raw: Any) -> StatsConfig:
+    """``stats:`` checked: 0 < psi_warn <= psi_fail, 1 <= bins <= 1000."""
+    config = parse_config(StatsConfig, raw, "stats")
+    where = f"{CONFIG_FILE}: field 'stats"
+    problems = []
+    if not 0 < config.psi_warn <= config.psi_fail:
+        problems.append(
+            f"{where}.psi_warn': must be more than 0 and at most psi_fail ({config.psi_fail}), got {config.psi_warn}"
+        )
+    if not 1 <= config.bins <= 1000:
+        problems.append(f"{where}.bins': must be between 1 and 1000, got {config.bins}")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return StatsConfig(psi_warn=float(config.psi_warn), psi_fail=float(config.psi_fail), bins=config.bins)

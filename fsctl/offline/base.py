@@ -13,11 +13,14 @@ Operations an engine has:
   cast to the declared dtypes and already in the online store's stored form
   (:mod:`fsctl.online.format`), streamed in batches (materialization).
 
+* :meth:`OfflineEngine.stats` — statistics per column over a view's rows in a time range or
+  over files (a training set, the prediction log): counts, nulls, min/max, mean, standard
+  deviation, distinct estimate, quantiles, histograms, counts in given bins (``fsctl
+  stats``, drift). All columns in one request, so an engine can answer in one scan.
+
 Operations planned, with the signatures they will have, so engines and consumers can be
 added without changing what is here:
 
-* ``statistics(request: WindowRequest, features) -> ViewStatistics`` — counts, nulls,
-  min/max/mean and histograms per feature over a window (``fsctl stats``, drift);
 * ``check(request: WindowRequest, checks) -> CheckResults`` — a view's data checks over a
   window (``fsctl check``, and before materialize writes a window);
 * ``compute(request)`` for SQL sources and window aggregations defined in the repo.
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from fsctl.offline.requests import LatestRequest, PointInTimeRequest
+from fsctl.offline.requests import LatestRequest, PointInTimeRequest, StatsRequest
 from fsctl.online.format import StoredRecord
 
 Progress = Callable[[str], None]
@@ -93,6 +96,76 @@ class LatestRows(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class HistogramBin:
+    """Values ``lower <= x < upper`` (the last bin of a histogram also takes ``upper``)."""
+
+    lower: float
+    upper: float
+    count: int
+
+
+@dataclass(frozen=True)
+class BinCounts:
+    """Non-null values counted into ``(-inf, e0), [e0, e1), ..., [e_last, inf)`` for the
+    sorted, distinct ``edges``: ``len(counts) == len(edges) + 1``."""
+
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FeatureStats:
+    """The statistics of one column of a :class:`~fsctl.offline.requests.StatsRequest`.
+
+    ``kind`` is :func:`~fsctl.offline.requests.stats_kind` of the dtype. ``min``/``max``:
+    numbers (numeric), text (strings), ISO-8601 UTC text (timestamps), else None; ``mean``
+    and ``std`` (sample) numeric only; ``distinct`` an estimate (None for lists);
+    ``quantiles`` pairs (q, approximate value), numeric only, empty when there are no values.
+    ``histogram``: numeric, ``bins`` equal-width bins from min to max (one bin when they
+    are equal). ``top``: categorical, the most frequent values (as text; bools ``true`` and
+    ``false``) with exact counts, most frequent first. ``binned``: counts in the requested
+    ``edges`` or the ``bin_quantiles`` bins; ``categories``: the exact count of each
+    requested category, in request order."""
+
+    name: str
+    dtype: str
+    kind: str
+    count: int  # rows
+    nulls: int
+    min: Any = None
+    max: Any = None
+    mean: float | None = None
+    std: float | None = None
+    distinct: int | None = None
+    quantiles: tuple[tuple[float, float], ...] = ()
+    histogram: tuple[HistogramBin, ...] = ()
+    top: tuple[tuple[str, int], ...] = ()
+    binned: BinCounts | None = None
+    categories: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def values(self) -> int:
+        """Non-null values."""
+        return self.count - self.nulls
+
+    @property
+    def null_fraction(self) -> float | None:
+        return self.nulls / self.count if self.count else None
+
+
+@dataclass(frozen=True)
+class TableStats:
+    """The answer to a StatsRequest: the rows it read, and one FeatureStats per column in
+    request order."""
+
+    rows: int
+    features: tuple[FeatureStats, ...]
+
+    def feature(self, name: str) -> FeatureStats:
+        return next(f for f in self.features if f.name == name)
+
+
 class OfflineEngine(Protocol):
     name: str  # for messages: "duckdb", "spark (local[2])"
 
@@ -102,6 +175,10 @@ class OfflineEngine(Protocol):
 
     def latest(self, request: LatestRequest) -> LatestRows:
         """The latest row per key of ``request.view`` in ``request.window``."""
+        ...
+
+    def stats(self, request: StatsRequest) -> TableStats:
+        """The statistics of ``request.columns`` over its rows (see StatsRequest)."""
         ...
 
     def close(self) -> None:

@@ -8,8 +8,12 @@ TTL and source columns. The same requests go to every engine (DuckDB now, Spark 
 * :class:`PointInTimeRequest`: entity rows (:class:`~fsctl.offline.entity_input.EntityInput`),
   the views to join, and the output features in order with their output names.
 * :class:`LatestRequest`: the latest row per entity key of one view with event times in a
-  half-open :class:`Window` (materialization; statistics and data checks will take a
+  half-open :class:`Window` (materialization; data checks will take a
   :class:`WindowRequest` over the same window).
+* :class:`StatsRequest`: statistics per column (counts, moments, quantiles, histograms,
+  counts in given bins or categories) over a view's source rows in a time range, or over
+  other files (:class:`FileRows`: a training set, the prediction log), for ``fsctl stats``
+  and drift.
 """
 
 from __future__ import annotations
@@ -148,3 +152,89 @@ def view_spec(
         features=tuple(FeatureSpec(f["name"], f["dtype"]) for f in view["schema"]),
         ttl=int(view.get("ttl") or 0),
     )
+
+
+# -- statistics ----------------------------------------------------------------------------
+
+NUMERIC, CATEGORICAL, OTHER = "numeric", "categorical", "other"
+DEFAULT_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+def stats_kind(dtype: str) -> str:
+    """What statistics a dtype gets: ``numeric`` (ints and floats: moments, quantiles, a
+    histogram), ``categorical`` (strings and bools: the most frequent values) or ``other``
+    (timestamps, bytes, lists: counts, and min/max/distinct where they make sense)."""
+    if dtype in ("int32", "int64", "float32", "float64"):
+        return NUMERIC
+    if dtype in ("string", "bool"):
+        return CATEGORICAL
+    return OTHER
+
+
+@dataclass(frozen=True)
+class FileRows:
+    """Rows of files that are not a view's source: a training set, the prediction log.
+
+    ``location`` is a file, folder (every file of ``format`` under it, at any depth, so
+    ``date=...`` partitions are read) or glob; absolute local or ``s3://``. ``label`` names
+    them in messages ("the prediction log data/predictions"). ``time_column`` is the column a
+    request's start/end filter on; ``equals`` keeps rows whose column equals the value."""
+
+    label: str
+    location: str
+    format: str = "parquet"
+    time_column: str | None = None
+    equals: tuple[tuple[str, str | int], ...] = ()
+
+
+@dataclass(frozen=True)
+class StatsColumn:
+    """One column to describe, answered under ``name``, its values read as ``dtype``.
+
+    ``column`` is the column to read (default: for a view, the source column of feature
+    ``name`` after field_mapping; for files, ``name``). With ``json_key`` the column holds
+    JSON objects and the value is that key's (a value that does not read as ``dtype`` counts
+    as null). ``edges`` (sorted, numeric dtypes) asks for the non-null values counted into the
+    bins ``(-inf, e0), [e0, e1), ..., [e_last, inf)``; ``categories`` (categorical dtypes) for
+    the count of each of those values."""
+
+    name: str
+    dtype: str
+    column: str | None = None
+    json_key: str | None = None
+    edges: tuple[float, ...] | None = None
+    categories: tuple[str, ...] | None = None
+
+    @property
+    def kind(self) -> str:
+        return stats_kind(self.dtype)
+
+
+@dataclass(frozen=True)
+class StatsRequest:
+    """Statistics of ``columns`` over the rows of ``rows`` (a view's source, or files) with
+    ``start <= time < end`` (each bound optional; the time is a view's event time or
+    ``FileRows.time_column``): per column the count, nulls (for floats NaN and infinities
+    count as null), min, max, mean, sample standard deviation, a distinct-count estimate,
+    the ``quantiles`` (approximate), a histogram of ``bins`` equal-width bins between min and
+    max (numeric) or the ``top_k`` most frequent values with exact counts (categorical).
+
+    ``bin_quantiles``: for numeric columns without ``edges``, also count the values into the
+    bins bounded by these quantiles of the column's own values (deduplicated): a baseline
+    distribution for the population stability index, in the same request."""
+
+    rows: ViewSpec | FileRows
+    columns: tuple[StatsColumn, ...]
+    start: datetime | None = None
+    end: datetime | None = None
+    quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+    bins: int = 10
+    top_k: int = 10
+    bin_quantiles: tuple[float, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How messages name the rows."""
+        if isinstance(self.rows, ViewSpec):
+            return f"view '{self.rows.name}'"
+        return self.rows.label

@@ -52,6 +52,9 @@ VIEWS: dict[tuple[str, str], str] = {
     ("MaterializeResult", "json"): "materialize:materialize_json",
     ("OnlineResponse", "text"): "online:online_text",
     ("OnlineResponse", "json"): "online:online_json",
+    ("StatsReport", "text"): "stats:stats_text",
+    ("StatsReport", "rich"): "stats:stats_rich",
+    ("StatsReport", "json"): "stats:stats_json",
 }
 
 

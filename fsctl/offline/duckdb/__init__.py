@@ -5,10 +5,11 @@ DuckDB in fsctl lives in this package.
 * :mod:`.sources`: a source's files as SQL, its columns and timestamps;
 * :mod:`.entities`: entity rows loaded and checked;
 * :mod:`.pit`: the point-in-time join; :mod:`.result`: its result, streamed out;
-* :mod:`.latest`: the latest row per key of a window, in the online store's stored form.
+* :mod:`.latest`: the latest row per key of a window, in the online store's stored form;
+* :mod:`.stats`: statistics per column (``fsctl stats``, drift), two scans for all columns.
 
-Each historical request gets its own connection (its result owns it); ``latest`` requests
-share the engine's connection, one at a time.
+Each historical request gets its own connection (its result owns it); ``latest`` and
+``stats`` requests share the engine's connection, one at a time.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fsctl.definitions.config import PortConfig
-from fsctl.offline.base import Progress
-from fsctl.offline.requests import LatestRequest, PointInTimeRequest
+from fsctl.offline.base import Progress, TableStats
+from fsctl.offline.requests import LatestRequest, PointInTimeRequest, StatsRequest
 
 if TYPE_CHECKING:
     from fsctl.offline.duckdb.latest import DuckDBLatestRows
@@ -59,6 +60,15 @@ class DuckDBEngine:
 
             self._con = connect()
         return latest_rows(self._con, request)
+
+    def stats(self, request: StatsRequest) -> TableStats:
+        from fsctl.offline.duckdb.stats import table_stats
+
+        if self._con is None:
+            from fsctl.offline.duckdb.connection import connect
+
+            self._con = connect()
+        return table_stats(self._con, request)
 
     def close(self) -> None:
         if self._con is not None:
