@@ -133,8 +133,8 @@ def _table(
     def line(cells: Sequence[str], cell_styles: Sequence[str] | None) -> str:
         out = []
         for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-            padded = cell.rjust(width) if right[i] else cell.ljust(width)
-            out.append(style(padded, cell_styles[i] if cell_styles else ""))
+            shown, pad = style(cell, cell_styles[i] if cell_styles else ""), " " * (width - len(cell))
+            out.append(pad + shown if right[i] else shown + pad)  # padding outside the markup
         return "  ".join(out).rstrip()
 
     lines = [line(headers, ["bold"] * len(headers)), line(["-" * w for w in widths], None)]
@@ -193,7 +193,8 @@ def _chart(f: FeatureSummary, style: Style, char: str) -> list[str]:
     head = f"{f.name} ({f.dtype}, {f.values:,} values" + (f", {f.nulls:,} null" if f.nulls else "") + ")"
     lines = [style(head, "bold")]
     for label, count in zip(labels, counts, strict=True):
-        lines.append(f"  {style(label.ljust(width), '')}  {_bar(count, largest, style, char)}  {count:,}")
+        pad = " " * (width - len(label))
+        lines.append(f"  {style(label, '')}{pad}  {_bar(count, largest, style, char)}  {count:,}")
     return lines
 
 

@@ -67,9 +67,9 @@ def model_stats(
     only those of ``view`` when given) and of its predictions, from the prediction log at
     ``log`` (``scoring.prediction_log``), rows with ``start <= predicted_at < end``."""
     options = options or StatsOptions()
-    location = log_location(log, project.root)
     catalog = Catalog(project, registry)
     target = target_of_ref(catalog, model)
+    location = log_location(log, project.root)
     pairs = catalog.resolve(target.request)
     if view is not None:
         catalog.view(view)  # an unknown view is its own error

@@ -223,3 +223,42 @@ def test_a_missing_bucket_is_a_store_error_naming_the_path(make_repo, bucket):
     with pytest.raises(StoreError) as caught:
         store.get_historical_features(ENTITIES, ["gone:conv"])
     assert "s3://fsctl-no-such-bucket/stats.parquet" in caught.value.message
+
+
+def test_statistics_of_a_prediction_log_on_s3(bucket: str, tmp_path) -> None:
+    """``fsctl stats --model`` reads the prediction log where it is: on S3, every file under
+    the prefix (its date= partitions), through the engine interface."""
+    from datetime import timezone
+
+    from fsctl.offline.duckdb import DuckDBEngine
+    from fsctl.offline.requests import FileRows, StatsColumn, StatsRequest
+    from fsctl.scoring.log import PredictionLog, PredictionRecord
+
+    start = datetime(2026, 1, 6, 20, tzinfo=timezone.utc)
+    records = [
+        PredictionRecord(
+            f"r{i}", start + timedelta(hours=i), "churn", None, 1 + i % 2, 1, {"driver_id": i}, {"conv": i / 10}, {"p": i / 100}
+        )
+        for i in range(10)
+    ]
+    with PredictionLog(f"s3://{bucket}/log", tmp_path) as log:
+        log.append(records)
+    engine = DuckDBEngine()
+    try:
+        answer = engine.stats(
+            StatsRequest(
+                FileRows(
+                    "the prediction log",
+                    f"s3://{bucket}/log",
+                    time_column="predicted_at",
+                    equals=(("model", "churn"), ("model_version", 1)),
+                ),
+                (StatsColumn("conv", "float64", column="features", json_key="conv"), StatsColumn("prediction", "float64")),
+            )
+        )
+    finally:
+        engine.close()
+    mine = [r for r in records if r.model_version == 1]  # over two days: two partitions
+    assert answer.rows == len(mine) == 5
+    assert answer.feature("conv").mean == pytest.approx(sum(r.features["conv"] for r in mine) / 5)
+    assert answer.feature("prediction").max == pytest.approx(0.08)

@@ -106,7 +106,10 @@ def _raw_sql(table: SourceTable, request: StatsRequest, column: StatsColumn, jso
             return f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)"
         return text
     name = _column_of(request, column)
-    type_name = _need(table, request.label, name, f"feature '{column.name}'")
+    if isinstance(request.rows, ViewSpec):
+        type_name = table.need(name, request.rows, f"feature '{column.name}'")
+    else:
+        type_name = _need(table, request.label, name, f"feature '{column.name}'")
     actual = from_duckdb(type_name)
     if not dtype_accepts(dtype, actual):
         raise StoreError(
