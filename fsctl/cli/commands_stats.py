@@ -13,8 +13,8 @@ from fsctl.cli.output import err, show
 
 @click.command(short_help="Feature statistics; drift (PSI) against a baseline.")
 @click.argument("view", required=False)
-@text_option("--start", "Only rows with event time >= START (ISO 8601; UTC without an offset).", "<time>")
-@text_option("--end", "Only rows with event time < END (ISO 8601; UTC without an offset).", "<time>")
+@text_option("--start", "Only rows with event time (with --model: prediction time) >= START (ISO 8601; UTC without an offset).", "<time>")
+@text_option("--end", "Only rows with event time (with --model: prediction time) < END.", "<time>")
 @click.option(
     "--baseline",
     nargs=2,

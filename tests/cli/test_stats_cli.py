@@ -392,3 +392,8 @@ def test_errors_are_one_clear_message(example: Path, rides: Path, tmp_path: Path
         done = fails(*args)
         assert message in done.stderr, (args, done.stderr)
         assert done.stdout == "", args
+
+
+def test_a_registry_with_nothing_applied_is_an_error_that_says_to_apply(example_repo: Path) -> None:
+    done = fails("stats", "driver_hourly_stats", "--repo", str(example_repo))
+    assert "has nothing applied yet" in done.stderr and "fsctl apply" in done.stderr

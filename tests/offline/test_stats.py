@@ -323,3 +323,25 @@ def test_statistics_are_finite_numbers(engine: OfflineEngine, source: tuple[Path
     for f in engine.stats(StatsRequest(view, _columns(view))).features:
         for value in (f.mean, f.std, *(v for _, v in f.quantiles)):
             assert value is None or math.isfinite(value)
+
+
+def test_most_frequent_values_of_a_column_with_many_distinct_values(engine: OfflineEngine, tmp_path: Path) -> None:
+    """Tens of thousands of distinct strings (an engine may not count each): the top values
+    and the requested categories still come with exact counts."""
+    values = [f"user{i}" for i in range(25_000)] + ["hot1"] * 500 + ["hot2"] * 300 + ["hot3"] * 200 + [None] * 10
+    path = tmp_path / "many.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "k": list(range(len(values))),
+                "event_timestamp": pa.array([T0] * len(values), pa.timestamp("us", tz="UTC")),
+                "who": pa.array(values, pa.string()),
+            }
+        ),
+        path,
+    )
+    view = ViewSpec("many", SourceSpec("many", str(path), "parquet", "event_timestamp", None), ("k",), (FeatureSpec("who", "string"),))
+    who = engine.stats(StatsRequest(view, (StatsColumn("who", "string", categories=("hot2", "user7", "nobody")),), top_k=3)).feature("who")
+    assert who.top == (("hot1", 500), ("hot2", 300), ("hot3", 200))
+    assert who.categories == (("hot2", 300), ("user7", 1), ("nobody", 0))
+    assert who.nulls == 10 and abs(who.distinct - 25_003) <= 0.05 * 25_003

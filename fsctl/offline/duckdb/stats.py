@@ -1,16 +1,18 @@
 """Statistics per column in DuckDB: the answer to a :class:`~fsctl.offline.requests.StatsRequest`.
 
-Two aggregates over the rows in the time range, each one scan for every column at once:
+Aggregates over the rows in the time range, each one scan for every column at once:
 
-1. the count, nulls, min, max, mean, sample standard deviation, ``approx_count_distinct``,
-   ``approx_quantile`` (a t-digest) of each numeric column, and candidates for the most
-   frequent values of each categorical column (``approx_top_k``);
+1. the count, nulls, min, max, mean, sample standard deviation, ``approx_count_distinct``
+   and ``approx_quantile`` (a t-digest) of each column that has them;
 2. given what the first found, as literals: the equal-width histogram of each numeric
    column between its min and max, its counts in the requested bins (or in the bins of its
-   own ``bin_quantiles``), and the exact counts of the candidate and requested categories.
+   own ``bin_quantiles``), and the count of every value of each categorical column with
+   few distinct values (``histogram``; at most :data:`FEW_VALUES`), or, with more,
+   candidates for its most frequent values (``approx_top_k``, several times slower);
+3. only for categorical columns with many values: the exact counts of those candidates and
+   of the requested categories.
 
-The second scan is skipped when nothing needs it (no numeric column with two different
-values, no categorical column with values). The rows are read as the other operations read
+A scan is skipped when nothing needs it. The rows are read as the other operations read
 them (:mod:`.sources`): a view's source columns after field_mapping, its event time in UTC;
 files (a training set, the prediction log: folders at any depth, so ``date=`` partitions are
 read) the same way. Values are cast to the requested dtype; for floats, NaN and infinities
@@ -37,6 +39,10 @@ from fsctl.offline.requests import (
 from fsctl.offline.schema import dtype_accepts, from_duckdb
 
 _FLOATS = ("float32", "float64")
+# A categorical column with at most this many distinct values (estimated) gets every value
+# counted in the second scan; one with more gets approx_top_k candidates there and their
+# exact counts in a third.
+FEW_VALUES = 10_000
 
 
 def _sql_time(value: datetime) -> str:
@@ -171,10 +177,13 @@ def _probabilities(request: StatsRequest) -> list[float]:
     return sorted(set(request.quantiles) | set(request.bin_quantiles))
 
 
-def _first_pass(request: StatsRequest) -> list[tuple[int, str, str]]:
-    """(column index, statistic, SQL) of the first aggregate."""
+Part = tuple[int, str, str]  # (column index, statistic, SQL of its aggregate)
+
+
+def _first_pass(request: StatsRequest) -> list[Part]:
+    """Counts, moments, distinct estimates and quantiles."""
     probabilities = _probabilities(request)
-    parts: list[tuple[int, str, str]] = []
+    parts: list[Part] = []
     for i, column in enumerate(request.columns):
         c = f"c{i}"
         parts.append((i, "values", f"count({c})"))
@@ -192,8 +201,6 @@ def _first_pass(request: StatsRequest) -> list[tuple[int, str, str]]:
                 parts.append((i, "quantiles", f"approx_quantile(CAST({c} AS DOUBLE), [{qs}])"))
         elif kind == CATEGORICAL:
             parts.append((i, "distinct", f"approx_count_distinct({c})"))
-            # Twice as many candidates as asked for: their exact counts pick the top.
-            parts.append((i, "candidates", f"approx_top_k({c}, {2 * max(request.top_k, 1)})"))
             if dtype == "string":
                 parts += [(i, "min", f"min({c})"), (i, "max", f"max({c})")]
         elif dtype == "timestamp":
@@ -217,6 +224,55 @@ def _edges(request: StatsRequest, column: StatsColumn, quantiles: dict[float, fl
     return None
 
 
+def _in(c: str, values: list[Any]) -> str:
+    return f"{c} IN ({', '.join(literal(str(v)) for v in values)})"
+
+
+def _second_pass(request: StatsRequest, found: list[dict[str, Any]]) -> list[Part]:
+    """Histograms and bins over the first pass's min/max and quantiles; the counts of every
+    value of a categorical column with few distinct values, the candidates for the most
+    frequent of one with many."""
+    probabilities = _probabilities(request)
+    parts: list[Part] = []
+    for i, column in enumerate(request.columns):
+        stats, c = found[i], f"c{i}"
+        if column.kind == NUMERIC:
+            quantiles = dict(zip(probabilities, stats.get("quantiles") or [], strict=False))
+            stats["quantile_map"] = quantiles
+            edges = _edges(request, column, quantiles)
+            if edges is None and (column.edges is not None or request.bin_quantiles):
+                edges = ()  # no values: one bin
+            stats["edges"] = edges
+            if not stats.get("values"):
+                continue
+            low, high = float(stats["min"]), float(stats["max"])
+            if high > low:
+                width = (high - low) / request.bins
+                index = f"least(CAST(floor(({c} - {_double(low)}) / {_double(width)}) AS BIGINT), {request.bins - 1})"
+                parts.append((i, "histogram", f"histogram({index}) FILTER (WHERE {c} IS NOT NULL)"))
+            if edges:
+                parts.append((i, "binned", f"histogram({_bin_index(c, edges)}) FILTER (WHERE {c} IS NOT NULL)"))
+        elif column.kind == CATEGORICAL and stats.get("values"):
+            if (stats.get("distinct") or 0) <= FEW_VALUES:
+                parts.append((i, "counts", f"histogram({c})"))
+            else:
+                # Twice as many candidates as asked for: their exact counts (third pass) pick the top.
+                parts.append((i, "candidates", f"approx_top_k({c}, {2 * max(request.top_k, 1)})"))
+    return parts
+
+
+def _third_pass(request: StatsRequest, found: list[dict[str, Any]]) -> list[Part]:
+    """Exact counts of the candidates and requested categories of columns with many values."""
+    parts: list[Part] = []
+    for i, column in enumerate(request.columns):
+        stats, c = found[i], f"c{i}"
+        if "candidates" in stats:
+            wanted = list(dict.fromkeys([*(stats["candidates"] or []), *(column.categories or ())]))
+            if wanted:
+                parts.append((i, "counts", f"histogram({c}) FILTER (WHERE {_in(c, wanted)})"))
+    return parts
+
+
 def table_stats(con: Any, request: StatsRequest) -> TableStats:
     """Answer ``request`` in ``con`` (see the module docstring)."""
     import duckdb
@@ -225,64 +281,28 @@ def table_stats(con: Any, request: StatsRequest) -> TableStats:
         raise ValueError(f"bins must be >= 1 and top_k >= 0, got {request.bins}, {request.top_k}")
     table, time_sql = _open(con, request)
     rows_sql = _rows_sql(table, time_sql, request)
-    first = _first_pass(request)
-    try:
-        select = ", ".join(["count(*)"] + [sql for _, _, sql in first])
-        answer = con.execute(f"SELECT {select} FROM ({rows_sql})").fetchall()[0]
-        rows = int(answer[0])
-        found: list[dict[str, Any]] = [{} for _ in request.columns]
-        for (i, stat, _), value in zip(first, answer[1:], strict=True):
+    found: list[dict[str, Any]] = [{} for _ in request.columns]
+
+    def run(parts: list[Part], extra: tuple[str, ...] = ()) -> list[Any]:
+        if not parts and not extra:
+            return []
+        select = ", ".join([*extra, *(sql for _, _, sql in parts)])
+        answer = list(con.execute(f"SELECT {select} FROM ({rows_sql})").fetchall()[0])
+        for (i, stat, _), value in zip(parts, answer[len(extra) :], strict=True):
             found[i][stat] = value
-        second, plans = _second_pass(request, found)
-        values: list[Any] = []
-        if second:
-            values = list(con.execute(f"SELECT {', '.join(second)} FROM ({rows_sql})").fetchall()[0])
+        return answer[: len(extra)]
+
+    try:
+        rows = int(run(_first_pass(request), ("count(*)",))[0])
+        run(_second_pass(request, found))
+        run(_third_pass(request, found))
     except duckdb.Error as exc:
         raise StoreError(
             f"cannot compute statistics of {request.label} at {table.location}: {str(exc).splitlines()[0]}",
             hint="check that the files are complete and readable",
         ) from None
-    features = tuple(
-        _feature(request, column, rows, found[i], plans[i], values) for i, column in enumerate(request.columns)
-    )
+    features = tuple(_feature(request, column, rows, found[i]) for i, column in enumerate(request.columns))
     return TableStats(rows=rows, features=features)
-
-
-def _second_pass(request: StatsRequest, found: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
-    """The SQL of the second aggregate, and per column what each of its outputs is."""
-    probabilities = _probabilities(request)
-    sql: list[str] = []
-    plans: list[dict[str, Any]] = []
-    for i, column in enumerate(request.columns):
-        stats: dict[str, Any] = found[i]
-        plan: dict[str, Any] = {}
-        plans.append(plan)
-        c = f"c{i}"
-        if not stats.get("values"):
-            continue
-        if column.kind == NUMERIC:
-            quantiles = dict(zip(probabilities, stats.get("quantiles") or [], strict=False))
-            stats["quantile_map"] = quantiles
-            low, high = float(stats["min"]), float(stats["max"])
-            if high > low:
-                width = (high - low) / request.bins
-                plan["histogram"] = len(sql)
-                sql.append(
-                    f"histogram(least(CAST(floor(({c} - {_double(low)}) / {_double(width)}) AS BIGINT), "
-                    f"{request.bins - 1})) FILTER (WHERE {c} IS NOT NULL)"
-                )
-            edges = _edges(request, column, quantiles)
-            if edges is not None:
-                plan["edges"] = edges
-                if edges:
-                    plan["binned"] = len(sql)
-                    sql.append(f"histogram({_bin_index(c, edges)}) FILTER (WHERE {c} IS NOT NULL)")
-        elif column.kind == CATEGORICAL:
-            wanted = list(dict.fromkeys([*(stats.get("candidates") or []), *(column.categories or ())]))
-            if wanted:
-                plan["counts"] = len(sql)
-                sql.append(f"histogram({c}) FILTER (WHERE {c} IN ({', '.join(literal(str(v)) for v in wanted)}))")
-    return sql, plans
 
 
 def _plain(value: Any, dtype: str) -> Any:
@@ -293,9 +313,7 @@ def _plain(value: Any, dtype: str) -> Any:
     return value
 
 
-def _feature(
-    request: StatsRequest, column: StatsColumn, rows: int, stats: dict[str, Any], plan: dict[str, Any], values: list[Any]
-) -> FeatureStats:
+def _feature(request: StatsRequest, column: StatsColumn, rows: int, stats: dict[str, Any]) -> FeatureStats:
     present = int(stats.get("values") or 0)
     kind = column.kind
     base: dict[str, Any] = {
@@ -314,37 +332,34 @@ def _feature(
         base["mean"] = float(stats["mean"]) if stats.get("mean") is not None else None
         base["std"] = float(stats["std"]) if stats.get("std") is not None else None
         base["quantiles"] = tuple((q, float(quantiles[q])) for q in request.quantiles if q in quantiles)
-        base["histogram"] = _histogram(request, stats, plan, values, present)
-        edges = plan.get("edges")
-        if edges is None and present == 0 and (column.edges is not None or request.bin_quantiles):
-            edges = tuple(sorted(set(column.edges or ())))
+        base["histogram"] = _histogram(request, stats, present)
+        edges = stats.get("edges")
         if edges is not None:
-            if "binned" in plan:
-                in_bins = values[plan["binned"]] or {}
+            if edges:
+                in_bins = stats.get("binned") or {}
                 binned = tuple(int(in_bins.get(k, 0)) for k in range(len(edges) + 1))
             else:
                 binned = (present,)
             base["binned"] = BinCounts(edges=tuple(edges), counts=binned)
     elif kind == CATEGORICAL:
-        counted = (values[plan["counts"]] or {}) if "counts" in plan else {}
-        counts = {str(k): int(v) for k, v in counted.items()}
-        candidates = [str(v) for v in stats.get("candidates") or []]
-        top = sorted(((v, counts.get(v, 0)) for v in candidates if counts.get(v, 0)), key=lambda p: (-p[1], p[0]))
+        counts = {str(k): int(v) for k, v in (stats.get("counts") or {}).items()}
+        candidates = stats["candidates"] if "candidates" in stats else list(counts)
+        top = sorted(
+            ((str(v), counts.get(str(v), 0)) for v in candidates or [] if counts.get(str(v), 0)),
+            key=lambda p: (-p[1], p[0]),
+        )
         base["top"] = tuple(top[: request.top_k])
         base["categories"] = tuple((v, counts.get(v, 0)) for v in column.categories or ())
     return FeatureStats(**base)
 
 
-def _histogram(
-    request: StatsRequest, stats: dict[str, Any], plan: dict[str, Any], values: list[Any], present: int
-) -> tuple[HistogramBin, ...]:
+def _histogram(request: StatsRequest, stats: dict[str, Any], present: int) -> tuple[HistogramBin, ...]:
     if not present:
         return ()
     low, high = float(stats["min"]), float(stats["max"])
-    if "histogram" not in plan:  # every value the same
+    if "histogram" not in stats:  # every value the same
         return (HistogramBin(low, high, present),)
-    counted = values[plan["histogram"]] or {}
+    counted = stats["histogram"] or {}
     width = (high - low) / request.bins
     edges = [low + k * width for k in range(request.bins)] + [high]
     return tuple(HistogramBin(edges[k], edges[k + 1], int(counted.get(k, 0))) for k in range(request.bins))
-
