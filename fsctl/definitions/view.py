@@ -88,8 +88,15 @@ class RowChecks(StrictModel):
     rows, and (``unique``) no two rows with the same join keys and event time."""
 
     KIND: ClassVar[str] = "RowChecks"
-    min_rows: int | None = PydanticField(default=None, ge=1)
+    min_rows: int | None = None
     unique: bool = False
+
+    @field_validator("min_rows")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"must be at least 1 (leave min_rows out for no minimum), got {value}")
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         """The checks that are set (the canonical form leaves the others out)."""

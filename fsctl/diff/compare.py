@@ -15,6 +15,10 @@ after the version was published) and ``archived`` (retiring a version; validatio
 archived version behind an alias, so nothing served loses it) are non-breaking. ``traffic``
 is non-breaking (its guard rails are issue 13's). The version's ``training_snapshot`` is
 registry-side data (see :mod:`fsctl.definitions.training`) and never diffed.
+
+A view's data checks (``checks``, ``row_checks``, ``check_policy``) decide which windows
+materialize writes, not what a consumer reads: adding, changing or removing them is
+non-breaking, with a reason saying what changed.
 """
 
 from __future__ import annotations
@@ -204,10 +208,13 @@ def _check_reason(parts: list[str], before: Any, after: Any) -> str:
             return f"check policy: reject (was {old}): a window failing a data check is no longer written"
         return f"check policy: {new} (was {old}): a window failing a data check is written and reported"
     if head == "row_checks":
-        what = parts[1] if len(parts) > 1 else "row checks"
         if len(parts) == 1:
-            return f"row checks {_shown(after)} (were {_shown(before)})"
-        return f"row check {what}: {_shown(after)} (was {_shown(before)})"
+            if before is None:
+                return f"row checks added: {_shown(after)}"
+            if after is None:
+                return "row checks removed"
+            return f"row checks: {_shown(after)} (were {_shown(before)})"
+        return f"row check {parts[1]}: {_shown(after)} (was {_shown(before)})"
     feature = parts[1] if len(parts) > 1 else ""
     if len(parts) <= 2:
         if before is None:

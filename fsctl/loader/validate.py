@@ -123,12 +123,12 @@ def check_references(
 
 
 _NUMERIC = ("int32", "int64", "float32", "float64")
-# dtype -> (what an allowed value must be, the Python types that are)
-_ALLOWED_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
-    **dict.fromkeys(("int32", "int64"), ("whole numbers", (int,))),
-    **dict.fromkeys(("float32", "float64"), ("numbers", (int, float))),
-    "string": ("strings", (str,)),
-    "bool": ("true or false", (bool,)),
+# dtype -> (what an allowed value must be, the Python types that are, an example)
+_ALLOWED_TYPES: dict[str, tuple[str, tuple[type, ...], str]] = {
+    **dict.fromkeys(("int32", "int64"), ("whole numbers", (int,), "allowed: [1, 2, 3]")),
+    **dict.fromkeys(("float32", "float64"), ("numbers", (int, float), "allowed: [0, 0.5, 1]")),
+    "string": ("strings", (str,), "allowed: [paris, '75']: quote values that YAML reads as numbers"),
+    "bool": ("true or false", (bool,), "allowed: [true]"),
 }
 
 
@@ -173,7 +173,7 @@ def check_checks(view: FeatureView) -> list[Problem]:
                 )
             )
             continue
-        what, types = _ALLOWED_TYPES[dtype]
+        what, types, example = _ALLOWED_TYPES[dtype]
         wrong = [v for v in check.allowed if not isinstance(v, types) or (bool not in types and isinstance(v, bool))]
         if wrong:
             shown = ", ".join(repr(v) for v in wrong[:5])
@@ -182,7 +182,7 @@ def check_checks(view: FeatureView) -> list[Problem]:
                     view,
                     f"'{feature}' is {dtype}, so its allowed values must be {what}; not {shown}",
                     f"{where}.allowed",
-                    "quote numbers of a string feature (allowed: ['1', '2']), and list numbers unquoted for a numeric one",
+                    f"list values of the feature's type, e.g. {example}",
                 )
             )
     return problems

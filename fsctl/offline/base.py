@@ -116,6 +116,11 @@ class CheckOutcome:
     example_key: dict[str, Any] | None = field(default=None, compare=False)
     example_time: datetime | None = None  # aware UTC
 
+    def __post_init__(self) -> None:
+        if self.passed:  # a check that passed has no row at fault to show
+            object.__setattr__(self, "example_key", None)
+            object.__setattr__(self, "example_time", None)
+
     @property
     def passed(self) -> bool:
         if self.check == "max_null_fraction":  # an empty window has no null fraction
