@@ -120,7 +120,9 @@ def _check_value(value: Any) -> str:
         return "[" + ", ".join(str(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
 
 
 def _keys(keys: list[str], dtypes: dict[str, str]) -> str:

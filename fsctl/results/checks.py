@@ -27,7 +27,9 @@ def iso(value: datetime) -> str:
 
 
 def _number(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):  # 1000000.0 -> 1000000, 0.05 -> 0.05
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -286,3 +286,46 @@ def test_a_malformed_check_entry_is_a_corrupt_document() -> None:
 
     with pytest.raises(StoreError, match="run entry is malformed"):
         parse_document(json.dumps(doc), "mem")
+
+
+# --- the Python API ---------------------------------------------------------------------------
+
+
+def test_feature_store_check_and_a_rejected_materialize(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fsctl import FeatureStore
+    from tests.support.example import copy_example_repo
+
+    repo = copy_example_repo(tmp_path / "repo")
+    store = FeatureStore(repo)
+    store.apply()
+    day = datetime(2026, 1, 4, tzinfo=UTC)
+    report = store.check("customer_profile", day, start=datetime(2026, 1, 3, tzinfo=UTC))
+    assert not report.failed and report.checks is not None and report.checks.rows == 10
+    loaded = store.materialize(datetime(2026, 1, 3, tzinfo=UTC), day)
+    assert not loaded.failed
+
+    path = repo / "data/customer_profile.parquet"
+    table = pq.read_table(path)
+    bad = dict(table.to_pylist()[0], customer_id=2007, event_timestamp=day, created=day, current_balance=-1.0)
+    pq.write_table(pa.concat_tables([table, pa.Table.from_pylist([bad], schema=table.schema)]), path)
+    window_end = datetime(2026, 1, 5, tzinfo=UTC)
+    failed = store.check("customer_profile", window_end, start=day)
+    assert failed.failed and failed.checks is not None
+    (failure,) = failed.checks.failures
+    assert (failure.feature, failure.check, failure.failed, failure.example_key) == (
+        "current_balance",
+        "min",
+        1,
+        {"customer_id": 2007},
+    )
+
+    result = store.materialize_incremental(window_end, views=["customer_profile"])
+    (run,) = result.failed
+    assert run.rejected and run.keys_written == 0
+    snapshot = store.workspace.state().read()
+    marks = snapshot.stores[store.workspace.project.online_store]
+    assert marks["customer_profile"].watermark == day  # where the first materialize left it
+    store.close()

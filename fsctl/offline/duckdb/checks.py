@@ -24,7 +24,7 @@ _CASTABLE = ("int32", "int64", "float32", "float64", "string", "bool")
 
 
 def _number(value: float) -> str:
-    return repr(int(value)) if float(value).is_integer() else repr(float(value))
+    return repr(float(value))  # 0.0, 1.5, 1e+20: DuckDB reads each as a number
 
 
 def _value_literal(value: bool | int | float | str, dtype: str) -> str:
