@@ -38,6 +38,7 @@ COMMANDS = {
     "score": "commands_score:score",
     "materialize": "commands_data:materialize_cmd",
     "materialize-incremental": "commands_data:materialize_incremental",
+    "check": "commands_check:check",
     "online": "commands_online:online",
     "serve": "commands_online:serve",
 }

@@ -1,14 +1,23 @@
 """Offline data: the :class:`~fsctl.offline.base.OfflineEngine` interface and the
-engine-neutral requests it answers (point-in-time joins, latest rows per key of a window),
-the shared rules for output names (:mod:`.naming`), entity rows (:mod:`.entity_input`) and
-column types (:mod:`.schema`). Engines live in sub-packages (:mod:`fsctl.offline.duckdb`);
+engine-neutral requests it answers (point-in-time joins, latest rows per key of a window,
+a view's data checks over a window), the shared rules for output names (:mod:`.naming`),
+entity rows (:mod:`.entity_input`) and column types (:mod:`.schema`). Engines live in sub-packages (:mod:`fsctl.offline.duckdb`);
 nothing outside them imports an engine except the composition root.
 """
 
 from __future__ import annotations
 
-from fsctl.offline.base import LatestRows, OfflineEngine, RetrievalResult, RetrievalStats
+from fsctl.offline.base import (
+    CheckOutcome,
+    CheckResult,
+    LatestRows,
+    OfflineEngine,
+    RetrievalResult,
+    RetrievalStats,
+)
 from fsctl.offline.requests import (
+    CheckRequest,
+    FeatureCheck,
     FeatureRef,
     FeatureSpec,
     LatestRequest,
@@ -17,9 +26,14 @@ from fsctl.offline.requests import (
     ViewSpec,
     Window,
     WindowRequest,
+    check_request,
 )
 
 __all__ = [
+    "CheckOutcome",
+    "CheckRequest",
+    "CheckResult",
+    "FeatureCheck",
     "FeatureRef",
     "FeatureSpec",
     "LatestRequest",
@@ -32,4 +46,5 @@ __all__ = [
     "ViewSpec",
     "Window",
     "WindowRequest",
+    "check_request",
 ]

@@ -12,14 +12,16 @@ Operations an engine has:
 * :meth:`OfflineEngine.latest` — the latest row per entity key of one view in a window,
   cast to the declared dtypes and already in the online store's stored form
   (:mod:`fsctl.online.format`), streamed in batches (materialization).
+* :meth:`OfflineEngine.check` — a view's data checks over every source row of a window
+  (a :class:`~fsctl.offline.requests.CheckRequest`), answered as a :class:`CheckResult`:
+  per check the offending row count and one example key (``fsctl check``, and
+  materialize before it writes a window).
 
 Operations planned, with the signatures they will have, so engines and consumers can be
 added without changing what is here:
 
 * ``statistics(request: WindowRequest, features) -> ViewStatistics`` — counts, nulls,
   min/max/mean and histograms per feature over a window (``fsctl stats``, drift);
-* ``check(request: WindowRequest, checks) -> CheckResults`` — a view's data checks over a
-  window (``fsctl check``, and before materialize writes a window);
 * ``compute(request)`` for SQL sources and window aggregations defined in the repo.
 
 Every engine passes one contract suite (``tests/offline``: the same answers as a
@@ -31,11 +33,12 @@ its own exception types out.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from fsctl.offline.requests import LatestRequest, PointInTimeRequest
+from fsctl.offline.requests import CheckRequest, LatestRequest, PointInTimeRequest
 from fsctl.online.format import StoredRecord
 
 Progress = Callable[[str], None]
@@ -93,6 +96,56 @@ class LatestRows(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One data check over one window, as every engine answers it.
+
+    ``failed`` counts the rows at fault: values below ``min`` / above ``max`` (a NaN is
+    both), null values (``max_null_fraction``), values not ``allowed``, rows sharing their
+    join keys and event time with another row (``unique``), and for ``min_rows`` the rows
+    missing to reach the minimum. ``example_key`` (join key -> value) and ``example_time``
+    name one row at fault, the one with the earliest event time (then the smallest key);
+    None for ``min_rows`` and for checks that passed.
+    """
+
+    check: str  # min | max | max_null_fraction | allowed | unique | min_rows
+    feature: str | None  # None for the row checks (unique, min_rows)
+    limit: Any  # the check's setting: a number, the allowed values (a list), True
+    failed: int
+    rows: int  # source rows in the window
+    example_key: dict[str, Any] | None = field(default=None, compare=False)
+    example_time: datetime | None = None  # aware UTC
+
+    def __post_init__(self) -> None:
+        if self.passed:  # a check that passed has no row at fault to show
+            object.__setattr__(self, "example_key", None)
+            object.__setattr__(self, "example_time", None)
+
+    @property
+    def passed(self) -> bool:
+        if self.check == "max_null_fraction":  # an empty window has no null fraction
+            return self.rows == 0 or self.failed <= float(self.limit) * self.rows * (1 + 1e-12)
+        return self.failed == 0
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The answer to a CheckRequest: one outcome per check, in request order (per feature
+    in schema order: min, max, max_null_fraction, allowed; then unique, min_rows)."""
+
+    view: str
+    rows: int  # source rows in the window
+    outcomes: tuple[CheckOutcome, ...]
+
+    @property
+    def failures(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if not o.passed]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
 class OfflineEngine(Protocol):
     name: str  # for messages: "duckdb", "spark (local[2])"
 
@@ -102,6 +155,10 @@ class OfflineEngine(Protocol):
 
     def latest(self, request: LatestRequest) -> LatestRows:
         """The latest row per key of ``request.view`` in ``request.window``."""
+        ...
+
+    def check(self, request: CheckRequest) -> CheckResult:
+        """The data checks of ``request`` over every source row of ``request.window``."""
         ...
 
     def close(self) -> None:

@@ -48,6 +48,8 @@ VIEWS: dict[tuple[str, str], str] = {
     ("HistoricalSummary", "json"): "retrieval:historical_json",
     ("ScoreSummary", "text"): "score:score_text",
     ("ScoreSummary", "json"): "score:score_json",
+    ("CheckReport", "text"): "checks:check_text",
+    ("CheckReport", "json"): "checks:check_json",
     ("MaterializeResult", "text"): "materialize:materialize_text",
     ("MaterializeResult", "json"): "materialize:materialize_json",
     ("OnlineResponse", "text"): "online:online_text",

@@ -21,7 +21,8 @@ Shape (``format_version`` 1)::
                                      "fingerprint": "…", "updated_at": "2026-01-02T00:05:00Z"}}},
       "views": {"driver_stats": {...the same fields...}},   # legacy: store unknown, see below
       "runs": [{"run_id", "view", "start", "end", "started_at", "finished_at", "status",
-                "rows_read", "keys_written", "actor", "error", "store"}, …],  # newest last, at most 200
+                "rows_read", "keys_written", "actor", "error", "store",
+                "check_policy", "checks"}, …],            # newest last, at most 200
       "pushes": [{"push_id", "view", "via", "rows", "keys", "keys_written", "newest_event",
                   "pushed_at", "client", "store"}, …]  # rows written by fsctl serve's push
     }                                                  # endpoints; newest last, at most 200; absent when none
@@ -29,6 +30,13 @@ Shape (``format_version`` 1)::
 Every time is ISO-8601 in UTC. The update rules (:func:`record_success`,
 :func:`record_failure`, :func:`record_pushes`, :func:`forget_views`) are pure functions from a snapshot to a
 snapshot; the stores in this package only read and compare-and-swap whole documents.
+
+A run's ``check_policy`` and ``checks`` (issue 14) are there only when the view has data
+checks: ``checks`` lists the checks that failed on the run's window, each
+``{"check", "feature", "limit", "failed", "rows", "example_key", "example_time"}`` (``[]``:
+all passed). A window rejected by its checks is a ``failed`` run whose watermark did not
+move; with ``check_policy: warn`` the run succeeded and its failed checks are listed.
+Additive, so the format stays 1.
 
 ``stores`` and a run's ``store`` were added when fsctl began to track online stores (issue
 11): additive, so the format stays 1. Before, watermarks were kept per view in ``views``
@@ -104,6 +112,35 @@ class ViewState:
 
 
 @dataclass(frozen=True)
+class CheckRecord:
+    """A data check that failed on a run's window: ``failed`` rows at fault out of ``rows``
+    (for ``min_rows``: the rows missing), and one of them (its join keys and event time)."""
+
+    check: str  # min | max | max_null_fraction | allowed | unique | min_rows
+    feature: str | None  # None for the row checks
+    limit: Any  # the check's setting (a number, the allowed values, true)
+    failed: int
+    rows: int
+    example_key: dict[str, Any] | None = None  # join key -> JSON value
+    example_time: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.example_time is not None:
+            object.__setattr__(self, "example_time", _utc(self.example_time, "example_time"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "feature": self.feature,
+            "limit": self.limit,
+            "failed": self.failed,
+            "rows": self.rows,
+            "example_key": self.example_key,
+            "example_time": format_time(self.example_time) if self.example_time else None,
+        }
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """One materialization run of one view, successful or not."""
 
@@ -119,6 +156,8 @@ class RunRecord:
     actor: str
     error: str | None = None
     store: str | None = None  # the identity of the online store written (None: recorded before stores were)
+    check_policy: str | None = None  # reject | warn; None: the view has no data checks
+    checks: tuple[CheckRecord, ...] | None = None  # the checks that failed; None: none ran
 
     def __post_init__(self) -> None:
         if self.status not in ("succeeded", "failed"):
@@ -142,6 +181,8 @@ class RunRecord:
             "actor": self.actor,
             "error": self.error,
             **({"store": self.store} if self.store is not None else {}),
+            **({"check_policy": self.check_policy} if self.check_policy is not None else {}),
+            **({"checks": [c.to_dict() for c in self.checks]} if self.checks is not None else {}),
         }
 
 
@@ -351,6 +392,29 @@ def _run_record(raw: Any) -> RunRecord:
         actor=str(raw["actor"]),
         error=str(error) if error is not None else None,
         store=str(raw["store"]) if raw.get("store") is not None else None,
+        check_policy=str(raw["check_policy"]) if raw.get("check_policy") is not None else None,
+        checks=tuple(_check_record(c) for c in raw["checks"]) if raw.get("checks") is not None else None,
+    )
+
+
+def _check_record(raw: Any) -> CheckRecord:
+    if not isinstance(raw, dict):
+        raise TypeError("a check entry is not an object")
+    for name in ("failed", "rows"):
+        if not isinstance(raw.get(name), int) or isinstance(raw[name], bool):
+            raise TypeError(f"check '{name}' is not an integer")
+    key, when = raw.get("example_key"), raw.get("example_time")
+    if key is not None and not isinstance(key, dict):
+        raise TypeError("check 'example_key' is not an object")
+    feature = raw.get("feature")
+    return CheckRecord(
+        check=str(raw["check"]),
+        feature=str(feature) if feature is not None else None,
+        limit=raw.get("limit"),
+        failed=raw["failed"],
+        rows=raw["rows"],
+        example_key=key,
+        example_time=parse_time(when) if when is not None else None,
     )
 
 
