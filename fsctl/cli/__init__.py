@@ -38,6 +38,7 @@ COMMANDS = {
     "score": "commands_score:score",
     "materialize": "commands_data:materialize_cmd",
     "materialize-incremental": "commands_data:materialize_incremental",
+    "status": "commands_status:status_cmd",
     "online": "commands_online:online",
     "serve": "commands_online:serve",
 }

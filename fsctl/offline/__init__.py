@@ -7,8 +7,9 @@ nothing outside them imports an engine except the composition root.
 
 from __future__ import annotations
 
-from fsctl.offline.base import LatestRows, OfflineEngine, RetrievalResult, RetrievalStats
+from fsctl.offline.base import LatestRows, OfflineEngine, RetrievalResult, RetrievalStats, SourceEvents
 from fsctl.offline.requests import (
+    EventsRequest,
     FeatureRef,
     FeatureSpec,
     LatestRequest,
@@ -20,6 +21,7 @@ from fsctl.offline.requests import (
 )
 
 __all__ = [
+    "EventsRequest",
     "FeatureRef",
     "FeatureSpec",
     "LatestRequest",
@@ -28,6 +30,7 @@ __all__ = [
     "PointInTimeRequest",
     "RetrievalResult",
     "RetrievalStats",
+    "SourceEvents",
     "SourceSpec",
     "ViewSpec",
     "Window",

@@ -12,6 +12,10 @@ Operations an engine has:
 * :meth:`OfflineEngine.latest` — the latest row per entity key of one view in a window,
   cast to the declared dtypes and already in the online store's stored form
   (:mod:`fsctl.online.format`), streamed in batches (materialization).
+* :meth:`OfflineEngine.events` — the newest event time in a view's source, and the rows
+  in a window (``fsctl status``: how far the source is ahead of the online store, and
+  whether a run that wrote nothing missed rows). Engines should answer the newest event
+  from file metadata where they can (DuckDB reads parquet min/max statistics).
 
 Operations planned, with the signatures they will have, so engines and consumers can be
 added without changing what is here:
@@ -32,10 +36,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from fsctl.offline.requests import LatestRequest, PointInTimeRequest
+from fsctl.offline.requests import EventsRequest, LatestRequest, PointInTimeRequest
 from fsctl.online.format import StoredRecord
 
 Progress = Callable[[str], None]
@@ -82,6 +87,14 @@ class RetrievalResult(Protocol):
     def __len__(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class SourceEvents:
+    """The answer to an :class:`~fsctl.offline.requests.EventsRequest`."""
+
+    newest_event: datetime | None  # aware UTC; None: the source has no rows with an event time
+    window_rows: int | None = None  # rows with event times in the request's window (None: no window asked)
+
+
 class LatestRows(Protocol):
     """The answer to a LatestRequest: counts known up front, records streamed."""
 
@@ -102,6 +115,10 @@ class OfflineEngine(Protocol):
 
     def latest(self, request: LatestRequest) -> LatestRows:
         """The latest row per key of ``request.view`` in ``request.window``."""
+        ...
+
+    def events(self, request: EventsRequest) -> SourceEvents:
+        """The newest event time of ``request.view``'s source (and its rows in ``request.window``)."""
         ...
 
     def close(self) -> None:

@@ -10,6 +10,8 @@ TTL and source columns. The same requests go to every engine (DuckDB now, Spark 
 * :class:`LatestRequest`: the latest row per entity key of one view with event times in a
   half-open :class:`Window` (materialization; statistics and data checks will take a
   :class:`WindowRequest` over the same window).
+* :class:`EventsRequest`: the newest event time in one view's source, and optionally how
+  many of its rows fall in a window (``fsctl status``).
 """
 
 from __future__ import annotations
@@ -117,6 +119,16 @@ class WindowRequest:
 class LatestRequest(WindowRequest):
     """The latest row per entity key of ``view`` in ``window`` (ties as in retrieval), with
     its values cast to the declared dtypes, for the online store."""
+
+
+@dataclass(frozen=True)
+class EventsRequest:
+    """The newest event time among all rows of ``view``'s source and, when ``window`` is
+    given, the number of its rows with event times in it (event times read as retrieval and
+    materialization read them)."""
+
+    view: ViewSpec
+    window: Window | None = None
 
 
 def source_spec(source: Mapping[str, Any], root: Path) -> SourceSpec:

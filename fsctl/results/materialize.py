@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -20,6 +22,14 @@ class ViewRun:
     status: str = "succeeded"  # succeeded | failed | up-to-date | skipped
     error: str | None = None
     note: str = ""
+    newest_event_us: int | None = None  # the newest event time handed to the store, microseconds since the epoch
+
+    @property
+    def newest_event(self) -> datetime | None:
+        """The newest event time among the records handed to the store (None: none)."""
+        if self.newest_event_us is None:
+            return None
+        return _EPOCH + timedelta(microseconds=self.newest_event_us)
 
     @property
     def keys_kept_newer(self) -> int:

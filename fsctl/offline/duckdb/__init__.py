@@ -5,10 +5,11 @@ DuckDB in fsctl lives in this package.
 * :mod:`.sources`: a source's files as SQL, its columns and timestamps;
 * :mod:`.entities`: entity rows loaded and checked;
 * :mod:`.pit`: the point-in-time join; :mod:`.result`: its result, streamed out;
-* :mod:`.latest`: the latest row per key of a window, in the online store's stored form.
+* :mod:`.latest`: the latest row per key of a window, in the online store's stored form;
+* :mod:`.events`: the newest event time of a source, and its rows in a window.
 
-Each historical request gets its own connection (its result owns it); ``latest`` requests
-share the engine's connection, one at a time.
+Each historical request gets its own connection (its result owns it); ``latest`` and
+``events`` requests share the engine's connection, one at a time.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fsctl.definitions.config import PortConfig
-from fsctl.offline.base import Progress
-from fsctl.offline.requests import LatestRequest, PointInTimeRequest
+from fsctl.offline.base import Progress, SourceEvents
+from fsctl.offline.requests import EventsRequest, LatestRequest, PointInTimeRequest
 
 if TYPE_CHECKING:
     from fsctl.offline.duckdb.latest import DuckDBLatestRows
@@ -51,14 +52,23 @@ class DuckDBEngine:
             con.close()
             raise
 
-    def latest(self, request: LatestRequest) -> DuckDBLatestRows:
-        from fsctl.offline.duckdb.latest import latest_rows
-
+    def _shared(self) -> Any:
+        """The engine's connection, shared by ``latest`` and ``events`` requests."""
         if self._con is None:
             from fsctl.offline.duckdb.connection import connect
 
             self._con = connect()
-        return latest_rows(self._con, request)
+        return self._con
+
+    def latest(self, request: LatestRequest) -> DuckDBLatestRows:
+        from fsctl.offline.duckdb.latest import latest_rows
+
+        return latest_rows(self._shared(), request)
+
+    def events(self, request: EventsRequest) -> SourceEvents:
+        from fsctl.offline.duckdb.events import source_events
+
+        return source_events(self._shared(), request)
 
     def close(self) -> None:
         if self._con is not None:
