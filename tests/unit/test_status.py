@@ -209,3 +209,27 @@ def test_materialize_records_the_newest_event_it_wrote(repo: Path) -> None:
         view_state = snapshot.view_state(ws.project.online_store, "stats")
     assert [r.newest_event for r in snapshot.runs] == [h(-3), h(-1)]
     assert view_state is not None and view_state.newest_event == h(-1)
+
+
+def test_the_text_is_one_screen_with_aligned_columns(repo: Path) -> None:
+    import re
+
+    materialize(repo, h(-2))
+    text = status_text(report(repo, h(2)))
+    text = re.sub(r"last run \w+ (\w+) at (\S+) by \S+:", r"last run ID \1 at \2 by ACTOR:", text)
+    text = re.sub(r"\d+\.\ds", "T.Ts", text)
+    assert text == (
+        "st: 1 online view in sqlite:data/online.db, at 2025-06-01T02:00:00Z\n"
+        "\n"
+        "VIEW   STATUS  FRESHNESS  DATA AGE  SOURCE AGE  LAST RUN          ROWS READ  KEYS WRITTEN  TOOK  FAILURES\n"
+        "stats  STALE   2h         5h        3h          succeeded 4h ago          2             2  T.Ts         0\n"
+        "\n"
+        "stats: newest online event 2025-05-31T21:00:00Z, source newest event 2025-05-31T23:00:00Z, watermark 2025-05-31T22:00:00Z\n"
+        "  last run ID succeeded at 2025-05-31T22:00:00Z by ACTOR: window [earliest, 2025-05-31T22:00:00Z), "
+        "2 rows read, 2 keys written in T.Ts\n"
+        "  problem: stale: its newest online event, 2025-05-31T21:00:00Z, is 5h old, over its freshness 2h\n"
+        "    fix: run `fsctl materialize-incremental 2025-06-01T02:00:00Z --views stats` "
+        "(the source has rows up to 2025-05-31T23:00:00Z)\n"
+        "\n"
+        "1 of 1 views need attention: stats (exit 1)."
+    )
