@@ -27,8 +27,9 @@ def status_cmd(views: str | None, repo: Path | None, registry: str | None, fmt: 
     watermark, the newest event in its source, and its last materialization run.
 
     Exits 1 when a view misses its freshness, was never materialized, or its last run
-    failed; the text says which and what to run. --format prometheus writes the textfile
-    collector format: fsctl status --format prometheus > f.prom.$$; mv f.prom.$$ f.prom"""
+    failed; the text says which and what to run (in every format). --format prometheus
+    writes node-exporter's textfile format: write it to a temporary file, then mv it into
+    place when it is not empty (README, "Freshness status")."""
     from fsctl.services.status import status
     from fsctl.workspace import open_workspace
 
