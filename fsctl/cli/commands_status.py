@@ -17,7 +17,7 @@ from fsctl.cli.output import show
 STATUS_FORMATS = ("text", "json", "prometheus")
 
 
-@click.command("status", short_help="Freshness and materialization runs per view; exit 1 when one needs attention.")
+@click.command("status", short_help="Freshness and materialization runs per online view.")
 @views_option
 @repo_options
 @format_option(STATUS_FORMATS)
