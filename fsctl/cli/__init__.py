@@ -39,6 +39,7 @@ COMMANDS = {
     "materialize": "commands_data:materialize_cmd",
     "materialize-incremental": "commands_data:materialize_incremental",
     "check": "commands_check:check",
+    "status": "commands_status:status_cmd",
     "online": "commands_online:online",
     "serve": "commands_online:serve",
 }

@@ -14,9 +14,11 @@ from fsctl.offline.base import (
     OfflineEngine,
     RetrievalResult,
     RetrievalStats,
+    SourceEvents,
 )
 from fsctl.offline.requests import (
     CheckRequest,
+    EventsRequest,
     FeatureCheck,
     FeatureRef,
     FeatureSpec,
@@ -33,6 +35,7 @@ __all__ = [
     "CheckOutcome",
     "CheckRequest",
     "CheckResult",
+    "EventsRequest",
     "FeatureCheck",
     "FeatureRef",
     "FeatureSpec",
@@ -42,6 +45,7 @@ __all__ = [
     "PointInTimeRequest",
     "RetrievalResult",
     "RetrievalStats",
+    "SourceEvents",
     "SourceSpec",
     "ViewSpec",
     "Window",

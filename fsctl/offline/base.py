@@ -16,6 +16,10 @@ Operations an engine has:
   (a :class:`~fsctl.offline.requests.CheckRequest`), answered as a :class:`CheckResult`:
   per check the offending row count and one example key (``fsctl check``, and
   materialize before it writes a window).
+* :meth:`OfflineEngine.events` — the newest event time in a view's source, and the rows
+  in a window (``fsctl status``: how far the source is ahead of the online store, and
+  whether a run that wrote nothing missed rows). Engines should answer the newest event
+  from file metadata where they can (DuckDB reads parquet min/max statistics).
 
 Operations planned, with the signatures they will have, so engines and consumers can be
 added without changing what is here:
@@ -38,7 +42,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from fsctl.offline.requests import CheckRequest, LatestRequest, PointInTimeRequest
+from fsctl.offline.requests import CheckRequest, EventsRequest, LatestRequest, PointInTimeRequest
 from fsctl.online.format import StoredRecord
 
 Progress = Callable[[str], None]
@@ -83,6 +87,14 @@ class RetrievalResult(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
     def __len__(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class SourceEvents:
+    """The answer to an :class:`~fsctl.offline.requests.EventsRequest`."""
+
+    newest_event: datetime | None  # aware UTC; None: the source has no rows with an event time
+    window_rows: int | None = None  # rows with event times in the request's window (None: no window asked)
 
 
 class LatestRows(Protocol):
@@ -159,6 +171,8 @@ class OfflineEngine(Protocol):
 
     def check(self, request: CheckRequest) -> CheckResult:
         """The data checks of ``request`` over every source row of ``request.window``."""
+    def events(self, request: EventsRequest) -> SourceEvents:
+        """The newest event time of ``request.view``'s source (and its rows in ``request.window``)."""
         ...
 
     def close(self) -> None:

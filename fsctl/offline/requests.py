@@ -13,6 +13,8 @@ TTL and source columns. The same requests go to every engine (DuckDB now, Spark 
 * :class:`CheckRequest`: a view's data checks (:class:`FeatureCheck` per feature, a minimum
   row count, unique keys per event time) over every source row of a window, built from the
   view's canonical document by :func:`check_request`.
+* :class:`EventsRequest`: the newest event time in one view's source, and optionally how
+  many of its rows fall in a window (``fsctl status``).
 """
 
 from __future__ import annotations
@@ -174,6 +176,16 @@ def check_request(view: Mapping[str, Any], spec: ViewSpec, window: Window) -> Ch
         min_rows=rows.get("min_rows"),
         unique=bool(rows.get("unique", False)),
     )
+
+
+@dataclass(frozen=True)
+class EventsRequest:
+    """The newest event time among all rows of ``view``'s source and, when ``window`` is
+    given, the number of its rows with event times in it (event times read as retrieval and
+    materialization read them)."""
+
+    view: ViewSpec
+    window: Window | None = None
 
 
 def source_spec(source: Mapping[str, Any], root: Path) -> SourceSpec:

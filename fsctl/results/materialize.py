@@ -4,10 +4,12 @@ on its window (when the view has some)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fsctl.results.checks import WindowChecks
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -30,6 +32,14 @@ class ViewRun:
         """True when the window failed its checks and, by the view's policy, was not written."""
         c = self.checks
         return self.status == "failed" and c is not None and not c.passed and c.policy == "reject"
+    newest_event_us: int | None = None  # the newest event time handed to the store, microseconds since the epoch
+
+    @property
+    def newest_event(self) -> datetime | None:
+        """The newest event time among the records handed to the store (None: none)."""
+        if self.newest_event_us is None:
+            return None
+        return _EPOCH + timedelta(microseconds=self.newest_event_us)
 
     @property
     def keys_kept_newer(self) -> int:

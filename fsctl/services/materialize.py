@@ -113,6 +113,9 @@ def _load_view(
     for batch in rows.batches(BATCH_SIZE):
         run.keys_written += store.write(target, batch)
         run.keys_sent += len(batch)
+        newest = max(record[1] for record in batch) if batch else None  # event_ts, in microseconds
+        if newest is not None and (run.newest_event_us is None or newest > run.newest_event_us):
+            run.newest_event_us = newest
         batches += 1
         progress.advance(name, len(batch))
         _fault(f"after-batch-{batches}")
@@ -160,7 +163,7 @@ def materialize(
     from fsctl import state as state_module
     from fsctl.services.audit import actor
     from fsctl.services.checks import check_records
-    from fsctl.state.document import RunRecord, watermark_for
+    from fsctl.state.document import Registered, RunRecord, watermark_for
 
     sink = progress or ProgressSink()
     clock = now or (lambda: datetime.now(timezone.utc))
@@ -174,7 +177,10 @@ def materialize(
             f"END {end.isoformat()} is in the future",
             hint="the watermark would move past rows that have not arrived yet; use the current time or earlier",
         )
+    read_at = clock()
     objects = Catalog(project, registry)
+    # Runs of views no longer in the registry are dropped from the history as runs are recorded.
+    registered = Registered(frozenset(objects.names("FeatureView")), read_at)
     require_applied_store(project, registry.read(), "materialize")
     chosen = select_views(objects, views)
     snapshot = state_store.read()
@@ -239,12 +245,14 @@ def materialize(
             store=project.online_store,
             check_policy=run.checks.policy if run.checks is not None else None,
             checks=check_records(run.checks) if run.checks is not None else None,
+            newest_event=run.newest_event if run.status != "failed" else None,
         )
         _fault("before-state")
         if run.status == "failed":
             try:
                 state_module.update(
-                    state_store, functools.partial(_failure, project=project.name, run=record)
+                    state_store,
+                    functools.partial(_failure, project=project.name, run=record, registered=registered),
                 )
             except FsctlError:
                 pass  # the run failed already; its error is the one to report
@@ -259,6 +267,7 @@ def materialize(
                     end=end,
                     fingerprint=fp,
                     run=record,
+                    registered=registered,
                 ),
             )
     return result
@@ -275,10 +284,10 @@ def _still_online(registry: RegistryReader, view: str) -> bool:
     return raw is not None and bool(raw.get("online", True))
 
 
-def _failure(snapshot: Any, project: str, run: Any) -> Any:
+def _failure(snapshot: Any, project: str, run: Any, registered: Any = None) -> Any:
     from fsctl.state.document import record_failure
 
-    return dataclasses.replace(record_failure(snapshot, run), project=project)
+    return dataclasses.replace(record_failure(snapshot, run, registered), project=project)
 
 
 def raise_if_failed(result: MaterializeResult) -> None:

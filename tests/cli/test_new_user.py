@@ -86,7 +86,7 @@ def test_teardown_without_a_terminal_says_how_to_confirm_a_teardown(example_repo
 def test_help_lists_every_command_with_a_whole_description() -> None:
     text = run_fsctl("--help", COLUMNS="80").stdout
     commands = text.split("Commands:")[1].strip().splitlines()
-    assert len(commands) == 17
+    assert len(commands) == 18
     assert all("..." not in line and "…" not in line for line in commands), commands
 
 

@@ -6,10 +6,11 @@ DuckDB in fsctl lives in this package.
 * :mod:`.entities`: entity rows loaded and checked;
 * :mod:`.pit`: the point-in-time join; :mod:`.result`: its result, streamed out;
 * :mod:`.latest`: the latest row per key of a window, in the online store's stored form;
-* :mod:`.checks`: a view's data checks over a window, in one aggregate query.
+* :mod:`.checks`: a view's data checks over a window, in one aggregate query;
+* :mod:`.events`: the newest event time of a source, and its rows in a window.
 
-Each historical request gets its own connection (its result owns it); ``latest`` and
-``check`` requests share the engine's connection, one at a time.
+Each historical request gets its own connection (its result owns it); ``latest``,
+``check`` and ``events`` requests share the engine's connection, one at a time.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fsctl.definitions.config import PortConfig
-from fsctl.offline.base import CheckResult, Progress
-from fsctl.offline.requests import CheckRequest, LatestRequest, PointInTimeRequest
+from fsctl.offline.base import CheckResult, Progress, SourceEvents
+from fsctl.offline.requests import CheckRequest, EventsRequest, LatestRequest, PointInTimeRequest
 
 if TYPE_CHECKING:
     from fsctl.offline.duckdb.latest import DuckDBLatestRows
@@ -54,6 +55,7 @@ class DuckDBEngine:
 
     def _shared(self) -> Any:
         """The engine's connection, shared by ``latest`` and ``check`` requests."""
+        """The engine's connection, shared by ``latest`` and ``events`` requests."""
         if self._con is None:
             from fsctl.offline.duckdb.connection import connect
 
@@ -69,6 +71,10 @@ class DuckDBEngine:
         from fsctl.offline.duckdb.checks import run_checks
 
         return run_checks(self._shared(), request)
+    def events(self, request: EventsRequest) -> SourceEvents:
+        from fsctl.offline.duckdb.events import source_events
+
+        return source_events(self._shared(), request)
 
     def close(self) -> None:
         if self._con is not None:
