@@ -156,6 +156,8 @@ class _Judge:
             findings.extend(self._freshness(name, freshness, newest, age, basis, source, last))
         if last is not None and last.status == "succeeded" and not last.keys_written and source is not None:
             findings.extend(self._zero_rows(name, last, source))
+        if last is not None and last.status == "succeeded" and last.checks:
+            findings.append(self._checks_warned(name, last))
         if self.store_problem is not None:
             findings.append(Finding(
                 "warning", "store-unreachable", f"the online store cannot be read: {self.store_problem}",
@@ -260,6 +262,23 @@ class _Judge:
         else:
             fix = f"{first}run `{self.incremental(name)}`; if it loads nothing newer, check the source's upstream job"
         return [Finding("problem", "stale", message, fix)]
+
+    def _checks_warned(self, name: str, last: RunRecord) -> Finding:
+        """The last run wrote a window that failed data checks (``check_policy: warn``)."""
+        failed = [
+            f"{c.feature + ' ' if c.feature else ''}{c.check}: {c.failed} of {c.rows} rows" for c in last.checks or ()
+        ]
+        end = _t(last.end)
+        window = f"[{_t(last.start)}, {end})" if last.start is not None else f"the rows before {end}"
+        since = f" --start {_t(last.start)}" if last.start is not None else ""
+        return Finding(
+            "warning",
+            "checks-failed",
+            f"its last run wrote {window} although {len(failed)} data check"
+            f"{'s' if len(failed) != 1 else ''} failed (check_policy: warn): {'; '.join(failed)}",
+            f"see `fsctl check {name}{since} --end {end}`; fix the source rows, or set "
+            "check_policy: reject to keep such windows out",
+        )
 
     def _zero_rows(self, name: str, last: RunRecord, source: SourceEvents) -> list[Finding]:
         rows = source.window_rows or 0

@@ -210,6 +210,13 @@ def test_warn_writes_the_window_and_records_the_failures(repo: Path) -> None:
         (None, "min_rows", 1, 4),
     ]
 
+    # fsctl status shows it as a warning (the window was written on purpose)
+    status = json.loads(fsctl_in(repo, "status", "--views", "customer_profile", "--format", "json").stdout)
+    (found,) = [f for f in status["views"][0]["findings"] if f["code"] == "checks-failed"]
+    assert found["severity"] == "warning"
+    assert "4 data checks failed (check_policy: warn): current_balance min: 2 of 4 rows" in found["message"]
+    assert found["fix"].startswith("see `fsctl check customer_profile --start ")
+
     # the JSON summary carries every check with its outcome
     again = exits(
         0, fsctl_in(repo, "materialize", "2026-01-05", NEXT, "--views", "customer_profile", "--format", "json")
