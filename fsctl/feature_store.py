@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from fsctl.offline import RetrievalResult
     from fsctl.registry import VersionInfo
     from fsctl.results.apply import ApplyResult
+    from fsctl.results.checks import CheckReport
     from fsctl.results.materialize import MaterializeResult
     from fsctl.results.online import OnlineResponse
     from fsctl.results.push import PushResult
@@ -255,6 +256,15 @@ class FeatureStore:
             views=list(views) if views is not None else None,
             **options,
         )
+
+    def check(self, view: str, end: datetime, start: datetime | None = None) -> CheckReport:
+        """Run ``view``'s data checks on the source rows with ``start <= event time < end``
+        (``fsctl check``); ``report.failed`` says whether any failed, whatever the view's
+        ``check_policy``. Nothing is written."""
+        from fsctl.services.checks import check_view
+
+        ws = self.workspace
+        return check_view(ws.project, ws.registry_reader(), ws.offline_engine(), view, end, start)
 
     def close(self) -> None:
         self.workspace.close()

@@ -38,6 +38,8 @@ COMMANDS = {
     "score": "commands_score:score",
     "materialize": "commands_data:materialize_cmd",
     "materialize-incremental": "commands_data:materialize_incremental",
+    "check": "commands_check:check",
+    "status": "commands_status:status_cmd",
     "online": "commands_online:online",
     "serve": "commands_online:serve",
     "stats": "commands_stats:stats",

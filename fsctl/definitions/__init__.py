@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from fsctl.definitions.service import FeatureService
     from fsctl.definitions.source import FileSource
     from fsctl.definitions.values import KIND_ORDER
-    from fsctl.definitions.view import Check, FeatureSelection, FeatureView, Field
+    from fsctl.definitions.view import Check, FeatureSelection, FeatureView, Field, RowChecks
 
 _LAZY = {
     "FsctlObject": "base",
@@ -40,6 +40,7 @@ _LAZY = {
     "FeatureSelection": "view",
     "FeatureView": "view",
     "Field": "view",
+    "RowChecks": "view",
     "join_keys": "graph",
 }
 
@@ -57,6 +58,7 @@ __all__ = [
     "Model",
     "ModelVersion",
     "Origin",
+    "RowChecks",
     "StrictModel",
     "join_keys",
     "object_from_dict",

@@ -85,18 +85,26 @@ def parse_duration(value: Any) -> int:
     )
 
 
-def format_duration(seconds: int | None) -> str:
+def format_duration(seconds: int | None, units: int | None = None) -> str:
+    """``seconds`` as ``1d2h3m4s``; with ``units``, rounded down to that many units from the
+    largest one present (``units=2``: ``1d2h``, ``1d`` for 1d0h5m), for ages, where the
+    seconds are noise."""
     if seconds is None:
         return "none"
     if seconds == 0:
         return "0s"
-    parts = []
+    parts: list[str] = []
+    used = 0
     for unit in ("d", "h", "m", "s"):
+        if units is not None and used >= units:
+            break
         size = _UNIT_SECONDS[unit]
         if seconds >= size:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
-    return "".join(parts)
+        if parts:
+            used += 1
+    return "".join(parts) or "0s"
 
 
 def check_dtype(value: Any) -> str:

@@ -1,9 +1,29 @@
 """The FeatureView kind: features read from one source, keyed by entities; its Fields, data
-Checks, and FeatureSelection (a view, whole or a subset of its features, as a service lists it)."""
+Checks, and FeatureSelection (a view, whole or a subset of its features, as a service lists it).
+
+Data checks (issue 14) are run by ``materialize`` on each window before it writes, and by
+``fsctl check``; the engine computes them (:meth:`fsctl.offline.base.OfflineEngine.check`)::
+
+    checks:                       # per feature
+      conv_rate: {min: 0, max: 1, max_null_fraction: 0.05}
+      city: {allowed: [paris, lyon]}
+    row_checks: {min_rows: 100, unique: true}   # per window: at least 100 rows; no two rows
+                                                # with the same join keys and event time
+    check_policy: reject          # reject (the default): write nothing for a failing window
+                                  # and keep the watermark; warn: write, and record the failures
+
+Rules that need the feature's dtype (``min``/``max`` on numbers, ``allowed`` values of the
+feature's type) are checked by the loader (:mod:`fsctl.loader.validate`).
+
+Canonical form: ``allowed``, ``row_checks`` and ``check_policy`` (added with issue 14) are
+left out while unset (``check_policy`` while it is ``reject``), so a registry applied before
+they existed reads exactly as the same definitions do now: no plan change on upgrade.
+"""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import math
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field as PydanticField
 from pydantic import field_validator, model_validator
@@ -12,7 +32,9 @@ from fsctl.definitions.base import FsctlObject, StrictModel, ref
 from fsctl.definitions.fields import Dtype, Duration, FeatureName, Name
 from fsctl.definitions.graph import join_keys
 
-__all__ = ["Check", "FeatureSelection", "FeatureView", "Field", "join_keys"]
+__all__ = ["CHECK_POLICIES", "Check", "FeatureSelection", "FeatureView", "Field", "RowChecks", "join_keys"]
+
+CHECK_POLICIES = ("reject", "warn")  # the first is the default
 
 
 class Field(StrictModel):
@@ -26,18 +48,64 @@ class Field(StrictModel):
 
 
 class Check(StrictModel):
-    """Data checks run on each materialized window of one feature."""
+    """Data checks run on each materialized window of one feature: every non-null value at
+    least ``min`` and at most ``max`` (a NaN is neither), at most ``max_null_fraction`` of
+    the rows null, every non-null value one of ``allowed``."""
 
     KIND: ClassVar[str] = "Check"
     min: float | None = None
     max: float | None = None
     max_null_fraction: float | None = PydanticField(default=None, ge=0, le=1)
+    allowed: list[bool | int | float | str] | None = PydanticField(default=None, min_length=1)
+
+    @field_validator("min", "max")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value}")
+        return value
+
+    @field_validator("allowed")
+    @classmethod
+    def _distinct(cls, value: list[Any] | None) -> list[Any] | None:
+        if value is not None:
+            seen: list[tuple[type, Any]] = []
+            for item in value:
+                if (type(item), item) in seen:
+                    raise ValueError(f"{item!r} is listed more than once")
+                seen.append((type(item), item))
+        return value
 
     @model_validator(mode="after")
     def _range(self) -> Check:
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+            raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g}): no value can pass")
         return self
+
+
+class RowChecks(StrictModel):
+    """Data checks on the rows of each materialized window of a view: at least ``min_rows``
+    rows, and (``unique``) no two rows with the same join keys and event time."""
+
+    KIND: ClassVar[str] = "RowChecks"
+    min_rows: int | None = None
+    unique: bool = False
+
+    @field_validator("min_rows")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"must be at least 1 (leave min_rows out for no minimum), got {value}")
+        return value
+
+    def to_dict(self) -> dict[str, Any]:
+        """The checks that are set (the canonical form leaves the others out)."""
+        out: dict[str, Any] = {}
+        if self.min_rows is not None:
+            out["min_rows"] = self.min_rows
+        if self.unique:
+            out["unique"] = True
+        return out
 
 
 class FeatureView(FsctlObject):
@@ -50,6 +118,8 @@ class FeatureView(FsctlObject):
     online: bool = True
     freshness: Duration | None = None
     checks: dict[str, Check] = PydanticField(default_factory=dict)
+    row_checks: RowChecks | None = None
+    check_policy: Literal["reject", "warn"] = "reject"
     schema_: list[Field] = PydanticField(alias="schema", min_length=1)
 
     @field_validator("entities", mode="before")
@@ -67,6 +137,11 @@ class FeatureView(FsctlObject):
     @classmethod
     def _source_ref(cls, value: Any) -> Any:
         return ref(value)
+
+    @field_validator("row_checks", mode="before")
+    @classmethod
+    def _row_checks(cls, value: Any) -> Any:
+        return value.model_dump() if isinstance(value, RowChecks) else value
 
     @field_validator("schema_", mode="before")
     @classmethod
@@ -86,6 +161,22 @@ class FeatureView(FsctlObject):
     @property
     def feature_names(self) -> list[str]:
         return [f.name for f in self.schema_]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The canonical form, without the check keys of issue 14 while they are unset (see
+        the module docstring)."""
+        out = super().to_dict()
+        for rules in out["checks"].values():
+            if rules.get("allowed") is None:
+                del rules["allowed"]
+        rows = self.row_checks.to_dict() if self.row_checks is not None else {}
+        if rows:
+            out["row_checks"] = rows
+        else:
+            del out["row_checks"]
+        if out["check_policy"] == CHECK_POLICIES[0]:
+            del out["check_policy"]
+        return out
 
     def __getitem__(self, features: list[str]) -> FeatureSelection:
         """``view[["a", "b"]]`` selects some features, for a FeatureService."""

@@ -15,6 +15,10 @@ after the version was published) and ``archived`` (retiring a version; validatio
 archived version behind an alias, so nothing served loses it) are non-breaking. ``traffic``
 is non-breaking (its guard rails are issue 13's). The version's ``training_snapshot`` is
 registry-side data (see :mod:`fsctl.definitions.training`) and never diffed.
+
+A view's data checks (``checks``, ``row_checks``, ``check_policy``) decide which windows
+materialize writes, not what a consumer reads: adding, changing or removing them is
+non-breaking, with a reason saying what changed.
 """
 
 from __future__ import annotations
@@ -174,7 +178,51 @@ def _classify_view(parts: list[str], before: Any, after: Any) -> tuple[str, str]
         if before and not after:
             return BREAKING, "online serving turned off"
         return NON_BREAKING, "online serving turned on"
+    if head in ("checks", "row_checks", "check_policy"):
+        return NON_BREAKING, _check_reason(parts, before, after)
     return NON_BREAKING, f"{'.'.join(parts)} changed"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in value.items() if v is not None) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
+
+
+def _check_reason(parts: list[str], before: Any, after: Any) -> str:
+    """Data checks (issue 14) are what materialize verifies before it writes: adding,
+    changing or removing one changes which windows are written, never the data a consumer
+    reads, so every such change is non-breaking; the reason says what changed."""
+    head = parts[0]
+    if head == "check_policy":
+        old, new = before or "reject", after or "reject"
+        if new == "reject":
+            return f"check policy: reject (was {old}): a window failing a data check is no longer written"
+        return f"check policy: {new} (was {old}): a window failing a data check is written and reported"
+    if head == "row_checks":
+        if len(parts) == 1:
+            if before is None:
+                return f"row checks added: {_shown(after)}"
+            if after is None:
+                return "row checks removed"
+            return f"row checks: {_shown(after)} (were {_shown(before)})"
+        return f"row check {parts[1]}: {_shown(after)} (was {_shown(before)})"
+    feature = parts[1] if len(parts) > 1 else ""
+    if len(parts) <= 2:
+        if before is None:
+            return f"data checks on '{feature}' added: {_shown(after)}"
+        if after is None:
+            return f"data checks on '{feature}' removed"
+        return f"data checks on '{feature}' changed"
+    return f"data check {parts[2]} of '{feature}': {_shown(after)} (was {_shown(before)})"
 
 
 _KEY_FAMILIES = {"int32": "integer", "int64": "integer"}

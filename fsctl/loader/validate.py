@@ -118,16 +118,73 @@ def check_references(
                         "remove it from the schema; join keys come with every row",
                     )
                 )
-        for feature in view.checks:
-            if feature not in view.feature_names:
+        problems.extend(check_checks(view))
+    return problems
+
+
+_NUMERIC = ("int32", "int64", "float32", "float64")
+# dtype -> (what an allowed value must be, the Python types that are, an example)
+_ALLOWED_TYPES: dict[str, tuple[str, tuple[type, ...], str]] = {
+    **dict.fromkeys(("int32", "int64"), ("whole numbers", (int,), "allowed: [1, 2, 3]")),
+    **dict.fromkeys(("float32", "float64"), ("numbers", (int, float), "allowed: [0, 0.5, 1]")),
+    "string": ("strings", (str,), "allowed: [paris, '75']: quote values that YAML reads as numbers"),
+    "bool": ("true or false", (bool,), "allowed: [true]"),
+}
+
+
+def check_checks(view: FeatureView) -> list[Problem]:
+    """A view's data checks against its schema: a check names a feature of the view;
+    ``min``/``max`` need a numeric feature; ``allowed`` values have the feature's type
+    (a scalar number, string or bool)."""
+    problems: list[Problem] = []
+    dtypes = {f.name: f.dtype for f in view.schema_}
+    for feature, check in view.checks.items():
+        where = f"checks.{feature}"
+        dtype = dtypes.get(feature)
+        if dtype is None:
+            problems.append(
+                problem_at(
+                    view,
+                    f"check on '{feature}', which is not in the schema",
+                    where,
+                    did_you_mean(feature, view.feature_names, "known"),
+                )
+            )
+            continue
+        for bound in ("min", "max"):
+            if getattr(check, bound) is not None and dtype not in _NUMERIC:
                 problems.append(
                     problem_at(
                         view,
-                        f"check on '{feature}', which is not in the schema",
-                        f"checks.{feature}",
-                        did_you_mean(feature, view.feature_names, "known"),
+                        f"'{bound}' checks numbers, and '{feature}' is {dtype}",
+                        f"{where}.{bound}",
+                        "use 'allowed' for strings and bools, or remove the check",
                     )
                 )
+        if check.allowed is None:
+            continue
+        if dtype not in _ALLOWED_TYPES:
+            problems.append(
+                problem_at(
+                    view,
+                    f"'allowed' lists values of numbers, strings or bools, and '{feature}' is {dtype}",
+                    f"{where}.allowed",
+                    "remove the check",
+                )
+            )
+            continue
+        what, types, example = _ALLOWED_TYPES[dtype]
+        wrong = [v for v in check.allowed if not isinstance(v, types) or (bool not in types and isinstance(v, bool))]
+        if wrong:
+            shown = ", ".join(repr(v) for v in wrong[:5])
+            problems.append(
+                problem_at(
+                    view,
+                    f"'{feature}' is {dtype}, so its allowed values must be {what}; not {shown}",
+                    f"{where}.allowed",
+                    f"list values of the feature's type, e.g. {example}",
+                )
+            )
     return problems
 
 

@@ -1,23 +1,30 @@
 """Offline data: the :class:`~fsctl.offline.base.OfflineEngine` interface and the
 engine-neutral requests it answers (point-in-time joins, latest rows per key of a window,
-statistics), the shared rules for output names (:mod:`.naming`), entity rows
-(:mod:`.entity_input`) and column types (:mod:`.schema`). Engines live in sub-packages (:mod:`fsctl.offline.duckdb`);
-nothing outside them imports an engine except the composition root.
+a view's data checks over a window, statistics), the shared rules for output names
+(:mod:`.naming`), entity rows (:mod:`.entity_input`) and column types (:mod:`.schema`).
+Engines live in sub-packages (:mod:`fsctl.offline.duckdb`); nothing outside them imports an
+engine except the composition root.
 """
 
 from __future__ import annotations
 
 from fsctl.offline.base import (
     BinCounts,
+    CheckOutcome,
+    CheckResult,
     FeatureStats,
     HistogramBin,
     LatestRows,
     OfflineEngine,
     RetrievalResult,
     RetrievalStats,
+    SourceEvents,
     TableStats,
 )
 from fsctl.offline.requests import (
+    CheckRequest,
+    EventsRequest,
+    FeatureCheck,
     FeatureRef,
     FeatureSpec,
     FileRows,
@@ -29,10 +36,16 @@ from fsctl.offline.requests import (
     ViewSpec,
     Window,
     WindowRequest,
+    check_request,
 )
 
 __all__ = [
     "BinCounts",
+    "CheckOutcome",
+    "CheckRequest",
+    "CheckResult",
+    "EventsRequest",
+    "FeatureCheck",
     "FeatureRef",
     "FeatureSpec",
     "FeatureStats",
@@ -44,6 +57,7 @@ __all__ = [
     "PointInTimeRequest",
     "RetrievalResult",
     "RetrievalStats",
+    "SourceEvents",
     "SourceSpec",
     "StatsColumn",
     "StatsRequest",
@@ -51,4 +65,5 @@ __all__ = [
     "ViewSpec",
     "Window",
     "WindowRequest",
+    "check_request",
 ]

@@ -12,7 +12,14 @@ Operations an engine has:
 * :meth:`OfflineEngine.latest` — the latest row per entity key of one view in a window,
   cast to the declared dtypes and already in the online store's stored form
   (:mod:`fsctl.online.format`), streamed in batches (materialization).
-
+* :meth:`OfflineEngine.check` — a view's data checks over every source row of a window
+  (a :class:`~fsctl.offline.requests.CheckRequest`), answered as a :class:`CheckResult`:
+  per check the offending row count and one example key (``fsctl check``, and
+  materialize before it writes a window).
+* :meth:`OfflineEngine.events` — the newest event time in a view's source, and the rows
+  in a window (``fsctl status``: how far the source is ahead of the online store, and
+  whether a run that wrote nothing missed rows). Engines should answer the newest event
+  from file metadata where they can (DuckDB reads parquet min/max statistics).
 * :meth:`OfflineEngine.stats` — statistics per column over a view's rows in a time range or
   over files (a training set, the prediction log): counts, nulls, min/max, mean, standard
   deviation, distinct estimate, quantiles, histograms, counts in given bins (``fsctl
@@ -21,8 +28,6 @@ Operations an engine has:
 Operations planned, with the signatures they will have, so engines and consumers can be
 added without changing what is here:
 
-* ``check(request: WindowRequest, checks) -> CheckResults`` — a view's data checks over a
-  window (``fsctl check``, and before materialize writes a window);
 * ``compute(request)`` for SQL sources and window aggregations defined in the repo.
 
 Every engine passes one contract suite (``tests/offline``: the same answers as a
@@ -34,11 +39,18 @@ its own exception types out.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from fsctl.offline.requests import LatestRequest, PointInTimeRequest, StatsRequest
+from fsctl.offline.requests import (
+    CheckRequest,
+    EventsRequest,
+    LatestRequest,
+    PointInTimeRequest,
+    StatsRequest,
+)
 from fsctl.online.format import StoredRecord
 
 Progress = Callable[[str], None]
@@ -83,6 +95,14 @@ class RetrievalResult(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
     def __len__(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class SourceEvents:
+    """The answer to an :class:`~fsctl.offline.requests.EventsRequest`."""
+
+    newest_event: datetime | None  # aware UTC; None: the source has no rows with an event time
+    window_rows: int | None = None  # rows with event times in the request's window (None: no window asked)
 
 
 class LatestRows(Protocol):
@@ -166,6 +186,56 @@ class TableStats:
         return next(f for f in self.features if f.name == name)
 
 
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One data check over one window, as every engine answers it.
+
+    ``failed`` counts the rows at fault: values below ``min`` / above ``max`` (a NaN is
+    both), null values (``max_null_fraction``), values not ``allowed``, rows sharing their
+    join keys and event time with another row (``unique``), and for ``min_rows`` the rows
+    missing to reach the minimum. ``example_key`` (join key -> value) and ``example_time``
+    name one row at fault, the one with the earliest event time (then the smallest key);
+    None for ``min_rows`` and for checks that passed.
+    """
+
+    check: str  # min | max | max_null_fraction | allowed | unique | min_rows
+    feature: str | None  # None for the row checks (unique, min_rows)
+    limit: Any  # the check's setting: a number, the allowed values (a list), True
+    failed: int
+    rows: int  # source rows in the window
+    example_key: dict[str, Any] | None = field(default=None, compare=False)
+    example_time: datetime | None = None  # aware UTC
+
+    def __post_init__(self) -> None:
+        if self.passed:  # a check that passed has no row at fault to show
+            object.__setattr__(self, "example_key", None)
+            object.__setattr__(self, "example_time", None)
+
+    @property
+    def passed(self) -> bool:
+        if self.check == "max_null_fraction":  # an empty window has no null fraction
+            return self.rows == 0 or self.failed <= float(self.limit) * self.rows * (1 + 1e-12)
+        return self.failed == 0
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The answer to a CheckRequest: one outcome per check, in request order (per feature
+    in schema order: min, max, max_null_fraction, allowed; then unique, min_rows)."""
+
+    view: str
+    rows: int  # source rows in the window
+    outcomes: tuple[CheckOutcome, ...]
+
+    @property
+    def failures(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if not o.passed]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
 class OfflineEngine(Protocol):
     name: str  # for messages: "duckdb", "spark (local[2])"
 
@@ -175,6 +245,14 @@ class OfflineEngine(Protocol):
 
     def latest(self, request: LatestRequest) -> LatestRows:
         """The latest row per key of ``request.view`` in ``request.window``."""
+        ...
+
+    def check(self, request: CheckRequest) -> CheckResult:
+        """The data checks of ``request`` over every source row of ``request.window``."""
+        ...
+
+    def events(self, request: EventsRequest) -> SourceEvents:
+        """The newest event time of ``request.view``'s source (and its rows in ``request.window``)."""
         ...
 
     def stats(self, request: StatsRequest) -> TableStats:

@@ -8,8 +8,12 @@ TTL and source columns. The same requests go to every engine (DuckDB now, Spark 
 * :class:`PointInTimeRequest`: entity rows (:class:`~fsctl.offline.entity_input.EntityInput`),
   the views to join, and the output features in order with their output names.
 * :class:`LatestRequest`: the latest row per entity key of one view with event times in a
-  half-open :class:`Window` (materialization; data checks will take a
-  :class:`WindowRequest` over the same window).
+  half-open :class:`Window` (materialization).
+* :class:`CheckRequest`: a view's data checks (:class:`FeatureCheck` per feature, a minimum
+  row count, unique keys per event time) over every source row of a window, built from the
+  view's canonical document by :func:`check_request`.
+* :class:`EventsRequest`: the newest event time in one view's source, and optionally how
+  many of its rows fall in a window (``fsctl status``).
 * :class:`StatsRequest`: statistics per column (counts, moments, quantiles, histograms,
   counts in given bins or categories) over a view's source rows in a time range, or over
   other files (:class:`FileRows`: a training set, the prediction log), for ``fsctl stats``
@@ -121,6 +125,70 @@ class WindowRequest:
 class LatestRequest(WindowRequest):
     """The latest row per entity key of ``view`` in ``window`` (ties as in retrieval), with
     its values cast to the declared dtypes, for the online store."""
+
+
+@dataclass(frozen=True)
+class FeatureCheck:
+    """The data checks of one feature (None: not checked): every non-null value at least
+    ``min`` and at most ``max`` (a NaN fails both), at most ``max_null_fraction`` of the
+    window's rows null, every non-null value one of ``allowed``."""
+
+    feature: str
+    min: float | None = None
+    max: float | None = None
+    max_null_fraction: float | None = None
+    allowed: tuple[bool | int | float | str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CheckRequest(WindowRequest):
+    """A view's data checks over every source row of ``window`` (not only the latest row per
+    key): ``features`` (in the view's schema order), at least ``min_rows`` rows, and with
+    ``unique`` no two rows with the same join keys and event time."""
+
+    features: tuple[FeatureCheck, ...] = ()
+    min_rows: int | None = None
+    unique: bool = False
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to check."""
+        return not self.features and self.min_rows is None and not self.unique
+
+
+def check_request(view: Mapping[str, Any], spec: ViewSpec, window: Window) -> CheckRequest:
+    """The checks of a FeatureView (its canonical dict: ``checks``, ``row_checks``) over
+    ``window``, for the view's engine-neutral ``spec``."""
+    checks = view.get("checks") or {}
+    features = tuple(
+        FeatureCheck(
+            feature=name,
+            min=rules.get("min"),
+            max=rules.get("max"),
+            max_null_fraction=rules.get("max_null_fraction"),
+            allowed=tuple(rules["allowed"]) if rules.get("allowed") is not None else None,
+        )
+        for name in spec.feature_names
+        if (rules := checks.get(name))
+    )
+    rows = view.get("row_checks") or {}
+    return CheckRequest(
+        view=spec,
+        window=window,
+        features=features,
+        min_rows=rows.get("min_rows"),
+        unique=bool(rows.get("unique", False)),
+    )
+
+
+@dataclass(frozen=True)
+class EventsRequest:
+    """The newest event time among all rows of ``view``'s source and, when ``window`` is
+    given, the number of its rows with event times in it (event times read as retrieval and
+    materialization read them)."""
+
+    view: ViewSpec
+    window: Window | None = None
 
 
 def source_spec(source: Mapping[str, Any], root: Path) -> SourceSpec:

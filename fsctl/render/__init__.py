@@ -4,7 +4,8 @@ they never import services, registries or stores.
 
 Formats: ``text`` (plain, stable: golden files pin it), ``rich`` (the same text with rich
 markup, for a terminal; falls back to ``text``), ``json`` (stable, documented), and
-``markdown`` (plans, for pull-request comments). Renderer modules are imported when used
+``markdown`` (plans, for pull-request comments), ``prometheus`` (``fsctl status``, for
+node-exporter's textfile collector). Renderer modules are imported when used
 (Markdown needs jinja2, object text needs yaml).
 """
 
@@ -48,10 +49,15 @@ VIEWS: dict[tuple[str, str], str] = {
     ("HistoricalSummary", "json"): "retrieval:historical_json",
     ("ScoreSummary", "text"): "score:score_text",
     ("ScoreSummary", "json"): "score:score_json",
+    ("CheckReport", "text"): "checks:check_text",
+    ("CheckReport", "json"): "checks:check_json",
     ("MaterializeResult", "text"): "materialize:materialize_text",
     ("MaterializeResult", "json"): "materialize:materialize_json",
     ("OnlineResponse", "text"): "online:online_text",
     ("OnlineResponse", "json"): "online:online_json",
+    ("StatusReport", "text"): "status:status_text",
+    ("StatusReport", "json"): "status:status_json",
+    ("StatusReport", "prometheus"): "status:status_prometheus",
     ("StatsReport", "text"): "stats:stats_text",
     ("StatsReport", "rich"): "stats:stats_rich",
     ("StatsReport", "json"): "stats:stats_json",

@@ -104,12 +104,25 @@ def _view(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
     features = [[f["name"], f["dtype"], f.get("description", "")] for f in doc["schema"]]
     lines += ["", f"Features ({len(features)}):", _indent(_table(["NAME", "DTYPE", "DESCRIPTION"], features))]
     checks = doc.get("checks") or {}
-    if checks:
-        lines += ["", "Checks:"] + [
-            f"  {name}: " + ", ".join(f"{k} {v}" for k, v in rules.items() if v is not None)
+    rows = doc.get("row_checks") or {}
+    if checks or rows:
+        lines += ["", f"Checks (check_policy: {doc.get('check_policy') or 'reject'}):"] + [
+            f"  {name}: " + ", ".join(f"{k} {_check_value(v)}" for k, v in rules.items() if v is not None)
             for name, rules in checks.items()
         ]
+        if rows:
+            lines.append("  rows: " + ", ".join(f"{k} {_check_value(v)}" for k, v in rows.items()))
     return lines
+
+
+def _check_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
 
 
 def _keys(keys: list[str], dtypes: dict[str, str]) -> str:

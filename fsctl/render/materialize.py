@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fsctl.render.json_format import dumps
-from fsctl.results.materialize import MaterializeResult
+from fsctl.results.checks import describe
+from fsctl.results.materialize import MaterializeResult, ViewRun
 
 
 def materialize_json(result: MaterializeResult) -> str:
@@ -29,6 +30,22 @@ def materialize_text(result: MaterializeResult) -> str:
         )
         if r.note:
             lines.append(f"  ({r.note})")
-        if r.error:
+        if r.error and not r.rejected:  # a rejected window's checks say why, below
             lines.append(f"  error: {r.error}")
+        lines.extend(_checks(r))
     return "\n".join(lines)
+
+
+def _checks(run: ViewRun) -> list[str]:
+    """The data checks run on the window: a count when all passed, else each failure."""
+    checks = run.checks
+    if checks is None:
+        return []
+    total = len(checks.outcomes)
+    if checks.passed:
+        return [f"  data checks: all {total} passed"]
+    failures = checks.failures
+    what = "rejected, nothing written" if run.rejected else f"check_policy {checks.policy}: written anyway"
+    return [f"  data checks: {len(failures)} of {total} failed ({what})"] + [
+        f"    {describe(o)}" for o in failures
+    ]

@@ -72,12 +72,17 @@ def frame_of(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> Any:
     return pd.DataFrame(dict(zip(names, columns, strict=True)), columns=list(names))
 
 
-def prediction_columns(raw: Any, rows: int, output: str | None = None, uri: str = "") -> dict[str, list[Any]]:
+def prediction_columns(
+    raw: Any, rows: int, output: str | None = None, uri: str = "", *, arrays: bool = False
+) -> dict[str, Any]:
     """``predict``'s answer ``raw`` as named columns of Python values (see the module
-    docstring); ``output`` is the signature's output name (default ``prediction``)."""
+    docstring); ``output`` is the signature's output name (default ``prediction``).
+    ``arrays``: numpy columns stay numpy arrays (batch scoring hands them to arrow as they
+    are, without a round trip through a million Python objects)."""
     name = output or DEFAULT_OUTPUT
     where = f"model {uri}: " if uri else "the model: "
-    columns: dict[str, list[Any]]
+    columns: dict[str, Any]
+    _values = _arrays if arrays else _lists
     kind = type(raw).__module__.split(".")[0]
     if kind == "pandas" and hasattr(raw, "columns"):
         columns = {str(c): _values(raw[c]) for c in raw.columns}
@@ -127,7 +132,16 @@ def predict_failed(label: str, uri: str, exc: Exception) -> ModelError:
     )
 
 
-def _values(column: Any) -> list[Any]:
+def _arrays(column: Any) -> Any:
+    """A numpy column (or a pandas Series, as numpy) as it is; anything else as a list."""
+    if type(column).__module__.split(".")[0] == "pandas" and hasattr(column, "to_numpy"):
+        column = column.to_numpy()
+    if type(column).__module__ == "numpy" and getattr(column, "ndim", 0) == 1:
+        return column
+    return _lists(column)
+
+
+def _lists(column: Any) -> list[Any]:
     """A column as a list of plain Python values (numpy scalars unwrapped)."""
     if hasattr(column, "tolist"):
         values = column.tolist()

@@ -1,7 +1,11 @@
 """Use case: materialize. Load the latest row per entity key of each online view, for event
 times in ``[start, end)``, from its source into the online store.
 
-Orchestration only: per view, the offline engine picks the latest row per key in the
+Orchestration only: per view, the view's data checks run on the window first (every source
+row in it, computed by the engine; see :mod:`fsctl.services.checks`): a window that fails
+them is not written when the view's ``check_policy`` is ``reject`` (the default; the run
+fails and the watermark stays) and is written with the failures recorded in the run when it
+is ``warn``. Then the offline engine picks the latest row per key in the
 window (latest event time, then latest created time; a null created time loses) and
 streams it in the online store's stored form; the records are written in batches, so
 memory is bounded by the batch and the number of keys, never the source.
@@ -109,9 +113,35 @@ def _load_view(
     for batch in rows.batches(BATCH_SIZE):
         run.keys_written += store.write(target, batch)
         run.keys_sent += len(batch)
+        newest = max(record[1] for record in batch) if batch else None  # event_ts, in microseconds
+        if newest is not None and (run.newest_event_us is None or newest > run.newest_event_us):
+            run.newest_event_us = newest
         batches += 1
         progress.advance(name, len(batch))
         _fault(f"after-batch-{batches}")
+
+
+def _checks_pass(
+    engine: OfflineEngine, objects: Catalog, view: dict[str, Any], run: ViewRun, progress: ProgressSink
+) -> bool:
+    """Run the view's data checks on the run's window (none: nothing to do); False when the
+    window fails them and the view's policy rejects it (the run is then failed)."""
+    from fsctl.services.checks import policy_of, rejection, window_checks, window_request
+
+    request = window_request(objects, view, Window(run.start, run.end))
+    if request.empty:
+        return True
+    run.checks = result = window_checks(engine.check(request), policy_of(view))
+    failures = result.failures
+    if not failures:
+        return True
+    count = f"{len(failures)} of {len(result.outcomes)} data checks failed"
+    if result.policy != "reject":
+        progress.message(f"{run.view}: {count} (check_policy: warn): writing the window anyway")
+        return True
+    progress.message(f"{run.view}: {count} (check_policy: reject): nothing is written")
+    run.status, run.error, run.rows_read = "failed", rejection(result), result.rows
+    return False
 
 
 def materialize(
@@ -132,7 +162,8 @@ def materialize(
     """Materialize ``[start, end)`` (or, incrementally, from each view's watermark to ``end``)."""
     from fsctl import state as state_module
     from fsctl.services.audit import actor
-    from fsctl.state.document import RunRecord, watermark_for
+    from fsctl.services.checks import check_records
+    from fsctl.state.document import Registered, RunRecord, watermark_for
 
     sink = progress or ProgressSink()
     clock = now or (lambda: datetime.now(timezone.utc))
@@ -146,7 +177,10 @@ def materialize(
             f"END {end.isoformat()} is in the future",
             hint="the watermark would move past rows that have not arrived yet; use the current time or earlier",
         )
+    read_at = clock()
     objects = Catalog(project, registry)
+    # Runs of views no longer in the registry are dropped from the history as runs are recorded.
+    registered = Registered(frozenset(objects.names("FeatureView")), read_at)
     require_applied_store(project, registry.read(), "materialize")
     chosen = select_views(objects, views)
     snapshot = state_store.read()
@@ -182,14 +216,15 @@ def materialize(
         timer = time.perf_counter()
         sink.message(f"materializing {name}")
         try:
-            _load_view(engine, store, objects, name, run, sink)
-            store.sync()  # the rows must be durable before the watermark says they are there
-            if not _still_online(registry, name):
-                # An apply deleted the view (or set online: false) while it loaded: drop the
-                # table it recreated, and record no watermark for a view that is gone.
-                store.drop(project.name, name)
-                run.status, run.note = "skipped", "the view was removed by a concurrent apply"
-                continue
+            if _checks_pass(engine, objects, view, run, sink):  # else rejected: nothing written
+                _load_view(engine, store, objects, name, run, sink)
+                store.sync()  # the rows must be durable before the watermark says they are there
+                if not _still_online(registry, name):
+                    # An apply deleted the view (or set online: false) while it loaded: drop the
+                    # table it recreated, and record no watermark for a view that is gone.
+                    store.drop(project.name, name)
+                    run.status, run.note = "skipped", "the view was removed by a concurrent apply"
+                    continue
         except FsctlError as exc:  # a source or store failure: record it, keep the watermark
             run.status, run.error = "failed", exc.message
         except OSError as exc:
@@ -208,12 +243,16 @@ def materialize(
             actor=actor(),
             error=run.error,
             store=project.online_store,
+            check_policy=run.checks.policy if run.checks is not None else None,
+            checks=check_records(run.checks) if run.checks is not None else None,
+            newest_event=run.newest_event if run.status != "failed" else None,
         )
         _fault("before-state")
         if run.status == "failed":
             try:
                 state_module.update(
-                    state_store, functools.partial(_failure, project=project.name, run=record)
+                    state_store,
+                    functools.partial(_failure, project=project.name, run=record, registered=registered),
                 )
             except FsctlError:
                 pass  # the run failed already; its error is the one to report
@@ -228,6 +267,7 @@ def materialize(
                     end=end,
                     fingerprint=fp,
                     run=record,
+                    registered=registered,
                 ),
             )
     return result
@@ -244,17 +284,41 @@ def _still_online(registry: RegistryReader, view: str) -> bool:
     return raw is not None and bool(raw.get("online", True))
 
 
-def _failure(snapshot: Any, project: str, run: Any) -> Any:
+def _failure(snapshot: Any, project: str, run: Any, registered: Any = None) -> Any:
     from fsctl.state.document import record_failure
 
-    return dataclasses.replace(record_failure(snapshot, run), project=project)
+    return dataclasses.replace(record_failure(snapshot, run, registered), project=project)
 
 
 def raise_if_failed(result: MaterializeResult) -> None:
+    """One error for every failed view (a window rejected by its data checks names each
+    failing check, its count and an example key)."""
+    from fsctl.services.checks import failure_lines
+
     if result.failed:
-        lines = [f"{r.view}: {r.error}" for r in result.failed]
+        lines = []
+        for r in result.failed:
+            if r.rejected and r.checks is not None:
+                count = len(r.checks.failures)
+                lines.append(
+                    f"{r.view}: rejected by {count} failing data check{'s' if count != 1 else ''} "
+                    "(check_policy: reject), nothing written:"
+                )
+                lines.extend(f"  {line}" for line in failure_lines(r.checks))
+            else:
+                lines.append(f"{r.view}: {r.error}")
+        hints = []
+        if any(r.rejected for r in result.failed):
+            hints.append(
+                "a rejected window is written by the next run once its rows pass: fix the source rows "
+                "(or the checks, or set check_policy: warn); `fsctl check VIEW --start START --end END` "
+                "runs the checks alone"
+            )
+        if any(not r.rejected for r in result.failed):
+            hints.append("fix the cause and run the same command again; rows already written are kept")
+        views = len(result.failed)
         raise StoreError(
-            f"materialization failed for {len(lines)} view{'s' if len(lines) > 1 else ''} "
+            f"materialization failed for {views} view{'s' if views > 1 else ''} "
             "(their watermarks did not move):\n  " + "\n  ".join(lines),
-            hint="fix the cause and run the same command again; rows already written are kept",
+            hint="; ".join(hints),
         )

@@ -192,7 +192,7 @@ def score_batch(
         raw = loaded.predict(feature_frame(table, names))
     except Exception as exc:  # the model's own code: any failure is the model's
         raise predict_failed(target.label, target.uri, exc) from exc
-    columns = prediction_columns(raw, rows, target.output, target.uri)
+    columns = prediction_columns(raw, rows, target.output, target.uri, arrays=True)
     spent = time.perf_counter() - started
     kept = [c for c in table.column_names if c not in names]
     out = table.select(kept)

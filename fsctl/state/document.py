@@ -18,10 +18,12 @@ Shape (``format_version`` 1)::
       "serial": 7,                                 # +1 per write; 0 means "no document yet"
       "stores": {"sqlite:data/online.db":          # per online store identity, per view
                    {"driver_stats": {"watermark": "2026-01-02T00:00:00Z" or null,
-                                     "fingerprint": "…", "updated_at": "2026-01-02T00:05:00Z"}}},
+                                     "fingerprint": "…", "updated_at": "2026-01-02T00:05:00Z",
+                                     "newest_event": "2026-01-01T23:00:00Z"}}},  # optional
       "views": {"driver_stats": {...the same fields...}},   # legacy: store unknown, see below
       "runs": [{"run_id", "view", "start", "end", "started_at", "finished_at", "status",
-                "rows_read", "keys_written", "actor", "error", "store"}, …],  # newest last, at most 200
+                "rows_read", "keys_written", "actor", "error", "store",
+                "check_policy", "checks", "newest_event"}, …],  # newest last; bounded per view, see below
       "pushes": [{"push_id", "view", "via", "rows", "keys", "keys_written", "newest_event",
                   "pushed_at", "client", "store"}, …]  # rows written by fsctl serve's push
     }                                                  # endpoints; newest last, at most 200; absent when none
@@ -29,6 +31,32 @@ Shape (``format_version`` 1)::
 Every time is ISO-8601 in UTC. The update rules (:func:`record_success`,
 :func:`record_failure`, :func:`record_pushes`, :func:`forget_views`) are pure functions from a snapshot to a
 snapshot; the stores in this package only read and compare-and-swap whole documents.
+
+A run's ``check_policy`` and ``checks`` (issue 14) are there only when the view has data
+checks: ``checks`` lists the checks that failed on the run's window, each
+``{"check", "feature", "limit", "failed", "rows", "example_key", "example_time"}`` (``[]``:
+all passed). A window rejected by its checks is a ``failed`` run whose watermark did not
+move; with ``check_policy: warn`` the run succeeded and its failed checks are listed.
+Additive, so the format stays 1.
+**Run history** (``runs``, newest last) is bounded per view, not overall, so a view that
+runs every minute never pushes out another view's history: each view keeps its newest
+:data:`MAX_RUNS_PER_VIEW` (50) runs, plus its newest *successful* run in each online store
+however old (so ``fsctl status`` can always tell when a view last succeeded, even after 50
+failures in a row). Runs of views that are no longer in the registry are dropped by the
+next materialize (:class:`Registered`: only runs that finished before the registry was
+read, so a view added by a concurrent apply keeps its first runs). ``fsctl status`` reads
+the last run, the last success and the consecutive failures of a view from it.
+
+Keys added by ``fsctl status`` (issue 14), additive, so the format stays 1:
+
+* a run's ``newest_event``: the newest event time among the rows the run wrote to the
+  store (the latest row per key of its window); absent when the window had no rows, for
+  failed runs, and in runs recorded before;
+* a store's view entry's ``newest_event``: the newest event time materialized into that
+  store for the view since its current fingerprint was recorded (the largest of its runs'
+  ``newest_event``; it survives run pruning). Online stores cannot cheaply tell their
+  newest record (a scan of DynamoDB or Redis), so ``fsctl status`` takes the age of a
+  view's online data from here and from ``pushes``. Absent when no run recorded one.
 
 ``stores`` and a run's ``store`` were added when fsctl began to track online stores (issue
 11): additive, so the format stays 1. Before, watermarks were kept per view in ``views``
@@ -57,7 +85,7 @@ from typing import Any, Literal
 from fsctl.errors import StoreError
 
 FORMAT_VERSION = 1
-MAX_RUNS = 200
+MAX_RUNS_PER_VIEW = 50
 MAX_PUSHES = 200
 
 RunStatus = Literal["succeeded", "failed"]
@@ -89,10 +117,13 @@ class ViewState:
     watermark: datetime | None
     fingerprint: str
     updated_at: datetime
+    newest_event: datetime | None = None  # the newest event time materialized (None: unknown or none)
 
     def __post_init__(self) -> None:
         if self.watermark is not None:
             object.__setattr__(self, "watermark", _utc(self.watermark, "watermark"))
+        if self.newest_event is not None:
+            object.__setattr__(self, "newest_event", _utc(self.newest_event, "newest_event"))
         object.__setattr__(self, "updated_at", _utc(self.updated_at, "updated_at"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +131,36 @@ class ViewState:
             "watermark": format_time(self.watermark) if self.watermark else None,
             "fingerprint": self.fingerprint,
             "updated_at": format_time(self.updated_at),
+            **({"newest_event": format_time(self.newest_event)} if self.newest_event else {}),
+        }
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """A data check that failed on a run's window: ``failed`` rows at fault out of ``rows``
+    (for ``min_rows``: the rows missing), and one of them (its join keys and event time)."""
+
+    check: str  # min | max | max_null_fraction | allowed | unique | min_rows
+    feature: str | None  # None for the row checks
+    limit: Any  # the check's setting (a number, the allowed values, true)
+    failed: int
+    rows: int
+    example_key: dict[str, Any] | None = None  # join key -> JSON value
+    example_time: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.example_time is not None:
+            object.__setattr__(self, "example_time", _utc(self.example_time, "example_time"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "feature": self.feature,
+            "limit": self.limit,
+            "failed": self.failed,
+            "rows": self.rows,
+            "example_key": self.example_key,
+            "example_time": format_time(self.example_time) if self.example_time else None,
         }
 
 
@@ -119,12 +180,17 @@ class RunRecord:
     actor: str
     error: str | None = None
     store: str | None = None  # the identity of the online store written (None: recorded before stores were)
+    check_policy: str | None = None  # reject | warn; None: the view has no data checks
+    checks: tuple[CheckRecord, ...] | None = None  # the checks that failed; None: none ran
+    newest_event: datetime | None = None  # the newest event time written (None: no rows, or not recorded)
 
     def __post_init__(self) -> None:
         if self.status not in ("succeeded", "failed"):
             raise ValueError(f"run status must be 'succeeded' or 'failed', got {self.status!r}")
         if self.start is not None:
             object.__setattr__(self, "start", _utc(self.start, "start"))
+        if self.newest_event is not None:
+            object.__setattr__(self, "newest_event", _utc(self.newest_event, "newest_event"))
         for name in ("end", "started_at", "finished_at"):
             object.__setattr__(self, name, _utc(getattr(self, name), name))
 
@@ -142,6 +208,9 @@ class RunRecord:
             "actor": self.actor,
             "error": self.error,
             **({"store": self.store} if self.store is not None else {}),
+            **({"check_policy": self.check_policy} if self.check_policy is not None else {}),
+            **({"checks": [c.to_dict() for c in self.checks]} if self.checks is not None else {}),
+            **({"newest_event": format_time(self.newest_event)} if self.newest_event else {}),
         }
 
 
@@ -230,8 +299,42 @@ def empty_state(location: str, project: str = "") -> StateSnapshot:
 # --- pure update rules -------------------------------------------------------------------
 
 
-def _append(runs: list[RunRecord], run: RunRecord) -> list[RunRecord]:
-    return [*runs, run][-MAX_RUNS:]
+@dataclass(frozen=True)
+class Registered:
+    """The views of the registry version a writer read, and when it read it (see
+    :func:`prune_runs`)."""
+
+    views: frozenset[str]
+    read_at: datetime
+
+
+def prune_runs(runs: list[RunRecord], registered: Registered | None = None) -> list[RunRecord]:
+    """``runs`` (newest last) bounded per view: each view's newest :data:`MAX_RUNS_PER_VIEW`
+    runs, plus its newest successful run in each store when that is older. With
+    ``registered``, runs of views not in it that finished before it was read are dropped (the
+    view was deleted; a run finished after the read may be of a view a concurrent apply
+    added). The order is kept; nothing dropped returns ``runs`` itself."""
+    keep: list[RunRecord] = []
+    seen: dict[str, int] = {}
+    succeeded: set[tuple[str, str | None]] = set()
+    for run in reversed(runs):
+        if registered is not None and run.view not in registered.views and run.finished_at < registered.read_at:
+            continue
+        count = seen.get(run.view, 0)
+        latest_success = run.status == "succeeded" and (run.view, run.store) not in succeeded
+        if count < MAX_RUNS_PER_VIEW or latest_success:
+            keep.append(run)
+            seen[run.view] = count + 1
+            if run.status == "succeeded":
+                succeeded.add((run.view, run.store))
+    if len(keep) == len(runs):
+        return runs
+    keep.reverse()
+    return keep
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 def record_success(
@@ -241,6 +344,7 @@ def record_success(
     end: datetime,
     fingerprint: str,
     run: RunRecord,
+    registered: Registered | None = None,
 ) -> StateSnapshot:
     """Record a successful run of ``view`` over ``[start, end)`` and move its watermark in
     the online store the run wrote to (``run.store``).
@@ -250,8 +354,10 @@ def record_success(
     counts), or when the window is contiguous with what was loaded (``start`` is None or not
     after the watermark) and ends after it. It never moves backwards and never jumps over a
     gap: a window starting after the watermark leaves it where it is, so a later incremental
-    run still covers the gap. The run is always appended; the view's legacy entry (store
-    unknown) is dropped.
+    run still covers the gap. The view's ``newest_event`` in the store becomes the later of
+    its own (under the same fingerprint) and the run's, whether the watermark moves or not.
+    The run is appended and the history pruned (:func:`prune_runs`, with ``registered``);
+    the view's legacy entry (store unknown) is dropped.
     """
     if run.view != view or run.status != "succeeded" or run.store is None:
         raise ValueError(
@@ -262,23 +368,28 @@ def record_success(
     start = _utc(start, "start") if start is not None else None
     current = snapshot.view_state(run.store, view)
     in_store = dict(snapshot.stores.get(run.store, {}))
-    if current is None or current.watermark is None or current.fingerprint != fingerprint:
-        in_store[view] = ViewState(watermark=end, fingerprint=fingerprint, updated_at=run.finished_at)
+    same = current is not None and current.fingerprint == fingerprint
+    newest = _later(current.newest_event if current is not None and same else None, run.newest_event)
+    moved = ViewState(watermark=end, fingerprint=fingerprint, updated_at=run.finished_at, newest_event=newest)
+    if current is None or current.watermark is None or not same:
+        in_store[view] = moved
     elif (start is None or start <= current.watermark) and end > current.watermark:
-        in_store[view] = ViewState(watermark=end, fingerprint=fingerprint, updated_at=run.finished_at)
+        in_store[view] = moved
+    elif newest != current.newest_event:  # rows written behind the watermark or past a gap
+        in_store[view] = dataclasses.replace(current, newest_event=newest)
     return dataclasses.replace(
         snapshot,
         stores={**snapshot.stores, run.store: in_store},
         views={name: state for name, state in snapshot.views.items() if name != view},
-        runs=_append(snapshot.runs, run),
+        runs=prune_runs([*snapshot.runs, run], registered),
     )
 
 
-def record_failure(snapshot: StateSnapshot, run: RunRecord) -> StateSnapshot:
-    """Record a failed run; no watermark moves."""
+def record_failure(snapshot: StateSnapshot, run: RunRecord, registered: Registered | None = None) -> StateSnapshot:
+    """Record a failed run (and prune the history, :func:`prune_runs`); no watermark moves."""
     if run.status != "failed":
         raise ValueError(f"record_failure needs a failed run, got {run.status}")
-    return dataclasses.replace(snapshot, runs=_append(snapshot.runs, run))
+    return dataclasses.replace(snapshot, runs=prune_runs([*snapshot.runs, run], registered))
 
 
 def record_pushes(snapshot: StateSnapshot, pushes: list[PushRecord]) -> StateSnapshot:
@@ -323,11 +434,12 @@ def _corrupt(location: str, why: str) -> StoreError:
 def _view_state(raw: Any) -> ViewState:
     if not isinstance(raw, dict) or not isinstance(raw.get("fingerprint"), str):
         raise TypeError("expected an object with a string 'fingerprint'")
-    watermark = raw.get("watermark")
+    watermark, newest = raw.get("watermark"), raw.get("newest_event")
     return ViewState(
         watermark=parse_time(watermark) if watermark is not None else None,
         fingerprint=raw["fingerprint"],
         updated_at=parse_time(raw["updated_at"]),
+        newest_event=parse_time(newest) if newest is not None else None,
     )
 
 
@@ -337,7 +449,7 @@ def _run_record(raw: Any) -> RunRecord:
     for name in ("rows_read", "keys_written"):
         if not isinstance(raw.get(name), int) or isinstance(raw[name], bool):
             raise TypeError(f"'{name}' is not an integer")
-    start, error = raw.get("start"), raw.get("error")
+    start, error, newest = raw.get("start"), raw.get("error"), raw.get("newest_event")
     return RunRecord(
         run_id=str(raw["run_id"]),
         view=str(raw["view"]),
@@ -351,6 +463,30 @@ def _run_record(raw: Any) -> RunRecord:
         actor=str(raw["actor"]),
         error=str(error) if error is not None else None,
         store=str(raw["store"]) if raw.get("store") is not None else None,
+        check_policy=str(raw["check_policy"]) if raw.get("check_policy") is not None else None,
+        checks=tuple(_check_record(c) for c in raw["checks"]) if raw.get("checks") is not None else None,
+        newest_event=parse_time(newest) if newest is not None else None,
+    )
+
+
+def _check_record(raw: Any) -> CheckRecord:
+    if not isinstance(raw, dict):
+        raise TypeError("a check entry is not an object")
+    for name in ("failed", "rows"):
+        if not isinstance(raw.get(name), int) or isinstance(raw[name], bool):
+            raise TypeError(f"check '{name}' is not an integer")
+    key, when = raw.get("example_key"), raw.get("example_time")
+    if key is not None and not isinstance(key, dict):
+        raise TypeError("check 'example_key' is not an object")
+    feature = raw.get("feature")
+    return CheckRecord(
+        check=str(raw["check"]),
+        feature=str(feature) if feature is not None else None,
+        limit=raw.get("limit"),
+        failed=raw["failed"],
+        rows=raw["rows"],
+        example_key=key,
+        example_time=parse_time(when) if when is not None else None,
     )
 
 

@@ -101,8 +101,12 @@ def test_the_demo_makes_its_data_then_ends_with_present_values(tmp_path: Path) -
     shutil.copytree(EXAMPLE, tmp_path / "example_repo", ignore=shutil.ignore_patterns(*GENERATED))
     results = [ok(run_demo_command(command, tmp_path)) for command in commands]
     assert "(from the watermark)" in results[commands.index(materialize[1])].stdout
-    *_, expired_read, last = results
-    assert commands[-2][-1] == "driver_id=1005"
+    reads = [i for i, c in enumerate(commands) if c[1] == "online"]
+    expired_read, last = results[reads[-2]], results[reads[-1]]
+    assert commands[reads[-2]][-1] == "driver_id=1005"
+    # then it scores the entity rows with the Production model
+    assert commands[-1][1] == "score" and reads[-1] == len(commands) - 2
+    assert "Scored 22 rows with model churn_classifier v1 (Production)" in results[-1].stdout
     assert {r[2] for r in feature_lines(expired_read.stdout)} == {"expired"}
     assert expired_read.stdout.rstrip("\n").splitlines()[-1] == (
         "2 values are older than the TTL of driver_hourly_stats (2d), so they came back null (expired): "

@@ -23,12 +23,12 @@ PROBE = (
 )
 
 
-def imported(repo: Path, *args: str) -> list[str]:
+def imported(repo: Path, *args: str, code: int = 0) -> list[str]:
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *args], cwd=repo, capture_output=True, text=True, timeout=120
     )
     report = json.loads(result.stderr.strip().splitlines()[-1])
-    assert report["code"] == 0, result.stdout + result.stderr
+    assert report["code"] == code, result.stdout + result.stderr
     return list(report["imported"])
 
 
@@ -46,6 +46,13 @@ def test_help_imports_nothing_heavy(repo: Path) -> None:
 
 def test_materialize_needs_only_duckdb_and_yaml(repo: Path) -> None:
     assert imported(repo, "materialize-incremental", "2026-01-04T00:00:00Z", "--repo", str(repo)) == ["duckdb", "yaml"]
+
+
+def test_status_needs_only_duckdb_and_yaml(tmp_path: Path) -> None:
+    root = copy_example_repo(tmp_path / "repo")  # its own: another test may materialize the shared one
+    assert subprocess.run([sys.executable, "-m", "fsctl", "apply", "--yes", "--repo", str(root)], capture_output=True).returncode == 0
+    # exit 1: nothing is materialized yet (status reads the sources all the same)
+    assert imported(root, "status", "--format", "prometheus", "--repo", str(root), code=1) == ["duckdb", "yaml"]
 
 
 def test_historical_needs_only_duckdb_and_yaml(repo: Path) -> None:

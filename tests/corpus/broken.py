@@ -704,6 +704,34 @@ case(
     "a check that no value can pass is a mistake",
 )
 case(
+    "view-check-allowed-values-of-another-type",
+    variant(views_DOT_yaml=replace_in(VIEWS, "{min: 0, max: 1, max_null_fraction: 0.05}", "{allowed: [low, high]}")),
+    ["views.yaml", "driver_hourly_stats", "checks.conv_rate.allowed", "float64"],
+    "a float64 feature's allowed values are numbers",
+)
+case(
+    "view-check-min-on-a-string-feature",
+    variant(
+        views_DOT_yaml=replace_in(
+            replace_in(VIEWS, "{name: conv_rate, dtype: float64}", "{name: conv_rate, dtype: string}"),
+            "{min: 0, max: 1, max_null_fraction: 0.05}",
+            "{min: 0}",
+        )
+    ),
+    ["views.yaml", "driver_hourly_stats", "checks.conv_rate.min", "string"],
+    "min and max check numbers",
+)
+case(
+    "view-row-checks-min-rows-zero",
+    variant(views_DOT_yaml=replace_in(VIEWS, "checks:\n", "row_checks: {min_rows: 0}\nchecks:\n")),
+    ["views.yaml", "driver_hourly_stats", "min_rows", "at least 1"],
+)
+case(
+    "view-unknown-check-policy",
+    variant(views_DOT_yaml=replace_in(VIEWS, "checks:\n", "check_policy: block\nchecks:\n")),
+    ["views.yaml:8", "driver_hourly_stats", "check_policy", "reject"],
+)
+case(
     "view-feature-is-join-key",
     variant(views_DOT_yaml=view("  - {name: driver_id, dtype: int64}\n")),
     ["views.yaml", "driver_hourly_stats", "driver_id", "join key"],

@@ -41,6 +41,16 @@ def test_every_usual_answer_becomes_named_columns_of_python_values(raw: Any, exp
     assert all(type(v) in (int, float, bool, str) for values in columns.values() for v in values)
 
 
+def test_batch_scoring_keeps_numpy_columns_as_arrays() -> None:
+    columns = prediction_columns(np.array([[0.9, 0.1], [0.3, 0.7]]), 2, arrays=True)
+    assert all(isinstance(c, np.ndarray) for c in columns.values())
+    assert {k: v.tolist() for k, v in columns.items()} == {"prediction_0": [0.9, 0.3], "prediction_1": [0.1, 0.7]}
+    assert isinstance(prediction_columns(pd.Series([1, 2]), 2, arrays=True)["prediction"], np.ndarray)
+    assert prediction_columns([1, 2], 2, arrays=True) == {"prediction": [1, 2]}
+    with pytest.raises(ModelError, match="returned 3 values"):
+        prediction_columns(np.zeros(3), 2, arrays=True)
+
+
 def test_the_default_output_name_and_wrong_answers() -> None:
     assert prediction_columns([1, 2], 2) == {"prediction": [1, 2]}
     with pytest.raises(ModelError, match=r"returned 1 values in 'prediction' for 2 rows"):

@@ -18,7 +18,7 @@ from fsctl.state import state_uri_for
 from fsctl.state.document import (
     FORMAT_VERSION,
     MAX_PUSHES,
-    MAX_RUNS,
+    MAX_RUNS_PER_VIEW,
     PushRecord,
     RunRecord,
     StateSnapshot,
@@ -250,16 +250,16 @@ def test_the_update_functions_do_not_mutate_their_input() -> None:
     assert before.stores == stores and before.runs == runs
 
 
-def test_run_history_is_capped_newest_last() -> None:
+def test_run_history_is_capped_per_view_newest_last() -> None:
     state = empty_state(LOCATION)
-    for n in range(MAX_RUNS + 25):
+    for n in range(MAX_RUNS_PER_VIEW + 25):
         state = record_success(
             state, "stats", h(n), h(n + 1), "fp1", run(start=h(n), end=h(n + 1), run_id=f"r{n}")
         )
-    assert len(state.runs) == MAX_RUNS == 200
+    assert len(state.runs) == MAX_RUNS_PER_VIEW == 50
     assert state.runs[0].run_id == "r25"
-    assert state.runs[-1].run_id == f"r{MAX_RUNS + 24}"
-    assert watermark(state) == h(MAX_RUNS + 25)
+    assert state.runs[-1].run_id == f"r{MAX_RUNS_PER_VIEW + 24}"
+    assert watermark(state) == h(MAX_RUNS_PER_VIEW + 25)
 
 
 def test_forget_views_drops_deleted_views_and_keeps_history() -> None:

@@ -6,10 +6,12 @@ DuckDB in fsctl lives in this package.
 * :mod:`.entities`: entity rows loaded and checked;
 * :mod:`.pit`: the point-in-time join; :mod:`.result`: its result, streamed out;
 * :mod:`.latest`: the latest row per key of a window, in the online store's stored form;
+* :mod:`.checks`: a view's data checks over a window, in one aggregate query;
+* :mod:`.events`: the newest event time of a source, and its rows in a window;
 * :mod:`.stats`: statistics per column (``fsctl stats``, drift), two scans for all columns.
 
-Each historical request gets its own connection (its result owns it); ``latest`` and
-``stats`` requests share the engine's connection, one at a time.
+Each historical request gets its own connection (its result owns it); ``latest``,
+``check``, ``events`` and ``stats`` requests share the engine's connection, one at a time.
 """
 
 from __future__ import annotations
@@ -18,8 +20,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fsctl.definitions.config import PortConfig
-from fsctl.offline.base import Progress, TableStats
-from fsctl.offline.requests import LatestRequest, PointInTimeRequest, StatsRequest
+from fsctl.offline.base import CheckResult, Progress, SourceEvents, TableStats
+from fsctl.offline.requests import (
+    CheckRequest,
+    EventsRequest,
+    LatestRequest,
+    PointInTimeRequest,
+    StatsRequest,
+)
 
 if TYPE_CHECKING:
     from fsctl.offline.duckdb.latest import DuckDBLatestRows
@@ -52,23 +60,33 @@ class DuckDBEngine:
             con.close()
             raise
 
-    def latest(self, request: LatestRequest) -> DuckDBLatestRows:
-        from fsctl.offline.duckdb.latest import latest_rows
-
+    def _shared(self) -> Any:
+        """The engine's connection, shared by ``latest``, ``check``, ``events`` and ``stats`` requests."""
         if self._con is None:
             from fsctl.offline.duckdb.connection import connect
 
             self._con = connect()
-        return latest_rows(self._con, request)
+        return self._con
+
+    def latest(self, request: LatestRequest) -> DuckDBLatestRows:
+        from fsctl.offline.duckdb.latest import latest_rows
+
+        return latest_rows(self._shared(), request)
+
+    def check(self, request: CheckRequest) -> CheckResult:
+        from fsctl.offline.duckdb.checks import run_checks
+
+        return run_checks(self._shared(), request)
+
+    def events(self, request: EventsRequest) -> SourceEvents:
+        from fsctl.offline.duckdb.events import source_events
+
+        return source_events(self._shared(), request)
 
     def stats(self, request: StatsRequest) -> TableStats:
         from fsctl.offline.duckdb.stats import table_stats
 
-        if self._con is None:
-            from fsctl.offline.duckdb.connection import connect
-
-            self._con = connect()
-        return table_stats(self._con, request)
+        return table_stats(self._shared(), request)
 
     def close(self) -> None:
         if self._con is not None:

@@ -24,7 +24,7 @@ from fsctl.offline.duckdb.sources import (
     open_source,
     quote,
 )
-from fsctl.offline.requests import LatestRequest, ViewSpec
+from fsctl.offline.requests import LatestRequest, ViewSpec, Window
 from fsctl.online.format import BASE64, EPOCH_MICROS, NATIVE_KEY_TYPES, StoredRecord, encode_key, value_rule
 
 # DuckDB type -> key family of fsctl.online.format.NATIVE_KEY_TYPES
@@ -66,6 +66,14 @@ def _sql_time(value: datetime) -> str:
     return f"TIMESTAMP '{utc.isoformat(sep=' ')}'"
 
 
+def window_sql(t_sql: str, window: Window) -> str:
+    """SQL true for event times ``t_sql`` in the half-open ``window``."""
+    where = f"{t_sql} < {_sql_time(window.end)}"
+    if window.start is not None:
+        where += f" AND {t_sql} >= {_sql_time(window.start)}"
+    return where
+
+
 def _cast(table: SourceTable, view: ViewSpec, column: str, dtype: str) -> str:
     if dtype == "timestamp":  # zoned or ISO-8601 text -> naive UTC, as event times are read
         return table.timestamp(column, view, f"feature column '{column}'")
@@ -105,10 +113,10 @@ class DuckDBLatestRows:
                 else:
                     yield [(encode_key(r[:width]), r[width], r[width + 1], r[width + 2]) for r in rows]
         except duckdb.Error as exc:
-            raise _read_error(self._table, exc) from None
+            raise read_error(self._table, exc) from None
 
 
-def _read_error(table: SourceTable, exc: Exception) -> StoreError:
+def read_error(table: SourceTable, exc: Exception) -> StoreError:
     return StoreError(
         f"cannot read source '{table.source.name}' at {table.location}: {str(exc).splitlines()[0]}",
         hint="check that the source's files are complete and readable",
@@ -135,9 +143,7 @@ def latest_rows(con: Any, request: LatestRequest) -> DuckDBLatestRows:
         f"f{i} := {_cast(table, view, source.column_for(f.name), f.dtype)}" for i, f in enumerate(view.features)
     ]
     order = event_created_order(f"epoch_us({t_sql})", f"epoch_us({c_sql})")
-    where = f"{t_sql} < {_sql_time(window.end)}"
-    if window.start is not None:
-        where += f" AND {t_sql} >= {_sql_time(window.start)}"
+    where = window_sql(t_sql, window)
     key_aliases = ", ".join(f"{quote(c)} AS k{i}" for i, c in enumerate(key_columns))
     try:
         con.execute(
@@ -147,6 +153,6 @@ def latest_rows(con: Any, request: LatestRequest) -> DuckDBLatestRows:
         )
         counts = con.execute("SELECT count(*), coalesce(sum(n), 0) FROM __fsctl_latest").fetchall()[0]
     except duckdb.Error as exc:
-        raise _read_error(table, exc) from None
+        raise read_error(table, exc) from None
     native = all(key_family(t) in NATIVE_KEY_TYPES for t in key_types)
     return DuckDBLatestRows(con, table, view, int(counts[0]), int(counts[1]), native)
