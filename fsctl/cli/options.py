@@ -13,7 +13,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DATA_FORMATS = ("text", "json")
 PLAN_FORMATS = ("text", "json", "markdown")
-LINEAGE_FORMATS = ("text", "json", "mermaid")
+LINEAGE_FORMATS = ("text", "json", "mermaid", "svg")
 
 
 def repo_option(f: F) -> F:

@@ -5,7 +5,7 @@ they never import services, registries or stores.
 Formats: ``text`` (plain, stable: golden files pin it), ``rich`` (the same text with rich
 markup, for a terminal; falls back to ``text``), ``json`` (stable, documented), and
 ``markdown`` (plans, for pull-request comments), ``prometheus`` (``fsctl status``, for
-node-exporter's textfile collector). Renderer modules are imported when used
+node-exporter's textfile collector), ``svg`` (``fsctl lineage``, a drawing). Renderer modules are imported when used
 (Markdown needs jinja2, object text needs yaml).
 """
 
@@ -45,6 +45,7 @@ VIEWS: dict[tuple[str, str], str] = {
     ("Lineage", "text"): "lineage:lineage_text",
     ("Lineage", "json"): "lineage:lineage_json",
     ("Lineage", "mermaid"): "lineage:lineage_mermaid",
+    ("Lineage", "svg"): "lineage_svg:lineage_svg_view",
     ("HistoricalSummary", "text"): "retrieval:historical_text",
     ("HistoricalSummary", "json"): "retrieval:historical_json",
     ("ScoreSummary", "text"): "score:score_text",
