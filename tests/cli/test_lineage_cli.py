@@ -18,6 +18,7 @@ import pytest
 from tests.cli.conftest import run_fsctl
 from tests.support.example import copy_example_repo
 from tests.unit.test_lineage import check_mermaid
+from tests.unit.test_lineage_svg import check_csp_safe
 
 GOLDEN = Path(__file__).parent / "golden" / "lineage"
 UPDATE = os.environ.get("FSCTL_UPDATE_GOLDEN", "") not in ("", "0", "false")
@@ -85,6 +86,13 @@ def test_mermaid_is_well_formed_for_every_object(applied: Path) -> None:
         done = lineage(applied, ref, "--format", "mermaid")
         assert done.returncode == 0, done.stderr
         check_mermaid(done.stdout)
+
+
+def test_svg_is_well_formed_and_csp_safe_for_every_object(applied: Path) -> None:
+    for ref in ("churn_classifier", "driver_hourly_stats", "churn_classifier@Production"):
+        done = lineage(applied, ref, "--format", "svg")
+        assert done.returncode == 0, done.stderr
+        check_csp_safe(done.stdout)
 
 
 def test_one_direction_only(applied: Path) -> None:
