@@ -25,4 +25,4 @@ def ui(host: str, port: int, access_log: bool, repo: Path | None, registry: str 
     from fsctl.workspace import open_workspace
 
     with open_workspace(repo, registry) as ws:
-        return run_ui(ws, host, port, access_log=access_log, announce=err)
+        return run_ui(ws, host, port, access_log=access_log, debug=debug, announce=err)

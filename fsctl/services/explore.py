@@ -180,10 +180,11 @@ def object_history(live: LiveRegistry, pinned: PinnedRegistry, kind: str, name: 
         except FsctlError:  # a version whose document is not kept: skip it
             continue
         if doc != before:
+            fields: list[str] = []
             if before is None:
-                action, fields = "add", []
+                action = "add"
             elif doc is None:
-                action, fields = "delete", []
+                action = "delete"
             else:
                 action = "update"
                 fields = sorted(k for k in set(before) | set(doc) if before.get(k) != doc.get(k))

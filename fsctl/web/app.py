@@ -56,7 +56,10 @@ def templates_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    from fsctl.definitions.values import format_duration
+
     env.filters["q"] = lambda value: quote(str(value), safe="")
+    env.filters["duration"] = lambda seconds: format_duration(int(seconds))
     env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str)
     return env
 
@@ -71,8 +74,22 @@ def _at(request: Request) -> int | None:
         raise BadRequest(f"?at= must be a registry version number, not {text!r}") from None
 
 
-def create_app(model: ReadModel, hosts: frozenset[str] | set[str]) -> Any:
-    """The UI app over ``model``, answering requests whose Host is in ``hosts``."""
+def _log_bug(exc: Exception, debug: bool) -> None:
+    """A bug goes to the server's stderr: one line, or the traceback with ``--debug``; never
+    to the browser."""
+    import sys
+    import traceback
+
+    if debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    else:
+        print(f"fsctl: internal error: {type(exc).__name__}: {exc} (re-run with --debug for the traceback)",
+              file=sys.stderr, flush=True)
+
+
+def create_app(model: ReadModel, hosts: frozenset[str] | set[str], *, debug: bool = False) -> Any:
+    """The UI app over ``model``, answering requests whose Host is in ``hosts``; ``debug``
+    logs the traceback of a bug on stderr (the page never shows it)."""
     require_ui_packages()
     from fastapi import FastAPI
     from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -106,7 +123,7 @@ def create_app(model: ReadModel, hosts: frozenset[str] | set[str]) -> Any:
         page = Page("error.html", heading, {"status": status, "heading": heading, "message": message})
         try:
             return html(page, status)
-        except Exception:  # the error page itself failed: plain text, still no traceback
+        except Exception:  # noqa: BLE001 - the error page itself failed: plain text, still no traceback
             return PlainTextResponse(f"{status} {heading}: {message}", status_code=status)
 
     def _answer(request: Request, build: Callable[[Request], Page], api: bool) -> Response:
@@ -126,7 +143,8 @@ def create_app(model: ReadModel, hosts: frozenset[str] | set[str]) -> Any:
         except FsctlError as exc:  # the registry, the state or a store cannot be read
             hint = f" ({exc.hint})" if exc.hint else ""
             return error(request, api, 503, "The registry cannot be read", f"{exc.message}{hint}")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the boundary: anything else is a bug
+            _log_bug(exc, debug)
             return error(
                 request, api, 500, "Internal error",
                 f"{type(exc).__name__}: this is a bug in fsctl; please report it (the server's log "
@@ -170,6 +188,7 @@ def create_app(model: ReadModel, hosts: frozenset[str] | set[str]) -> Any:
         return error(request, api, 404, "Not found", f"no such page: {request.url.path}")
 
     async def bug(request: Request, exc: Exception) -> Response:
+        _log_bug(exc, debug)
         return error(request, False, 500, "Internal error", "this is a bug in fsctl; please report it.")
 
     app.add_exception_handler(404, not_found)
