@@ -249,9 +249,16 @@ def test_an_apply_while_running_shows_within_seconds(repo: Path, client: httpx.C
     assert client.get("/entities/added_later").status_code == 404
 
 
-def test_stops_cleanly_on_sigint(repo: Path) -> None:
+def test_stops_cleanly_on_sigint_and_says_where_it_listens(repo: Path) -> None:
     running = start_ui(repo)
     code, stderr = running.stop(signal.SIGINT)
     assert code == 0, stderr
     assert f"at http://127.0.0.1:{running.port}; bound to loopback only" in stderr
-    assert "read-only UI" in stderr and "Traceback" not in stderr
+    assert "read-only UI" in stderr and "Traceback" not in stderr and "UI stopped" in stderr
+
+
+def test_warns_when_bound_beyond_loopback(repo: Path) -> None:
+    running = start_ui(repo, "--host", "0.0.0.0")
+    code, stderr = running.stop(signal.SIGTERM)
+    assert code == 0, stderr
+    assert "WARNING: bound to 0.0.0.0, reachable from other machines" in stderr
