@@ -43,6 +43,7 @@ COMMANDS = {
     "online": "commands_online:online",
     "serve": "commands_online:serve",
     "stats": "commands_stats:stats",
+    "ui": "commands_ui:ui",
 }
 
 

@@ -1,17 +1,16 @@
 """``fsctl serve``: the uvicorn runner of the feature server. It checks the registry and the
 online store before listening (so a bad configuration fails at once with one message),
-binds the socket itself (with TCP_NODELAY), and stops cleanly on SIGINT and SIGTERM."""
+binds the socket itself (with TCP_NODELAY), and stops cleanly on SIGINT and SIGTERM (both
+shared with ``fsctl ui``: :mod:`fsctl.asgi`)."""
 
 from __future__ import annotations
 
-import signal
-import socket
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from fsctl.errors import StoreError, UsageError
+from fsctl.asgi import bind, run_app, url_of
+from fsctl.errors import StoreError
 from fsctl.services.online import OnlineReader
 from fsctl.serving.routes import create_app, require_server_packages
 from fsctl.serving.settings import ServerSettings
@@ -20,43 +19,6 @@ if TYPE_CHECKING:
     from fsctl.scoring.log import PredictionLog
     from fsctl.services.predict import Predictor
     from fsctl.workspace import Workspace
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
-    # without it every response waits ~40 ms for a delayed ACK (Nagle).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        reason = exc.strerror or str(exc)
-        raise UsageError(
-            f"cannot listen on {host}:{port}: {reason}",
-            hint="another process may be using the port; choose one with --port, or check --host",
-        ) from None
-    sock.set_inheritable(True)
-    return sock
-
-
-@contextmanager
-def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """SIGINT and SIGTERM stop the server cleanly. uvicorn installs its own handlers while it
-    runs and re-raises the signal after shutting down; these handlers then absorb it, so the
-    process exits 0 instead of dying of the signal."""
-    wanted = [signal.SIGINT, signal.SIGTERM]
-
-    def handle(signum: int, frame: Any) -> None:
-        stop()
-
-    previous = {sig: signal.signal(sig, handle) for sig in wanted}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def run_server(
@@ -75,12 +37,6 @@ def run_server(
     configuration fails at once with one message rather than on the first request.
     """
     require_server_packages()
-    import gc
-
-    import uvicorn
-
-    gc.enable()  # the CLI turns the collector off for its short-lived commands; a server runs for days
-
     settings = settings or ServerSettings()
     project = workspace.project
     store = workspace.online_store()
@@ -93,18 +49,8 @@ def run_server(
         writer = OnlineWriter(reader, workspace.state())  # one registry cache for reads and writes
     predictor, log = _predictor(workspace, reader, settings)
     app = create_app(project.name, reader, settings, writer, predictor)
-    sock = _bind(host, port)
-    bound = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{bound}"
-    config = uvicorn.Config(
-        app, log_config=_logging(access_log), log_level=None, access_log=access_log, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-
-    def stop() -> None:
-        server.should_exit = True
-
+    sock = bind(host, port)
+    url = url_of(host, sock.getsockname()[1])
     version = info["registry_version"]
     writes = f"; POST {url}/push and {url}/write-to-online-store" if settings.push else ""
     announce(
@@ -114,11 +60,7 @@ def run_server(
         f"fsctl: POST {url}/get-online-features, {url}/models/NAME/predict{writes}; metrics at "
         f"{url}/metrics; API docs at {url}/docs; Ctrl-C to stop"
     )
-    try:
-        with _stop_on_signals(stop):
-            server.run(sockets=[sock])
-    finally:
-        sock.close()
+    run_app(app, sock, access_log=access_log)
     code = 0
     if log is not None:  # every prediction answered is written before the process ends
         try:
@@ -151,42 +93,3 @@ def _predictor(
         )
     predictor = Predictor(reader, workspace.load_model, log=log, ignore_ttl=settings.ignore_ttl)
     return predictor, log
-
-
-def _logging(access_log: bool) -> dict[str, Any]:
-    """uvicorn's logging: warnings and errors, and (unless switched off) one line per request
-    on stderr: time, client, request line, status."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {
-            "default": {
-                "()": "uvicorn.logging.DefaultFormatter",
-                "fmt": "fsctl: %(message)s",
-                "use_colors": False,
-            },
-            "access": {
-                "()": "uvicorn.logging.AccessFormatter",
-                "fmt": '%(asctime)s %(client_addr)s "%(request_line)s" %(status_code)s',
-                "use_colors": False,
-            },
-        },
-        "handlers": {
-            "default": {
-                "class": "logging.StreamHandler",
-                "formatter": "default",
-                "stream": "ext://sys.stderr",
-            },
-            "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stderr"},
-        },
-        "loggers": {
-            "fsctl": {"handlers": ["default"], "level": "WARNING", "propagate": False},
-            "uvicorn": {"handlers": ["default"], "level": "WARNING", "propagate": False},
-            "uvicorn.error": {"handlers": ["default"], "level": "WARNING", "propagate": False},
-            "uvicorn.access": {
-                "handlers": ["access"] if access_log else [],
-                "level": "INFO" if access_log else "WARNING",
-                "propagate": False,
-            },
-        },
-    }

@@ -1,0 +1,264 @@
+"""``fsctl ui`` over HTTP: the real command in a subprocess on a free port, over a copy of
+the example repo applied twice (version 2 adds an entity whose description, owner and tags
+hold script and HTML payloads). One server for the module.
+
+Every page answers 200 HTML and its JSON under /api; unknown objects 404; the security
+headers and the Host allow-list; payloads escaped; search qualifiers; ``?at=``; the history
+diff equals ``fsctl registry diff``; an apply while the UI runs shows within seconds."""
+
+from __future__ import annotations
+
+import html
+import re
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cli.conftest import run_fsctl
+from tests.support.example import copy_example_repo
+from tests.support.online_ports import apply_repo
+from tests.web.ui_server import PAYLOAD_ATTR, PAYLOAD_SCRIPT, PAYLOADS_YAML, UIServer, start_ui
+
+pytestmark = pytest.mark.slow
+
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+PAGES = [
+    "/",
+    "/entities",
+    "/sources",
+    "/views",
+    "/services",
+    "/models",
+    "/entities/driver",
+    "/entities/evil_entity",
+    "/sources/driver_stats_source",
+    "/views/driver_hourly_stats",
+    "/views/customer_profile",
+    "/services/driver_activity_v1",
+    "/models/churn_classifier",
+    "/lineage/views/driver_hourly_stats",
+    "/lineage/models/churn_classifier",
+    "/lineage/entities/driver",
+    "/lineage/sources/customer_profile_source",
+    "/lineage/services/driver_activity_v2",
+    "/history",
+    "/history/diff?a=1&b=2",
+    "/history/diff?a=0&b=1",
+    "/views/driver_hourly_stats/history",
+    "/entities/evil_entity/history",
+    "/search?q=driver",
+    "/search?q=kind:views",
+    "/?at=1",
+    "/views/driver_hourly_stats?at=1",
+]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copy_example_repo(tmp_path_factory.mktemp("ui") / "example_repo")
+    apply_repo(root)  # version 1
+    (root / "evil.yaml").write_text(PAYLOADS_YAML)
+    apply_repo(root)  # version 2
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(repo: Path) -> Iterator[UIServer]:
+    running = start_ui(repo)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server: UIServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=20) as http:
+        yield http
+
+
+def api_path(path: str) -> str:
+    return "/api/" if path == "/" else "/api" + path if not path.startswith("/?") else "/api/" + path[1:]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_answers_html_and_json(client: httpx.Client, path: str) -> None:
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    text = page.text
+    assert '<html lang="en">' in text
+    assert '<a class="skip" href="#main">Skip to content</a>' in text and '<main id="main">' in text
+    assert "Traceback" not in text
+    as_json = client.get(api_path(path))
+    assert as_json.status_code == 200, as_json.text
+    assert as_json.headers["content-type"].startswith("application/json")
+    assert isinstance(as_json.json(), dict)
+
+
+def test_overview_shows_version_counts_and_missing_freshness(client: httpx.Client) -> None:
+    data = client.get("/api/").json()
+    assert data["project"] == "driver_ranking" and data["registry_version"] >= 2
+    assert data["counts"]["views"] == 2 and data["counts"]["models"] == 1
+    assert data["actor"] and data["applied_at"]
+    assert "customer_profile" in data["views_missing_freshness"]
+    page = client.get("/").text
+    assert "customer_profile" in page and "Views without a freshness objective" in page
+
+
+def test_details_link_related_objects(client: httpx.Client) -> None:
+    view = client.get("/views/driver_hourly_stats").text
+    assert 'href="/sources/driver_stats_source"' in view and 'href="/entities/driver"' in view
+    assert "<code>float64</code>" in view and 'href="/services/driver_activity_v1"' in view
+    service = client.get("/services/driver_activity_v1").text
+    assert 'href="/views/customer_profile"' in service and 'href="/models/churn_classifier"' in service
+    model = client.get("/models/churn_classifier")
+    assert "0.912" in model.text and "0.927" in model.text and "Production" in model.text
+    data = client.get("/api/models/churn_classifier").json()
+    assert [v["version"] for v in data["versions"]] == [1, 2]
+    assert data["aliases"] == {"Challenger": 2, "Production": 1}
+    assert data["gates"], "the gates of the protected alias Production"
+    view_json = client.get("/api/views/driver_hourly_stats").json()
+    assert "status" in view_json and "status_error" in view_json
+
+
+def test_lineage_lists_upstream_and_downstream_with_links(client: httpx.Client) -> None:
+    page = client.get("/lineage/views/driver_hourly_stats").text
+    assert "Upstream" in page and "Downstream" in page
+    assert 'href="/sources/driver_stats_source"' in page and 'href="/services/driver_activity_v2"' in page
+    data = client.get("/api/lineage/views/driver_hourly_stats").json()
+    assert data["root"] == "view:driver_hourly_stats"
+    assert {"from", "to"} <= set(data["edges"][0])
+
+
+def test_unknown_objects_and_pages_are_404(client: httpx.Client) -> None:
+    for path in ("/views/nope", "/nope", "/models/nope", "/lineage/views/nope", "/views/nope/history",
+                 "/?at=99", "/history/diff?a=1&b=99", "/a/b/c/d"):
+        page = client.get(path)
+        assert page.status_code == 404, path
+        assert "Traceback" not in page.text
+        if path.count("/") < 4:
+            assert "<h1>Not found</h1>" in page.text, path
+    assert client.get("/api/views/nope").status_code == 404
+    assert "detail" in client.get("/api/views/nope").json()
+    assert client.get("/history/diff?a=x&b=1").status_code == 400
+
+
+def test_security_headers_on_every_response(client: httpx.Client) -> None:
+    for path in ("/", "/api/", "/static/ui.css", "/views/nope"):
+        headers = client.get(path, headers={"Origin": "http://evil.example"}).headers
+        assert headers["content-security-policy"] == CSP
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+        assert not any(k.lower().startswith("access-control-") for k in headers)
+
+
+def test_host_allow_list_refuses_other_hosts(server: UIServer, client: httpx.Client) -> None:
+    for host in ("evil.example", f"evil.example:{server.port}", "127.0.0.1:1"):
+        refused = client.get("/", headers={"Host": host})
+        assert refused.status_code in (400, 421), host
+        assert "driver_ranking" not in refused.text
+    assert client.get("/", headers={"Host": f"localhost:{server.port}"}).status_code == 200
+
+
+def test_read_only(client: httpx.Client) -> None:
+    assert client.post("/", content=b"x").status_code == 405
+    assert client.delete("/views/driver_hourly_stats").status_code == 405
+
+
+def test_user_strings_are_escaped(client: httpx.Client) -> None:
+    for path in ("/entities", "/entities/evil_entity", "/search?q=evil", "/search?q=tag:xss",
+                 "/search?q=" + PAYLOAD_SCRIPT, "/lineage/entities/evil_entity"):
+        text = client.get(path).text
+        assert PAYLOAD_SCRIPT not in text and PAYLOAD_ATTR not in text, path
+        assert "<img" not in text and "<script" not in text, path
+    detail = client.get("/entities/evil_entity").text
+    assert html.escape(PAYLOAD_SCRIPT) in detail or "&lt;script&gt;alert(1)&lt;/script&gt;" in detail
+    assert "onerror=alert(1)&gt;" in detail
+    # JSON carries the strings as they are (it is data, served as application/json)
+    assert client.get("/api/entities/evil_entity").json()["document"]["description"] == PAYLOAD_SCRIPT
+
+
+def test_search_qualifiers(client: httpx.Client) -> None:
+    def names(q: str) -> list[tuple[str, str]]:
+        return [(r["kind"], r["name"]) for r in client.get("/api/search", params={"q": q}).json()["results"]]
+
+    assert ("FeatureView", "customer_profile") in names("tag:team=growth")
+    assert names("tag:team=growth") == [("FeatureView", "customer_profile")]
+    assert set(names("kind:views")) == {("FeatureView", "driver_hourly_stats"), ("FeatureView", "customer_profile")}
+    assert names("kind:models churn") == [("Model", "churn_classifier")]
+    assert ("FeatureView", "customer_profile") in names("owner:growth-team")
+    assert all(k == "Entity" for k, _ in names("owner:ranking-team kind:entities"))
+    assert ("FeatureView", "customer_profile") in names("avg_passenger_count")  # a feature name
+    assert ("FeatureService", "driver_activity_v2") in names("avg_passenger_count kind:services")
+    assert names("nothing_matches_this") == []
+    page = client.get("/search", params={"q": "conv_rate"}).text
+    assert 'href="/views/driver_hourly_stats"' in page and 'value="conv_rate"' in page
+
+
+def test_at_browses_a_past_version(client: httpx.Client) -> None:
+    assert client.get("/api/?at=1").json()["registry_version"] == 1
+    assert client.get("/api/entities?at=1").json()["objects"] and all(
+        o["name"] != "evil_entity" for o in client.get("/api/entities?at=1").json()["objects"]
+    )
+    assert client.get("/entities/evil_entity?at=1").status_code == 404
+    page = client.get("/entities?at=1").text
+    assert "browsing registry version 1" in page and 'href="/entities/driver?at=1"' in page
+    history = client.get("/api/entities/evil_entity/history").json()
+    assert [c["action"] for c in history["changes"]][-1] == "add" and history["changes"][-1]["version"] == 2
+
+
+def test_history_diff_is_the_cli_diff(repo: Path, client: httpx.Client) -> None:
+    cli = run_fsctl("registry", "diff", "1", "2", "--repo", str(repo))
+    assert cli.returncode == 0, cli.stderr
+    data = client.get("/api/history/diff", params={"a": 1, "b": 2}).json()
+    assert data["text"].rstrip("\n") == cli.stdout.rstrip("\n")
+    page = client.get("/history/diff", params={"a": 1, "b": 2}).text
+    shown = re.search(r'<pre class="plan">(.*?)</pre>', page, re.S)
+    assert shown is not None
+    assert html.unescape(shown.group(1)).rstrip("\n") == cli.stdout.rstrip("\n")
+    history = client.get("/api/history").json()["versions"]
+    assert history[0]["version"] > history[-1]["version"]  # newest first
+
+
+def test_an_apply_while_running_shows_within_seconds(repo: Path, client: httpx.Client) -> None:
+    before = client.get("/api/").json()["registry_version"]
+    (repo / "later.yaml").write_text("kind: Entity\nname: added_later\njoin_keys: [later_id]\n")
+    apply_repo(repo)
+    deadline = time.monotonic() + 10
+    seen = None
+    while time.monotonic() < deadline:
+        seen = client.get("/api/").json()["registry_version"]
+        if seen == before + 1:
+            break
+        time.sleep(0.2)
+    assert seen == before + 1
+    assert client.get("/entities/added_later").status_code == 200
+    # and deleted objects disappear
+    (repo / "later.yaml").unlink()
+    apply_repo(repo)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and client.get("/entities/added_later").status_code == 200:
+        time.sleep(0.2)
+    assert client.get("/entities/added_later").status_code == 404
+
+
+def test_stops_cleanly_on_sigint_and_says_where_it_listens(repo: Path) -> None:
+    running = start_ui(repo)
+    code, stderr = running.stop(signal.SIGINT)
+    assert code == 0, stderr
+    assert f"at http://127.0.0.1:{running.port}; bound to loopback only" in stderr
+    assert "read-only UI" in stderr and "Traceback" not in stderr and "UI stopped" in stderr
+
+
+def test_warns_when_bound_beyond_loopback(repo: Path) -> None:
+    running = start_ui(repo, "--host", "0.0.0.0")
+    code, stderr = running.stop(signal.SIGTERM)
+    assert code == 0, stderr
+    assert "WARNING: bound to 0.0.0.0, reachable from other machines" in stderr
