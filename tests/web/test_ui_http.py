@@ -137,6 +137,17 @@ def test_lineage_lists_upstream_and_downstream_with_links(client: httpx.Client) 
     assert {"from", "to"} <= set(data["edges"][0])
 
 
+def test_lineage_page_draws_the_graph_as_svg_on_the_server(client: httpx.Client) -> None:
+    import xml.etree.ElementTree as ET
+
+    page = client.get("/lineage/models/churn_classifier").text
+    start, end = page.index("<svg"), page.index("</svg>") + len("</svg>")
+    svg = ET.fromstring(page[start:end])  # well-formed, inline (no <img>, no script)
+    links = {a.get("href") for a in svg.iter("{http://www.w3.org/2000/svg}a")}
+    assert {"/views/driver_hourly_stats", "/services/driver_activity_v1", "/models/churn_classifier"} <= links
+    assert "<script" not in page[start:end]
+
+
 def test_unknown_objects_and_pages_are_404(client: httpx.Client) -> None:
     for path in ("/views/nope", "/nope", "/models/nope", "/lineage/views/nope", "/views/nope/history",
                  "/?at=99", "/history/diff?a=1&b=99", "/a/b/c/d"):
