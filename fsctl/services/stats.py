@@ -47,6 +47,10 @@ from fsctl.services.psi import CATEGORIES, DECILES, feature_drift
 METADATA_KEY = "fsctl"  # a training set's key-value metadata (fsctl.services.retrieve)
 
 
+class EmptyWindow(UsageError):
+    """No rows in the time range asked for (the UI says so rather than failing)."""
+
+
 @dataclass(frozen=True)
 class StatsOptions:
     """Histogram bins, most frequent values shown, and the PSI thresholds."""
@@ -178,7 +182,7 @@ def describe(
         columns = tuple(_against(c, base_stats) for c in columns)
     current = engine.stats(StatsRequest(rows, columns, start=start, end=end, bins=options.bins, top_k=options.top_k))
     if current.rows == 0:
-        raise UsageError(
+        raise EmptyWindow(
             f"{what} has no rows in {window_text(start, end)}",
             hint="pick a window with data (--start/--end), or drop them to describe every row",
         )

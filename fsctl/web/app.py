@@ -179,6 +179,8 @@ def create_app(model: ReadModel, hosts: frozenset[str] | set[str], *, debug: boo
     add("/history", lambda r: pages.history(model, _at(r)))
     add("/history/diff", lambda r: pages.history_diff(model, r.query_params.get("a"), r.query_params.get("b")))
     add("/lineage/{word}/{name}", lambda r: pages.lineage_page(model, p(r, "word"), p(r, "name"), _at(r)))
+    add("/views/{name}/stats", lambda r: pages.view_stats_page(
+        model, p(r, "name"), _at(r), r.query_params.get("start"), r.query_params.get("end")))
     add("/{word}", lambda r: pages.object_list(model, p(r, "word"), _at(r)))
     add("/{word}/{name}", lambda r: pages.detail(model, p(r, "word"), p(r, "name"), _at(r)))
     add("/{word}/{name}/history", lambda r: pages.object_history(model, p(r, "word"), p(r, "name"), _at(r)))

@@ -8,8 +8,11 @@ Every page takes ``at`` (``?at=VERSION``): the registry as of that past version.
 from __future__ import annotations
 
 import importlib
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from fsctl.errors import UsageError
@@ -20,6 +23,7 @@ from fsctl.services.registry_cache import LiveRegistry, PinnedRegistry
 
 if TYPE_CHECKING:
     from fsctl.results.lineage import Branch, Lineage
+    from fsctl.results.stats import StatsReport
     from fsctl.services.plan import Lookouts
     from fsctl.state import StateStore
 
@@ -45,6 +49,8 @@ class ReadModel:
     state: Callable[[], StateStore] | None = None
     lookouts: Lookouts | None = None
     take_status: Callable[[PinnedRegistry], Any] | None = None
+    # ``fsctl stats VIEW --start --end`` on a registry version (the statistics page)
+    take_stats: Callable[[PinnedRegistry, str, datetime | None, datetime | None], StatsReport] | None = None
 
 
 @dataclass(frozen=True)
@@ -296,6 +302,73 @@ def lineage_page(model: ReadModel, word: str, name: str, at: int | None) -> Page
         "links": {n.id: node_link(n.kind, n.name) for n in lineage.nodes},
     }
     return Page("lineage.html", f"Lineage of {kind} {name}", data, at, {"svg": lineage_svg(lineage)})
+
+
+# -- statistics -----------------------------------------------------------------------------
+
+STATS_SECONDS = 30.0  # how long a view's statistics over a window are kept, per registry version
+CHART_WIDTH, CHART_HEIGHT = 160, 40
+
+
+def _time(text: str | None, name: str) -> datetime | None:
+    """``?start=``/``?end=``: ISO 8601, UTC without an offset (as ``fsctl stats --start``)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"?{name}= must be an ISO-8601 time such as 2026-01-31T12:00:00Z, not {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _chart(histogram: list[Doc]) -> Doc:
+    """A histogram's bars in an SVG of ``CHART_WIDTH`` x ``CHART_HEIGHT`` (presentation
+    attributes only: the CSP allows no inline style)."""
+    top = max((b["count"] for b in histogram), default=0) or 1
+    width = CHART_WIDTH / max(len(histogram), 1)
+    bars = []
+    for i, b in enumerate(histogram):
+        height = round(CHART_HEIGHT * b["count"] / top, 2)
+        bars.append({
+            "x": round(i * width, 2), "y": round(CHART_HEIGHT - height, 2),
+            "width": round(max(width - 1, 0.5), 2), "height": height,
+            "title": f"[{b['lower']:.6g}, {b['upper']:.6g}{']' if i == len(histogram) - 1 else ')'}: {b['count']:,}",
+        })
+    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "bars": bars}
+
+
+def view_stats_page(model: ReadModel, name: str, at: int | None, start_text: str | None, end_text: str | None) -> Page:
+    """Statistics of a view's features over its source rows in ``[start, end)``: the data of
+    ``fsctl stats VIEW --format json``. Kept ``STATS_SECONDS`` per version and window (the
+    page scans the source)."""
+    from fsctl.render.stats import quantile_label, stats_json
+    from fsctl.results.stats import iso
+    from fsctl.services.stats import EmptyWindow
+
+    start, end = _time(start_text, "start"), _time(end_text, "end")
+    if start is not None and end is not None and not start < end:
+        raise BadRequest(f"?start= ({iso(start)}) must be before ?end= ({iso(end)})")
+    reg = pinned(model, at)
+    _require(reg, "FeatureView", name)
+    if model.take_stats is None:
+        raise NotFound("statistics are not available here")
+    kept: dict[tuple[str, str | None, str | None], tuple[float, Doc]] = reg.extras.setdefault("stats", {})
+    key, now = (name, iso(start), iso(end)), time.monotonic()
+    if key in kept and now < kept[key][0]:
+        data = kept[key][1]
+    else:
+        try:
+            data = json.loads(stats_json(model.take_stats(reg, name, start, end)))
+        except EmptyWindow as exc:  # the page says there are no rows; the CLI exits 2
+            spec = _require(reg, "FeatureView", name)
+            data = {"format": 1, "subject": {"kind": "view", "name": name, "version": None, "alias": None,
+                                             "location": spec.get("source")},
+                    "window": {"start": iso(start), "end": iso(end)}, "rows": 0, "features": [],
+                    "baseline": None, "notes": [exc.message]}
+        kept[key] = (now + STATS_SECONDS, data)
+    charts = {f["name"]: _chart(f["histogram"]) for f in data["features"] if f["histogram"]}
+    extra = {"charts": charts, "p50": quantile_label(0.5), "start": start_text or "", "end": end_text or ""}
+    return Page("view_stats.html", f"Statistics of view {name}", data, at, extra)
 
 
 # -- history --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fsctl.asgi import bind, is_loopback, run_app, url_of
@@ -28,12 +29,22 @@ def read_model(workspace: Workspace, *, interval: float = DEFAULT_INTERVAL) -> R
     def take_status(pinned: PinnedRegistry) -> Any:
         return status(project, pinned, workspace.state(), workspace.online_store(), workspace.offline_engine())
 
+    def take_stats(pinned: PinnedRegistry, view: str, start: datetime | None, end: datetime | None) -> Any:
+        """``fsctl stats VIEW --start --end``, with the bins and thresholds of fsctl.yaml."""
+        from fsctl.results.stats import Thresholds
+        from fsctl.services.stats import StatsOptions, view_stats
+
+        config = workspace.config.stats
+        options = StatsOptions(bins=config.bins, thresholds=Thresholds(warn=config.psi_warn, fail=config.psi_fail))
+        return view_stats(project, pinned, workspace.offline_engine(), view, start=start, end=end, options=options)
+
     return ReadModel(
         project=project,
         live=LiveRegistry(workspace.registry_reader(), interval=interval),
         state=workspace.state,
         lookouts=Lookouts(state=workspace.state, online=workspace.online_store),
         take_status=take_status,
+        take_stats=take_stats,
     )
 
 

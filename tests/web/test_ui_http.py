@@ -9,6 +9,7 @@ diff equals ``fsctl registry diff``; an apply while the UI runs shows within sec
 from __future__ import annotations
 
 import html
+import json
 import re
 import signal
 import time
@@ -53,6 +54,8 @@ PAGES = [
     "/history/diff?a=1&b=2",
     "/history/diff?a=0&b=1",
     "/views/driver_hourly_stats/history",
+    "/views/driver_hourly_stats/stats",
+    "/views/customer_profile/stats?start=2020-01-01T00:00:00Z",
     "/entities/evil_entity/history",
     "/search?q=driver",
     "/search?q=kind:views",
@@ -236,6 +239,56 @@ def test_history_diff_is_the_cli_diff(repo: Path, client: httpx.Client) -> None:
     assert html.unescape(shown.group(1)).rstrip("\n") == cli.stdout.rstrip("\n")
     history = client.get("/api/history").json()["versions"]
     assert history[0]["version"] > history[-1]["version"]  # newest first
+
+
+def test_view_statistics_equal_fsctl_stats(repo: Path, client: httpx.Client) -> None:
+    for view in ("driver_hourly_stats", "customer_profile"):
+        cli = run_fsctl("stats", view, "--repo", str(repo), "--format", "json")
+        assert cli.returncode == 0, cli.stderr
+        expected = json.loads(cli.stdout)
+        assert client.get(f"/api/views/{view}/stats").json() == expected
+        assert expected["rows"] > 0 and any(f["histogram"] for f in expected["features"])
+        page = client.get(f"/views/{view}/stats")
+        assert page.status_code == 200
+        text = page.text
+        assert " style=" not in text and "<style" not in text
+        charts = re.findall(r"<svg\b([^>]*)>(.*?)</svg>", text, re.S)
+        with_bins = [f for f in expected["features"] if f["histogram"]]
+        assert len(charts) == len(with_bins)
+        for feature, (attrs, bars) in zip(with_bins, charts, strict=True):
+            assert 'role="img"' in attrs and f'aria-label="Histogram of {feature["name"]}' in attrs
+            assert bars.count("<rect ") == len(feature["histogram"]) == bars.count("<title>")
+            row = re.search(rf'<th scope="row">{feature["name"]}</th>(.*?)</tr>', text, re.S)
+            assert row is not None and f">{feature['count']}<" in row.group(1)
+    link = 'href="/views/driver_hourly_stats/stats">Statistics</a>'
+    assert link in client.get("/views/driver_hourly_stats").text
+    assert link in client.get("/lineage/views/driver_hourly_stats").text
+    assert "Statistics</a>" not in client.get("/entities/driver").text
+
+
+def test_view_statistics_window(repo: Path, client: httpx.Client) -> None:
+    window = {"start": "2020-01-01T00:00:00Z", "end": "2099-01-01"}
+    cli = run_fsctl("stats", "driver_hourly_stats", "--start", window["start"], "--end", window["end"],
+                    "--repo", str(repo), "--format", "json")
+    assert cli.returncode == 0, cli.stderr
+    assert client.get("/api/views/driver_hourly_stats/stats", params=window).json() == json.loads(cli.stdout)
+    empty = client.get("/views/driver_hourly_stats/stats", params={"start": "2099-01-01T00:00:00Z"})
+    assert empty.status_code == 200 and "There are no rows in this window." in empty.text
+    assert client.get("/api/views/driver_hourly_stats/stats", params={"start": "2099-01-01"}).json()["rows"] == 0
+
+
+def test_view_statistics_bad_parameters(client: httpx.Client) -> None:
+    bad = client.get("/views/driver_hourly_stats/stats", params={"start": PAYLOAD_SCRIPT})
+    assert bad.status_code == 400
+    assert PAYLOAD_SCRIPT not in bad.text and html.escape(PAYLOAD_SCRIPT, quote=False) in bad.text
+    assert bad.text.count('class="error"') == 1 and "ISO-8601" in bad.text
+    api = client.get("/api/views/driver_hourly_stats/stats", params={"start": "yesterday"})
+    assert api.status_code == 400 and "ISO-8601" in api.json()["detail"]
+    backwards = client.get("/api/views/driver_hourly_stats/stats", params={"start": "2024-02-01", "end": "2024-01-01"})
+    assert backwards.status_code == 400
+    assert client.get("/views/no_such_view/stats").status_code == 404
+    unknown = client.get("/views/" + PAYLOAD_SCRIPT + "/stats")
+    assert unknown.status_code == 404 and PAYLOAD_SCRIPT not in unknown.text
 
 
 def test_an_apply_while_running_shows_within_seconds(repo: Path, client: httpx.Client) -> None:
