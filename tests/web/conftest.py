@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import VIEWPORT, BrowserMissing, launch_chromium
+from tests.support.browser import VIEWPORT, BrowserMissing, chromium_path, launch_chromium
 
 
 @pytest.fixture(scope="session")
@@ -16,11 +16,16 @@ def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, launched once per test worker; fails if it is not installed."""
     from playwright.sync_api import sync_playwright
 
+    try:
+        chromium_path()
+    except BrowserMissing as exc:
+        missing = str(exc)
+    else:
+        missing = ""
+    if missing:
+        pytest.fail(missing, pytrace=False)
     with sync_playwright() as playwright:
-        try:
-            browser = launch_chromium(playwright)
-        except BrowserMissing as exc:
-            pytest.fail(str(exc), pytrace=False)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 
