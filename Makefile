@@ -12,20 +12,28 @@ utc_days_ago = $(shell $(PYTHON) -c 'from datetime import datetime, timedelta, t
 .PHONY: demo example-data test lint typecheck pytest bench sysdeps clean
 
 # System packages the tests need (installed only when missing; apt-get as root or with sudo).
-SYSTEM_PACKAGES := git redis-server
+# Each is a Debian package whose command has the same name: git, redis-server, and chromium
+# (/usr/bin/chromium, the browser of tests/web: Playwright drives it, never a browser of its own);
+# plus fonts-liberation, so screenshots show text (chromium only recommends it; apt set up with
+# --no-install-recommends would leave Chromium with no font).
+SYSTEM_PACKAGES := git redis-server chromium
 sysdeps:
 	@missing=""; for cmd in $(SYSTEM_PACKAGES); do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
 	if ! $(PYTHON) -c "import venv, ensurepip" >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
+	if [ ! -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]; then missing="$$missing fonts-liberation"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# The dev extra includes Playwright (browser tests). Its pip package downloads no browser, and
+# `playwright install` is never run: the tests launch Debian's /usr/bin/chromium (sysdeps).
+# PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 makes sure nothing tries to, whatever the version.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pip install -q -e ".[dev]"
 	@touch $@
 
 # example_repo's sample data, as of now (drivers report hourly until a day ago, driver 1005 stopped

@@ -1,6 +1,7 @@
 """The real ``fsctl serve`` for tests: the example repo applied with a few online values
-(:func:`serving_repo`), a server process on a free port (:func:`start_server`) that is
-stopped by signal, and the times the values were written at.
+(:func:`serving_repo`), a server process on a free port (:func:`start_server`; any other
+server command with :func:`start_command`) that is stopped by signal, and the times the
+values were written at.
 
 Driver 1001 is fresh, driver 1002 is three days old (``driver_hourly_stats`` has a 2d TTL,
 so it is expired), customer 2001 is fresh.
@@ -8,10 +9,12 @@ so it is expired), customer 2001 is fresh.
 
 from __future__ import annotations
 
+import shlex
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -89,26 +92,31 @@ class Server:
         return self.process.returncode, stderr
 
 
-def start_server(repo: Path, *args: str, **env: str) -> Server:
-    port = free_port()
+def start_command(command: Sequence[str], port: int, path: str = "/health", timeout: float = 60, **env: str) -> Server:
+    """Start ``command`` (any server: ``fsctl serve``, ``fsctl ui``, ...) as a subprocess that
+    listens on 127.0.0.1:``port``, and wait until ``GET path`` answers 200; fails with its
+    stderr if it exits first. ``env``: variables added to the CLI test environment."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "fsctl", "serve", "--repo", str(repo), "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=fsctl_env(**env),
+        list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=fsctl_env(**env)
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             _, stderr = process.communicate()
-            raise AssertionError(f"fsctl serve exited {process.returncode}: {stderr}")
+            raise AssertionError(f"{shlex.join(command)} exited {process.returncode}: {stderr}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=1).status_code == 200:
                 return Server(process, url, port)
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    process.kill()
-    raise AssertionError("fsctl serve did not become healthy within 60s")
+    Server(process, url, port).stop(signal.SIGKILL)
+    raise AssertionError(f"{shlex.join(command)}: GET {path} did not answer 200 within {timeout:g}s")
+
+
+def start_server(repo: Path, *args: str, **env: str) -> Server:
+    """``fsctl serve`` on the repo, on a free port, once /health answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "fsctl", "serve", "--repo", str(repo), "--port", str(port), *args]
+    return start_command(command, port, "/health", **env)
