@@ -97,7 +97,7 @@ def test_every_page_answers_html_and_json(client: httpx.Client, path: str) -> No
     assert page.headers["content-type"].startswith("text/html")
     text = page.text
     assert '<html lang="en">' in text
-    assert '<a class="skip" href="#main">Skip to content</a>' in text and '<main id="main">' in text
+    assert '<a class="skip" href="#main">Skip to content</a>' in text and '<main id="main" tabindex="-1">' in text
     assert "Traceback" not in text
     as_json = client.get(api_path(path))
     assert as_json.status_code == 200, as_json.text
