@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from tests.cli.conftest import fsctl_env
 from tests.support.s3 import free_port
+from tests.support.server import Server, start_command
 
 # Objects whose description and tags hold script and HTML payloads (the escaping tests).
 PAYLOAD_SCRIPT = "<script>alert(1)</script>"
@@ -27,43 +21,11 @@ tags: {{xss: '{PAYLOAD_ATTR}', script: '{PAYLOAD_SCRIPT}'}}
 """
 
 
-@dataclass
-class UIServer:
-    process: subprocess.Popen[str]
-    url: str
-    port: int
-
-    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            _, stderr = self.process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            _, stderr = self.process.communicate()
-        return self.process.returncode, stderr
+UIServer = Server  # a server process: .url, .port, .stop(signal) -> (exit code, stderr)
 
 
-def start_ui(repo: Path, *args: str, **env: str) -> UIServer:
+def start_ui(repo: Path, *args: str, **env: str) -> Server:
+    """``fsctl ui`` on the repo, on a free port, once ``/api/`` answers."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fsctl", "ui", "--repo", str(repo), "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=fsctl_env(**env),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            _, stderr = process.communicate()
-            raise AssertionError(f"fsctl ui exited {process.returncode}: {stderr}")
-        try:
-            if httpx.get(f"{url}/api/", timeout=1).status_code == 200:
-                return UIServer(process, url, port)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise AssertionError("fsctl ui did not answer within 60s")
+    command = [sys.executable, "-m", "fsctl", "ui", "--repo", str(repo), "--port", str(port), *args]
+    return start_command(command, port, "/api/", **env)
