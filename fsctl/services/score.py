@@ -225,7 +225,7 @@ def _features(
     from fsctl.services.retrieve import point_in_time_request
 
     if online is not None:
-        entity = _arrow(source)
+        entity = source.to_arrow()
         response = online.get(target.request, _key_columns(source, entity, online, target))
         table = entity
         for name, values in zip(response.names, response.values, strict=True):
@@ -237,7 +237,7 @@ def _features(
     names = _arrow_names(source)
     if TIME_COLUMN not in names:
         how = "latest_offline"
-        entity = _arrow(source)
+        entity = source.to_arrow()
         now = pa.array([datetime.now(timezone.utc)] * entity.num_rows, pa.timestamp("us", tz="UTC"))
         entities = entity.append_column(TIME_COLUMN, now)
     pit = point_in_time_request(catalog, entities, target.request)
@@ -246,10 +246,6 @@ def _features(
     if how == "latest_offline":
         table = table.drop_columns([TIME_COLUMN])
     return table, [ref.output for ref in pit.features], how
-
-
-def _arrow(source: EntityInput) -> Any:
-    return source.to_arrow()
 
 
 def _arrow_names(source: EntityInput) -> list[str]:

@@ -263,7 +263,7 @@ def test_the_schema_and_the_json_columns(tmp_path: Path, open_log: Any) -> None:
 
 
 def test_the_readme_query_compares_model_versions_with_duckdb(tmp_path: Path, open_log: Any) -> None:
-    duckdb = pytest.importorskip("duckdb")
+    import duckdb
     log = open_log("logs/predictions", clock=FakeClock())
     day2 = T0 + timedelta(days=1)
     log.append([record(i, version=1, outputs={"prediction": float(i)}) for i in range(4)])  # mean 1.5
