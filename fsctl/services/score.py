@@ -108,9 +108,7 @@ class ScoreResult:
 
                 t, n = self.target, len(self)
                 for name in CSV_COLUMNS:
-                    _refuse_clash(
-                        table, (), name, "a column fsctl adds to CSV output (write .parquet instead)"
-                    )
+                    _refuse_clash(table, name, "a column fsctl adds to CSV output (write .parquet instead)")
                 for name, value in zip(CSV_COLUMNS, (t.version, t.alias, t.registry_version), strict=True):
                     table = table.append_column(
                         name, pa.array([value] * n, pa.int64() if name != "model_alias" else pa.string())
@@ -197,13 +195,13 @@ def score_batch(
     kept = [c for c in table.column_names if c not in names]
     out = table.select(kept)
     for name, values in columns.items():
-        _refuse_clash(out, (), name, "a prediction column")
+        _refuse_clash(out, name, "a prediction column")
         out = out.append_column(name, pa.array(values))
     return ScoreResult(out, target, tuple(columns), how, lookup, spent)
 
 
-def _refuse_clash(table: Any, features: Any, name: str, what: str) -> None:
-    if name in table.column_names and name not in features:
+def _refuse_clash(table: Any, name: str, what: str) -> None:
+    if name in table.column_names:
         raise UsageError(
             f"the entity rows have a column '{name}', which is also {what}",
             hint="rename that column in the entity file",
@@ -229,7 +227,7 @@ def _features(
         response = online.get(target.request, _key_columns(source, entity, online, target))
         table = entity
         for name, values in zip(response.names, response.values, strict=True):
-            _refuse_clash(table, (), name, "a feature of the model")
+            _refuse_clash(table, name, "a feature of the model")
             table = table.append_column(name, pa.array(values))
         return table, list(response.names), "online"
     how = "point_in_time"
