@@ -55,6 +55,7 @@ def run_ui(
     *,
     access_log: bool = True,
     debug: bool = False,
+    allow_hosts: tuple[str, ...] = (),
     announce: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True),
 ) -> int:
     """Serve the read-only UI of the workspace's project on ``host:port``; returns 0 when stopped."""
@@ -64,7 +65,7 @@ def run_ui(
     sock = bind(host, port)
     bound = sock.getsockname()[1]
     url = url_of(host, bound)
-    app = create_app(model, allowed_hosts(host, bound), debug=debug)
+    app = create_app(model, allowed_hosts(host, bound, allow_hosts), debug=debug)
     where = (
         "bound to loopback only"
         if is_loopback(host)

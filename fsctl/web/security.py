@@ -4,9 +4,12 @@
   third-party anything, no framing), ``X-Content-Type-Options: nosniff`` and
   ``Referrer-Policy: no-referrer``; no CORS header ever leaves (another origin cannot read
   a page or the JSON);
-* requests whose ``Host`` is not on the allow-list (the bound host, ``localhost`` and
-  ``127.0.0.1``, with the port) get a 421: a DNS-rebinding page, whose own name resolves
-  to 127.0.0.1, cannot read the UI;
+* requests whose ``Host`` is not on the allow-list get a 421: a DNS-rebinding page, whose
+  own name resolves to 127.0.0.1, cannot read the UI. The list: the bound host,
+  ``localhost``, ``127.0.0.1`` and ``[::1]`` with the port; bound to every interface
+  (``0.0.0.0``, ``::``), also this machine's host name and fully qualified name; and the
+  names given with ``--allow-host`` (a load balancer's or proxy's name: bare, it matches
+  with no port or the bound port; ``name:port`` matches just that);
 * only GET and HEAD: the UI writes nothing.
 """
 
@@ -35,11 +38,34 @@ HEADERS = (
 )
 
 
-def allowed_hosts(host: str, port: int) -> frozenset[str]:
-    """The Host headers a server bound to ``host:port`` answers."""
-    names = {host, "localhost", "127.0.0.1"}
-    shown = {f"[{n}]" if ":" in n else n for n in names}
-    return frozenset(f"{n}:{port}".lower() for n in shown)
+WILDCARDS = frozenset({"0.0.0.0", "::", ""})
+
+
+def _shown(name: str) -> str:
+    """``name`` as it appears in a Host header (IPv6 addresses in brackets)."""
+    return f"[{name}]" if ":" in name and not name.startswith("[") else name
+
+
+def allowed_hosts(host: str, port: int, extra: Iterable[str] = ()) -> frozenset[str]:
+    """The Host headers a server bound to ``host:port`` answers (see the module docstring)."""
+    names = {"localhost", "127.0.0.1", "::1"}
+    if host in WILDCARDS:
+        import socket
+
+        names |= {socket.gethostname(), socket.getfqdn()}
+    else:
+        names.add(host)
+    allowed = {f"{_shown(n)}:{port}" for n in names if n}
+    if port == 80:  # browsers leave the default port out
+        allowed |= {_shown(n) for n in names if n}
+    for name in extra:
+        name = name.strip()
+        with_port = "]:" in name if name.startswith("[") else name.count(":") == 1
+        if with_port and name.rpartition(":")[2].isdigit():
+            allowed.add(name)  # name:port, as given
+        elif name:
+            allowed |= {_shown(name), f"{_shown(name)}:{port}"}
+    return frozenset(a.lower() for a in allowed)
 
 
 class SecurityMiddleware:
@@ -55,7 +81,8 @@ class SecurityMiddleware:
         host = headers.get(b"host", b"").decode("latin-1").lower()
         if host not in self.hosts:
             await _plain(send, 421, "Misdirected request: this host name is not served here "
-                         "(fsctl ui answers only the address it is bound to, localhost and 127.0.0.1).")
+                         "(fsctl ui answers only the address it is bound to, localhost and 127.0.0.1; "
+                         "start it with --allow-host NAME to serve another name).")
             return
         if scope.get("method") not in ("GET", "HEAD"):
             await _plain(send, 405, "Method not allowed: the fsctl UI is read-only.", allow=b"GET, HEAD")

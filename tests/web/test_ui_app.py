@@ -73,8 +73,23 @@ def test_nothing_applied_shows_an_empty_overview(tmp_path: Path) -> None:
 
 
 def test_host_allow_list() -> None:
-    assert allowed_hosts("127.0.0.1", 8888) == {"127.0.0.1:8888", "localhost:8888"}
-    assert allowed_hosts("::1", 80) >= {"[::1]:80", "localhost:80"}
+    assert allowed_hosts("127.0.0.1", 8888) == {"127.0.0.1:8888", "localhost:8888", "[::1]:8888"}
+    assert allowed_hosts("::1", 80) == {"[::1]:80", "localhost:80", "127.0.0.1:80", "[::1]", "localhost", "127.0.0.1"}
+    assert "10.0.0.5:8888" in allowed_hosts("10.0.0.5", 8888)
+
+
+def test_bound_to_every_interface_the_machine_names_are_served() -> None:
+    import socket
+
+    hosts = allowed_hosts("0.0.0.0", 8888)
+    assert f"{socket.gethostname()}:8888".lower() in hosts
+    assert "0.0.0.0:8888" not in hosts and "evil.example:8888" not in hosts
+
+
+def test_allow_host_names_a_proxy() -> None:
+    hosts = allowed_hosts("0.0.0.0", 8888, ["Features.Example.com", "lb.internal:8443", "fd00::1"])
+    assert {"features.example.com", "features.example.com:8888", "lb.internal:8443", "[fd00::1]:8888"} <= hosts
+    assert "lb.internal" not in hosts and "lb.internal:8888" not in hosts
 
 
 def test_the_live_registry_rereads_at_most_every_interval(repo: Path) -> None:
@@ -101,3 +116,12 @@ def test_the_live_registry_rereads_at_most_every_interval(repo: Path) -> None:
         now[0] = 2.1
         assert live.current() is first and len(calls) == 2  # same version: same snapshot kept
         assert live.at(1) is first
+
+
+def test_a_proxy_name_given_with_allow_host_is_served(repo: Path) -> None:
+    with open_workspace(repo) as ws:
+        app = create_app(read_model(ws, interval=0), allowed_hosts("0.0.0.0", 8888, ["features.example.com"]))
+        with TestClient(app, base_url="http://features.example.com") as http:
+            assert http.get("/").status_code == 200
+            refused = http.get("/", headers={"Host": "evil.example"})
+            assert refused.status_code == 421 and "--allow-host" in refused.text
