@@ -111,6 +111,7 @@ class ModelCache:
         self._locks: dict[tuple[str, int, str], threading.Lock] = {}
         self._lock = threading.Lock()
         self._registry_version = -1
+        self._applied: set[tuple[str, int, str]] | None = None  # as of the last prune
 
     def get(self, t: Target) -> LoadedModel:
         key = (t.model, t.version, t.uri)
@@ -122,7 +123,10 @@ class ModelCache:
         with lock:
             found = self._models.get(key)
             if found is None:
-                found = self._models[key] = self._load(t.uri)
+                found = self._load(t.uri)
+                with self._lock:  # a prune during the load may have dropped this version
+                    if self._applied is None or key in self._applied:
+                        self._models[key] = found
         return found
 
     def prune(self, catalog: Catalog) -> None:
@@ -136,6 +140,7 @@ class ModelCache:
                 for name in catalog.names("Model")
                 for v in catalog.get("Model", name)["versions"]
             }
+            self._applied = applied
             for key in [k for k in self._models if k not in applied]:
                 del self._models[key]
                 self._locks.pop(key, None)

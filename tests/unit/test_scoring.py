@@ -134,6 +134,34 @@ def test_the_model_cache_loads_each_version_once_under_concurrency() -> None:
     assert loads == ["python://m:v1"] and len({id(g) for g in got}) == 1 and len(cache) == 1
 
 
+def test_a_version_pruned_while_it_loads_is_not_cached() -> None:
+    from fsctl.services.model_target import Target
+    from fsctl.services.predict import ModelCache
+
+    started, release = threading.Event(), threading.Event()
+
+    def load(uri: str) -> object:
+        started.set()
+        release.wait(5)
+        return object()
+
+    class Catalog:  # the registry after the version was removed: no models
+        version = 7
+
+        def names(self, kind: str) -> list[str]:
+            return []
+
+    cache = ModelCache(load)  # type: ignore[arg-type]
+    target = Target("churn", 1, "Production", "python://m:v1", "svc", None, None, "error", 1)  # type: ignore[arg-type]
+    loader = threading.Thread(target=cache.get, args=(target,))
+    loader.start()
+    assert started.wait(5)
+    cache.prune(Catalog())  # type: ignore[arg-type]
+    release.set()
+    loader.join()
+    assert len(cache) == 0
+
+
 def test_a_missing_features_policy_change_is_a_non_breaking_plan_item() -> None:
     assert classify("Model", "missing_features", None, "null") == (NON_BREAKING, "missing features: null (was error)")
     assert classify("Model", "traffic.Challenger", 10, 20)[0] == NON_BREAKING
