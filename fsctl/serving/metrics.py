@@ -24,7 +24,7 @@ adds. Histogram buckets run from 0.5 ms to 5 s. ``/metrics`` itself is counted.
 
 The prediction log's series are read from the log when scraped: the server calls
 ``metrics.watch_log(lambda: log.stats)`` once; ``failed_writes`` and ``pending_rows`` appear
-only then. :meth:`ServerMetrics.observe_log` adds deltas, for a writer that has no stats.
+only then; with no log watched, the rows counter stays at zero.
 
 prometheus_client and FastAPI (the ``serve`` extra) are imported when a
 :class:`ServerMetrics` is made or :func:`add_metrics` is called. Like
@@ -32,7 +32,6 @@ prometheus_client and FastAPI (the ``serve`` extra) are imported when a
 FastAPI reads the ``/metrics`` route's annotations at run time.
 """
 
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -135,15 +134,9 @@ class ServerMetrics:
                 if count:
                     self._feature_values.labels(name, status).inc(count)
 
-    def observe_log(self, written: int, dropped: int) -> None:
-        """Add ``written`` and ``dropped`` rows to ``fsctl_prediction_log_rows_total`` (deltas).
-        A server with a :class:`~fsctl.scoring.log.PredictionLog` need not call it:
-        :meth:`watch_log` reads the log's own counters at each scrape."""
-        self._log.add(written, dropped)
-
     def watch_log(self, stats: Callable[[], LogCounters]) -> None:
         """Read the prediction log's counters at each scrape from ``stats()`` (say
-        ``lambda: log.stats``); they add to what :meth:`observe_log` counted."""
+        ``lambda: log.stats``)."""
         self._log.source = stats
 
     def render(self) -> tuple[bytes, str]:
@@ -155,18 +148,11 @@ class ServerMetrics:
 
 
 class _LogCollector:
-    """The prediction log's series: counts added by ``observe_log`` plus, when watched, the
-    log's own counters read at scrape time."""
+    """The prediction log's series: the log's own counters, read at scrape time (zero rows
+    until a log is watched)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._written = self._dropped = 0
         self.source: Callable[[], LogCounters] | None = None
-
-    def add(self, written: int, dropped: int) -> None:
-        with self._lock:
-            self._written += written
-            self._dropped += dropped
 
     def describe(self) -> Iterable[Any]:
         return self.collect()
@@ -174,12 +160,9 @@ class _LogCollector:
     def collect(self) -> Iterable[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        with self._lock:
-            written, dropped = self._written, self._dropped
         stats = self.source() if self.source is not None else None
-        if stats is not None:
-            written += stats.written_rows
-            dropped += stats.dropped_rows
+        written = stats.written_rows if stats is not None else 0
+        dropped = stats.dropped_rows if stats is not None else 0
         rows = CounterMetricFamily(
             "fsctl_prediction_log_rows",
             "Prediction log rows, by outcome: written to a file, or dropped to bound memory.",
