@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from fsctl.json_values import iso_timestamp as iso
 from fsctl.render.json_format import dumps
-from fsctl.results.checks import CheckReport, describe, iso
+from fsctl.results.checks import CheckReport, describe
 
 
 def check_json(report: CheckReport) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from fsctl.definitions.values import format_duration
+from fsctl.json_values import iso_timestamp
 from fsctl.render.json_format import dumps
-from fsctl.results.online import iso_timestamp
 from fsctl.results.status import StatusReport, ViewStatus
 
 # problem code -> what the STATUS column says

@@ -7,8 +7,10 @@ without reaching the engine."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
+
+from fsctl.json_values import iso_timestamp
 
 
 def json_value(value: Any) -> Any:
@@ -17,13 +19,8 @@ def json_value(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, datetime):
-        return iso(value)
+        return iso_timestamp(value)
     return str(value)
-
-
-def iso(value: datetime) -> str:
-    utc = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return utc.isoformat().replace("+00:00", "Z")
 
 
 def _number(value: Any) -> str:
@@ -87,7 +84,7 @@ def example_text(key: dict[str, Any] | None, when: datetime | None) -> str:
     if not key:
         return ""
     text = ", ".join(f"{k}={json_value(v)}" for k, v in key.items())
-    return f"{text} at {iso(when)}" if when is not None else text
+    return f"{text} at {iso_timestamp(when)}" if when is not None else text
 
 
 def describe(outcome: CheckOutcome) -> str:
@@ -126,7 +123,7 @@ def outcome_dict(outcome: CheckOutcome) -> dict[str, Any]:
         "failed": outcome.failed,
         "rows": outcome.rows,
         "example_key": outcome.example_key,
-        "example_time": iso(outcome.example_time) if outcome.example_time else None,
+        "example_time": iso_timestamp(outcome.example_time) if outcome.example_time else None,
     }
 
 
@@ -148,8 +145,8 @@ class CheckReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "view": self.view,
-            "start": iso(self.start) if self.start else None,
-            "end": iso(self.end),
+            "start": iso_timestamp(self.start) if self.start else None,
+            "end": iso_timestamp(self.end),
             "policy": self.policy,
             "passed": not self.failed,
             "rows": self.checks.rows if self.checks is not None else None,

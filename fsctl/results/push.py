@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from fsctl.results.online import iso_timestamp
+from fsctl.json_values import iso_timestamp
 
 
 @dataclass(frozen=True)

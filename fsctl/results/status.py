@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from fsctl.results.online import iso_timestamp
+from fsctl.json_values import iso_timestamp
 
 Severity = Literal["problem", "warning"]
 

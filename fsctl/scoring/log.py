@@ -46,7 +46,6 @@ the interpreter exits is closed then (a failure is logged).
 from __future__ import annotations
 
 import atexit
-import base64
 import json
 import logging
 import math
@@ -56,11 +55,12 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from fsctl.errors import StoreError, UsageError
+from fsctl.json_values import json_safe
 from fsctl.storage import parse_location
 
 _LOG = logging.getLogger("fsctl.prediction_log")
@@ -456,37 +456,10 @@ def parquet_bytes(records: Sequence[PredictionRecord]) -> bytes:
 
 
 def to_json(values: Mapping[str, Any]) -> str:
-    """``values`` as compact JSON with sorted keys (see :func:`json_value`)."""
+    """``values`` as compact JSON with sorted keys (see :func:`fsctl.json_values.json_safe`)."""
     return json.dumps(
-        json_value(values), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        json_safe(values), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
-
-
-def json_value(value: Any) -> Any:
-    """``value`` as JSON can carry it: NaN and infinities null, datetimes ISO 8601 in UTC,
-    dates and times ISO 8601, bytes base64, numpy scalars and arrays as Python values,
-    anything else its ``str``."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_value(v) for v in value]
-    if isinstance(value, datetime):
-        return _utc(value).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
-    if callable(tolist):
-        return json_value(tolist())
-    isoformat = getattr(value, "isoformat", None)  # times
-    if callable(isoformat):
-        return isoformat()
-    return str(value)
 
 
 def prediction_value(outputs: Mapping[str, Any]) -> float | None:
@@ -494,7 +467,7 @@ def prediction_value(outputs: Mapping[str, Any]) -> float | None:
     (NaN and infinities too)."""
     if not outputs:
         return None
-    value = json_value(next(iter(outputs.values())))  # unwraps numpy scalars
+    value = json_safe(next(iter(outputs.values())))  # unwraps numpy scalars
     if not isinstance(value, (bool, int, float)):
         return None
     number = float(value)

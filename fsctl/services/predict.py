@@ -33,7 +33,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from fsctl.errors import UsageError
-from fsctl.results.online import PRESENT, json_safe
+from fsctl.json_values import json_safe
+from fsctl.results.online import PRESENT
 from fsctl.scoring import LoadedModel, frame_of, predict_failed, prediction_columns
 from fsctl.services.catalog import Catalog
 from fsctl.services.entity_rows import as_list

@@ -32,14 +32,13 @@ from typing import Any
 
 from fsctl.definitions.values import COLUMN_RE, NAME_RE
 from fsctl.errors import FsctlError, RegistryError, StoreError
+from fsctl.json_values import iso_timestamp, json_safe
 from fsctl.online.codec import micros_to_datetime
 from fsctl.results.online import (
     EXPIRED,
     MISSING,
     PRESENT,
     OnlineResponse,
-    iso_timestamp,
-    json_safe,
     json_type,
 )
 from fsctl.services.features import FeatureRequest
