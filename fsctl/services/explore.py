@@ -170,37 +170,51 @@ def search(pinned: PinnedRegistry, text: str) -> Doc:
 
 def object_history(live: LiveRegistry, pinned: PinnedRegistry, kind: str, name: str) -> Doc:
     """The versions (up to ``pinned``'s) that added, changed or deleted the object, newest first,
-    with which of its top-level fields changed."""
-    entries = [h for h in pinned.snapshot.history if h.version <= pinned.version]
-    changes = []
-    before: Doc | None = None
-    for entry in entries:
-        try:
-            doc = live.at(entry.version).snapshot.objects.get(kind, {}).get(name)
-        except FsctlError:  # a version whose document is not kept: skip it
-            continue
-        if doc != before:
-            fields: list[str] = []
-            if before is None:
-                action = "add"
-            elif doc is None:
-                action = "delete"
-            else:
-                action = "update"
-                fields = sorted(k for k in set(before) | set(doc) if before.get(k) != doc.get(k))
-            changes.append(
-                {
-                    "version": entry.version,
-                    "applied_at": entry.applied_at,
-                    "actor": entry.actor,
-                    "commit": entry.commit,
-                    "action": action,
-                    "fields": fields,
-                }
-            )
-        before = doc
-    changes.reverse()
-    return {"kind": kind, "name": name, "registry_version": pinned.version, "changes": changes}
+    with which of its top-level fields changed.
+
+    Past versions never change, so the changes found up to a version are kept
+    (``live.memo``) and a later call reads only the versions after it: a page of a registry
+    with thousands of versions reads each version once, not once per view."""
+    key = ("object_history", kind, name)
+    stamps = {e.version: e.applied_at for e in pinned.snapshot.history}
+    upto, stamp, found, before = live.memo(key, (0, None, (), None))
+    if upto and stamps.get(upto, stamp) != stamp:  # another registry now has these versions
+        upto, found, before = 0, (), None
+    changes = [dict(c) for c in found if c["version"] <= pinned.version]
+    if pinned.version > upto:
+        changes = list(found)
+        for entry in pinned.snapshot.history:
+            if entry.version <= upto or entry.version > pinned.version:
+                continue
+            try:
+                doc = live.at(entry.version).snapshot.objects.get(kind, {}).get(name)
+            except FsctlError:  # a version whose document is not kept: skip it
+                continue
+            if doc != before:
+                changes.append(_change(entry, before, doc))
+            before = doc
+        live.remember(key, (pinned.version, stamps.get(pinned.version), tuple(changes), before))
+        changes = [dict(c) for c in changes]
+    return {"kind": kind, "name": name, "registry_version": pinned.version, "changes": changes[::-1]}
+
+
+def _change(entry: Any, before: Doc | None, doc: Doc | None) -> Doc:
+    fields: list[str] = []
+    if before is None:
+        action = "add"
+    elif doc is None:
+        action = "delete"
+    else:
+        action = "update"
+        fields = sorted(k for k in set(before) | set(doc) if before.get(k) != doc.get(k))
+    return {
+        "version": entry.version,
+        "applied_at": entry.applied_at,
+        "actor": entry.actor,
+        "commit": entry.commit,
+        "action": action,
+        "fields": fields,
+    }
 
 
 # -- freshness -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import json
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,8 @@ from fsctl.registry import RegistryReader, RegistrySnapshot
 from fsctl.registry.document import parse_document
 
 DEFAULT_INTERVAL = 2.0
-_MAX_PAST = 64  # past versions kept
+_MAX_PAST = 64  # past versions kept, least recently used dropped first
+_MAX_MEMO = 256  # derived values kept across versions (see LiveRegistry.memo)
 
 
 class PinnedRegistry:
@@ -71,7 +73,8 @@ class LiveRegistry:
         self._clock = clock
         self._current: PinnedRegistry | None = None
         self._checked_until = -math.inf
-        self._past: dict[int, PinnedRegistry] = {}
+        self._past: OrderedDict[int, PinnedRegistry] = OrderedDict()
+        self._memo: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def current(self) -> PinnedRegistry:
@@ -100,12 +103,31 @@ class LiveRegistry:
             )
         with self._lock:
             pinned = self._past.get(version)
+            if pinned is not None:
+                self._past.move_to_end(version)
         if pinned is None:
             document = self.source.read_version(version)
             snapshot = parse_document(json.dumps(document), self.location)
             pinned = PinnedRegistry(snapshot, self.source, current=False)
             with self._lock:
-                if len(self._past) >= _MAX_PAST:
-                    self._past.pop(next(iter(self._past)))
                 self._past[version] = pinned
+                while len(self._past) > _MAX_PAST:
+                    self._past.popitem(last=False)
         return pinned
+
+    def memo(self, key: Any, default: Any = None) -> Any:
+        """What a caller derived from past versions and keeps across them (they never
+        change), e.g. an object's history up to some version; the least recently used of
+        ``_MAX_MEMO`` entries are dropped."""
+        with self._lock:
+            if key not in self._memo:
+                return default
+            self._memo.move_to_end(key)
+            return self._memo[key]
+
+    def remember(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._memo[key] = value
+            self._memo.move_to_end(key)
+            while len(self._memo) > _MAX_MEMO:
+                self._memo.popitem(last=False)

@@ -307,6 +307,7 @@ def lineage_page(model: ReadModel, word: str, name: str, at: int | None) -> Page
 # -- statistics -----------------------------------------------------------------------------
 
 STATS_SECONDS = 30.0  # how long a view's statistics over a window are kept, per registry version
+STATS_KEPT = 32  # windows kept per registry version (expired ones go first, then the oldest)
 CHART_WIDTH, CHART_HEIGHT = 160, 40
 
 
@@ -365,6 +366,10 @@ def view_stats_page(model: ReadModel, name: str, at: int | None, start_text: str
                                              "location": spec.get("source")},
                     "window": {"start": iso(start), "end": iso(end)}, "rows": 0, "features": [],
                     "baseline": None, "notes": [exc.message]}
+        for stale in [k for k, (until, _) in kept.items() if until <= now]:
+            del kept[stale]
+        while len(kept) >= STATS_KEPT:  # arbitrary ?start=/?end= must not grow it without bound
+            del kept[next(iter(kept))]
         kept[key] = (now + STATS_SECONDS, data)
     charts = {f["name"]: _chart(f["histogram"]) for f in data["features"] if f["histogram"]}
     extra = {"charts": charts, "p50": quantile_label(0.5), "start": start_text or "", "end": end_text or ""}

@@ -125,3 +125,65 @@ def test_a_proxy_name_given_with_allow_host_is_served(repo: Path) -> None:
             assert http.get("/").status_code == 200
             refused = http.get("/", headers={"Host": "evil.example"})
             assert refused.status_code == 421 and "--allow-host" in refused.text
+
+
+def test_object_history_reads_each_past_version_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from fsctl.services import registry_cache
+    from fsctl.services.explore import object_history
+
+    monkeypatch.setattr(registry_cache, "_MAX_PAST", 1)  # far fewer kept than there are versions
+    root = copy_example_repo(tmp_path / "example_repo")
+    code = root / "driver_stats.py"
+    apply_repo(root)
+    for n in (1, 2, 3):
+        code.write_text(re.sub(r'owner="[^"]*"', f'owner="team{n}@example.com"', code.read_text()))
+        apply_repo(root)
+    with open_workspace(root) as ws:
+        reads: list[int] = []
+        source = ws.registry_reader()
+
+        class Counting:
+            location = source.location
+
+            def read(self):  # type: ignore[no-untyped-def]
+                return source.read()
+
+            def read_version(self, version: int):  # type: ignore[no-untyped-def]
+                reads.append(version)
+                return source.read_version(version)
+
+        live = LiveRegistry(Counting(), interval=0)  # type: ignore[arg-type]
+        newest = live.current().version
+        full = object_history(live, live.current(), "FeatureView", "driver_hourly_stats")
+        assert [c["version"] for c in full["changes"]] == [newest, newest - 1, newest - 2, 1]
+        assert [c["action"] for c in full["changes"]] == ["update", "update", "update", "add"]
+        assert full["changes"][0]["fields"] == ["owner"]
+        first_reads = len(reads)
+        assert first_reads == newest - 1  # each past version once (the current one is in hand)
+
+        again = object_history(live, live.current(), "FeatureView", "driver_hourly_stats")
+        older = object_history(live, live.at(newest - 1), "FeatureView", "driver_hourly_stats")
+        assert again == full and len(reads) == first_reads
+        assert older["changes"] == full["changes"][1:] and older["registry_version"] == newest - 1
+
+        # a fresh LiveRegistry (nothing remembered) agrees, version by version
+        for version in range(1, newest + 1):
+            fresh = LiveRegistry(source, interval=0)
+            assert object_history(fresh, fresh.at(version), "FeatureView", "driver_hourly_stats") == \
+                object_history(live, live.at(version), "FeatureView", "driver_hourly_stats")
+
+
+def test_the_statistics_kept_per_version_are_bounded(repo: Path) -> None:
+    from fsctl.web.pages import STATS_KEPT
+
+    with open_workspace(repo) as ws:
+        model = read_model(ws, interval=0)
+        with TestClient(create_app(model, allowed_hosts("127.0.0.1", 8888)), base_url=BASE) as http:
+            for n in range(STATS_KEPT + 8):  # a distinct window each time, all still fresh
+                page = http.get(f"/views/driver_hourly_stats/stats?start=2020-01-01T00:00:{n:02d}Z")
+                assert page.status_code == 200
+        kept = model.live.current().extras["stats"]
+        assert len(kept) == STATS_KEPT
+        assert ("driver_hourly_stats", f"2020-01-01T00:00:{STATS_KEPT + 7:02d}Z", None) in kept
