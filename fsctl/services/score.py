@@ -247,10 +247,17 @@ def _features(
 
 
 def _arrow_names(source: EntityInput) -> list[str]:
+    """The entity rows' column names, from a file's footer or header line where it has one
+    (the engine reads the rows; they are not read twice)."""
     if source.path is not None and source.format == "parquet":
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(source.path).names)
+    if source.path is not None and source.format == "csv":
+        import csv
+
+        with open(source.path, newline="", encoding="utf-8-sig") as file:
+            return next(csv.reader(file), [])
     return list(source.to_arrow().column_names)
 
 
