@@ -131,7 +131,8 @@ def create_app(model: ReadModel, hosts: frozenset[str] | set[str], *, debug: boo
         try:
             page = build(request)
             if api:
-                return JSONResponse(json.loads(json.dumps(page.data, default=str)))
+                body = json.dumps(page.data, default=str, ensure_ascii=False, allow_nan=False)
+                return Response(body.encode(), media_type="application/json")
             q = request.query_params.get("q", "") if page.template == "search.html" else ""
             return html(page, q=q, here=request.url.path)
         except NotFound as exc:
