@@ -24,6 +24,7 @@ not an ``FsctlError`` is a bug: the CLI exits 3 and suggests ``--debug``.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -154,3 +155,23 @@ def did_you_mean(name: str, choices: Iterable[str], what: str, otherwise: str | 
 class ModelError(FsctlError):
     """A model artifact cannot be loaded (missing, not allowed, wrong kind, a missing extra),
     or its ``predict`` failed or answered in a shape fsctl cannot read."""
+
+
+_USERINFO = re.compile(r"(//[^/\s:@]*):[^@\s/]*@")
+
+
+def masked_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for messages (even when the rest of it,
+    a port say, does not parse)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    userinfo, at, where = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{where}"))
+
+
+def masked_text(text: str) -> str:
+    """``text`` with the password of any ``scheme://user:password@host`` in it masked."""
+    return _USERINFO.sub(r"\1:***@", text)

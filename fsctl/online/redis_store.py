@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 from fsctl.definitions.config import PortConfig
-from fsctl.errors import ConfigError, StoreError
+from fsctl.errors import ConfigError, StoreError, masked_url
 from fsctl.online.base import OnlineRecord, OnlineView
 from fsctl.online.codec import codec_for
 from fsctl.online.format import StoredRecord, encode_key
@@ -52,16 +52,6 @@ else
 end
 return 1
 """
-
-
-def masked_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for messages (even when the rest of it,
-    a port say, does not parse)."""
-    parts = urlsplit(url)
-    userinfo, at, where = parts.netloc.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    return urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{where}"))
 
 
 def _glob_escape(text: str) -> str:

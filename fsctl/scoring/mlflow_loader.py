@@ -18,18 +18,15 @@ model is loaded. Used through the composition root (:mod:`fsctl.workspace`,
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from fsctl.errors import ModelError, UsageError
+from fsctl.errors import ModelError, UsageError, masked_text, masked_url
 from fsctl.scoring.base import LoadContext
 
 SCHEMES = ("models:/", "runs:/")
 _FORM = "models:/NAME/VERSION, models:/NAME@ALIAS or runs:/RUN_ID/PATH"
 _MISSING = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"}
-_USERINFO = re.compile(r"(//[^/\s:@]*):[^@\s/]*@")
 
 
 @dataclass(frozen=True)
@@ -83,7 +80,7 @@ def translate(uri: str, exc: Exception) -> ModelError:
     where MLflow looked."""
     where = where_mlflow_looks(uri)
     code = str(getattr(exc, "error_code", "") or "")
-    full = mask_text(str(getattr(exc, "message", None) or exc))
+    full = masked_text(str(getattr(exc, "message", None) or exc))
     text = first_line(full) or type(exc).__name__
     reason = _unreachable(exc, full)
     if reason:
@@ -145,33 +142,14 @@ def where_mlflow_looks(uri: str) -> str:
     registry = mlflow.get_registry_uri() if uri.startswith("models:/") else tracking
     note = "" if os.environ.get("MLFLOW_TRACKING_URI") else " (MLFLOW_TRACKING_URI unset)"
     if registry and registry != tracking:
-        return f"the MLflow registry {mask(registry)} (tracking {mask(tracking)}){note}"
-    return f"the MLflow tracking store {mask(tracking)}{note}"
-
-
-def mask(uri: str) -> str:
-    """``uri`` with any password replaced by ``***``."""
-    try:
-        parts = urlsplit(uri)
-        if parts.password is None:
-            return uri
-        netloc = f"{parts.username or ''}:***@{parts.hostname or ''}"
-        if parts.port is not None:
-            netloc += f":{parts.port}"
-        return urlunsplit(parts._replace(netloc=netloc))
-    except ValueError:
-        return uri.split("@")[-1]
+        return f"the MLflow registry {masked_url(registry)} (tracking {masked_url(tracking)}){note}"
+    return f"the MLflow tracking store {masked_url(tracking)}{note}"
 
 
 def first_line(text: str, limit: int = 300) -> str:
     """The first non-empty line of ``text``, cut to ``limit`` characters."""
     line = next((s.strip() for s in text.splitlines() if s.strip()), "")
     return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
-def mask_text(text: str) -> str:
-    """``text`` with the password of any ``scheme://user:password@host`` in it masked."""
-    return _USERINFO.sub(r"\1:***@", text)
 
 
 def _unreachable(exc: Exception, text: str) -> str | None:

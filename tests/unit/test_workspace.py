@@ -103,3 +103,19 @@ def test_locations() -> None:
     assert parse_location("/abs/r.json", Path("/repo")).path == Path("/abs/r.json")
     s3 = parse_location("s3://b/k/registry.json", Path("/repo"))
     assert (s3.scheme, s3.bucket, s3.key) == ("s3", "b", "k/registry.json")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:s3cret@host:6379/0", "redis://:***@host:6379/0"),
+        ("postgresql://app:s3cret@db:5432/features", "postgresql://app:***@db:5432/features"),
+        ("http://user@host/path", "http://user@host/path"),  # no password: as it is
+        ("redis://u:p@h:notaport/0", "redis://u:***@h:notaport/0"),  # masked even when unparsable
+    ],
+)
+def test_passwords_in_urls_are_masked(url: str, shown: str) -> None:
+    from fsctl.errors import masked_text, masked_url
+
+    assert masked_url(url) == shown
+    assert masked_text(f"cannot connect to {url}: refused") == f"cannot connect to {shown}: refused"
