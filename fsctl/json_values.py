@@ -1,4 +1,4 @@
-"""Values as JSON can carry them, shared by every layer that writes JSON (the online
+"""Times in ISO 8601 both ways, and values as JSON can carry them, shared by every layer that writes JSON (the online
 read's answers, the prediction log, check examples): bytes base64, datetimes ISO 8601 in
 UTC with a ``Z``, NaN and infinities null, tuples lists, numpy scalars and arrays as Python
 values. Imports nothing of fsctl, so adapters and results alike can use it."""
@@ -17,6 +17,13 @@ def iso_timestamp(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso_time(text: str) -> datetime:
+    """ISO 8601 (``Z`` or an offset; without one, UTC) as an aware datetime; ValueError if
+    it is not one."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def json_safe(value: Any) -> Any:

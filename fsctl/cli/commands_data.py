@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,14 +113,14 @@ def views_option(f: Any) -> Any:
 def parse_time(text: str, what: str) -> datetime:
     """ISO 8601; without an offset, UTC."""
     from fsctl.errors import UsageError
+    from fsctl.json_values import parse_iso_time
 
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_iso_time(text)
     except ValueError:
         raise UsageError(
             f"{what} '{text}' is not an ISO-8601 time", hint="e.g. 2026-01-31T12:00:00Z"
         ) from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 class _MaterializeProgress:

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fsctl.errors import UsageError
@@ -315,11 +315,12 @@ def _time(text: str | None, name: str) -> datetime | None:
     """``?start=``/``?end=``: ISO 8601, UTC without an offset (as ``fsctl stats --start``)."""
     if text is None or not text.strip():
         return None
+    from fsctl.json_values import parse_iso_time
+
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_iso_time(text)
     except ValueError:
         raise BadRequest(f"?{name}= must be an ISO-8601 time such as 2026-01-31T12:00:00Z, not {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _chart(histogram: list[Doc]) -> Doc:
