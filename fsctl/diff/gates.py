@@ -10,9 +10,11 @@ lands on is checked by each gate below, one function per gate, each giving a
 * ``metadata`` — it carries ``models.required_metadata`` (:mod:`fsctl.definitions.model_rules`);
 * ``freshness`` — every online view it reads has been materialized into the configured
   online store (the state document has a watermark for the view's current data definition
-  there, and the store has its table) and, when the view declares ``freshness``, the
-  watermark is within it (the state keeps the watermark, the END of the last window loaded,
-  not the newest event, so that is what is compared); a state document or store that cannot
+  there, and the store has its table) and, when the view declares ``freshness``, its newest
+  online event is within it — the same judgement as ``fsctl status``: the newest event the
+  runs wrote (or pushes), not the watermark (the END of the last window loaded, which moves
+  even when the source stopped); the watermark stands in only for runs recorded by an
+  fsctl that kept no newest event; a state document or store that cannot
   be reached, a view this plan adds, or one whose data definition (source, keys, dtypes) it
   changes, is ``unknown``: nothing can be materialized under the new definition before the apply;
 * ``min_metrics`` — with the model's ``gates: {min_metrics: {auc: 0.8}}``: each metric at
@@ -48,6 +50,9 @@ class Observed:
 
     ``watermarks``: view -> (watermark, data fingerprint) in the online store ``store``
     (None: the state document could not be read, ``state_problem`` says why);
+    ``newest``: view -> (newest online event, what it is taken from: ``runs``, ``pushes``
+    or ``watermark``), see :func:`fsctl.state.history.newest_online` (None: not gathered,
+    the watermark is compared);
     ``tables``: the project's online tables in that store (None: not reachable,
     ``store_problem`` says why)."""
 
@@ -57,6 +62,7 @@ class Observed:
     state_problem: str = ""
     tables: frozenset[str] | None = None
     store_problem: str = ""
+    newest: Mapping[str, tuple[datetime | None, str | None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -191,26 +197,38 @@ def gate_freshness(p: Promotion, version: dict[str, Any], current: Objects, desi
             failed.append(f"{name} has no table in {observed.store}")
             stale.append(name)
             continue
-        when = watermark.strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = _t(watermark)
         limit = view.get("freshness")
-        if limit:
-            age = int((observed.now - watermark).total_seconds())
-            if age > limit:
-                failed.append(f"{name} watermark {when} is {format_duration(max(age, 0))} old, over its freshness {format_duration(limit)}")
-                stale.append(name)
-                continue
-            fine.append(f"{name} materialized up to {when}, within its freshness {format_duration(limit)}")
-        else:
+        if not limit:
             fine.append(f"{name} materialized up to {when} (no freshness declared)")
+            continue
+        newest, basis = (watermark, "watermark") if observed.newest is None else observed.newest.get(name, (None, None))
+        if newest is None:
+            failed.append(f"{name} has no rows in {observed.store}: its runs found none in their windows")
+            stale.append(name)
+            continue
+        what = f"newest online event {_t(newest)}" if basis != "watermark" else f"watermark {_t(newest)}"
+        age = int((observed.now - newest).total_seconds())
+        if age > limit:
+            failed.append(f"{name} {what} is {format_duration(max(age, 0))} old, over its freshness {format_duration(limit)}")
+            stale.append(name)
+            continue
+        fine.append(f"{name} {what}, within its freshness {format_duration(limit)} (materialized up to {when})")
     parts = failed + unknown + fine
-    declared = any(views[v].get("freshness") for v in online)
-    detail = "; ".join(parts) + (" (compared: the watermark; the state keeps no newest event)" if declared else "")
+    judged = [v for v in online if views[v].get("freshness") and (observed is None or observed.newest is None
+                                                                    or observed.newest.get(v, (None, None))[1] == "watermark")]
+    note = " (compared: the watermark; no run recorded the newest event)" if observed is not None and judged else ""
+    detail = "; ".join(parts) + note
     if failed:
         fix = f"run `fsctl materialize-incremental NOW --views {','.join(stale)}`, then plan again; {_override(p.model)}"
         return Gate(p.model, p.alias, p.version, "freshness", FAIL, detail, fix)
     if unknown:
         return Gate(p.model, p.alias, p.version, "freshness", UNKNOWN, detail, "materialize the views after the apply; --strict-gates makes unknown fail")
     return Gate(p.model, p.alias, p.version, "freshness", PASS, detail)
+
+
+def _t(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _data_fingerprint(objects: Objects, name: str) -> str:

@@ -36,6 +36,7 @@ from fsctl.registry import RegistryReader, RegistrySnapshot
 from fsctl.services.codeowners import approvals
 from fsctl.services.project import Project
 from fsctl.state import StateStore
+from fsctl.state.history import newest_online
 
 PLAN_FORMAT = 1
 
@@ -58,12 +59,15 @@ def observe(project: Project, lookouts: Lookouts) -> gating.Observed:
     """What the freshness gate needs: the watermarks of the configured online store in the
     state document and, when there are some, the store's tables; problems are kept, not raised."""
     watermarks: dict[str, tuple[datetime | None, str]] | None = None
+    newest: dict[str, tuple[datetime | None, str | None]] | None = None
     state_problem = "not looked at"
     if lookouts.state is not None:
         try:
             state = lookouts.state().read()
             views = state.stores.get(project.online_store, {})
             watermarks = {name: (v.watermark, v.fingerprint) for name, v in views.items()}
+            # judged under the state's fingerprint; the gate compares it with the registry's
+            newest = {name: newest_online(state, name, project.online_store, v) for name, v in views.items()}
         except (FsctlError, OSError) as exc:
             state_problem = getattr(exc, "message", None) or str(exc)
     tables: frozenset[str] | None = None
@@ -77,6 +81,7 @@ def observe(project: Project, lookouts: Lookouts) -> gating.Observed:
         store=project.online_store,
         now=lookouts.now(),
         watermarks=watermarks,
+        newest=newest,
         state_problem=state_problem,
         tables=tables,
         store_problem=store_problem,

@@ -40,7 +40,7 @@ from fsctl.services.materialize import data_fingerprint, select_views
 from fsctl.services.project import Project
 from fsctl.state import StateStore
 from fsctl.state.document import RunRecord, StateSnapshot, format_time
-from fsctl.state.history import newest_pushed, view_history
+from fsctl.state.history import newest_online, view_history
 
 
 def status(
@@ -132,14 +132,8 @@ class _Judge:
         findings: list[Finding] = []
 
         # The newest online event: materialized under this definition, or pushed.
-        newest, basis = (current.newest_event, "runs") if current is not None else (None, None)
-        pushed = newest_pushed(self.snapshot, name, store)
-        if pushed is not None and (newest is None or pushed > newest):
-            newest, basis = pushed, "pushes"
-        aged = newest
-        legacy = any(r.status == "succeeded" and r.keys_written and r.newest_event is None for r in history.runs)
-        if newest is None and current is not None and current.watermark is not None and legacy:
-            aged, basis = current.watermark, "watermark"  # runs recorded by an fsctl that kept no newest event
+        aged, basis = newest_online(self.snapshot, name, store, current)
+        newest = aged if basis != "watermark" else None
         age = (self.checked_at - aged).total_seconds() if aged is not None else None
 
         source = self._source(name, last, findings)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from fsctl.state.document import RunRecord, StateSnapshot
+from fsctl.state.document import RunRecord, StateSnapshot, ViewState
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,25 @@ def newest_pushed(snapshot: StateSnapshot, view: str, store: str) -> datetime | 
         if p.view == view and p.store == store and p.keys_written > 0 and p.newest_event is not None
     ]
     return max(times, default=None)
+
+
+def newest_online(
+    snapshot: StateSnapshot, view: str, store: str, current: ViewState | None
+) -> tuple[datetime | None, str | None]:
+    """The newest event of ``view``'s data in ``store``, and what it is taken from: ``runs``
+    (materialized under the view's current definition: ``current``, its state entry when its
+    fingerprint matches, else None), ``pushes``, or ``watermark`` (only when runs that wrote
+    keys were recorded by an fsctl that kept no newest event: the watermark stands in).
+    ``(None, None)``: the store holds no rows of it that fsctl knows of. ``fsctl status``
+    and the plan's freshness gate judge freshness by it."""
+    newest, basis = (current.newest_event, "runs") if current is not None else (None, None)
+    if newest is None:
+        basis = None
+    pushed = newest_pushed(snapshot, view, store)
+    if pushed is not None and (newest is None or pushed > newest):
+        newest, basis = pushed, "pushes"
+    if newest is None and current is not None and current.watermark is not None:
+        runs = view_history(snapshot, view, store).runs
+        if any(r.status == "succeeded" and r.keys_written and r.newest_event is None for r in runs):
+            return current.watermark, "watermark"
+    return newest, basis

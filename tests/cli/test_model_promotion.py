@@ -7,12 +7,12 @@ feature it reads blocked with the chain to Production."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from tests.cli.conftest import run_fsctl
+from tests.support.example import ANCHOR
 
 pytestmark = pytest.mark.slow
 
@@ -62,8 +62,9 @@ def train(repo: Path) -> tuple[Path, float]:
 def test_train_stage_materialize_promote_then_a_breaking_change_is_blocked(example_repo: Path) -> None:
     repo = str(example_repo)
     models = example_repo / "models.yaml"
-    # the customer view must be fresh within a day: the freshness gate compares it
-    edit(example_repo / "customer.yaml", "online: true\n", "online: true\nfreshness: 1d\n")
+    # the customer view declares a freshness: the gate compares its newest online event (as
+    # `fsctl status` does), which the test data (anchored in January 2026) keeps within 10 years
+    edit(example_repo / "customer.yaml", "online: true\n", "online: true\nfreshness: 3650d\n")
     ok("apply", "--yes", "--repo", repo)
 
     artifact, auc = train(example_repo)
@@ -79,8 +80,9 @@ def test_train_stage_materialize_promote_then_a_breaking_change_is_blocked(examp
         f"gates: {{min_metrics: {{auc: {auc + 0.01:.4f}}}}}",
     )
     ok("apply", "--yes", "--repo", repo)  # Staging is not protected: no gates yet
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    ok("materialize-incremental", now, "--repo", repo)
+    # up to the end of the test data, so the online store holds its rows (materializing up to
+    # now would load nothing: the views' TTL windows end in 2026-12, their data in 2026-01)
+    ok("materialize-incremental", ANCHOR.strftime("%Y-%m-%dT%H:%M:%S"), "--repo", repo)
 
     # Production onto version 3 while gates.min_metrics asks for more than its real AUC: blocked
     edit(models, "aliases: {Production: 1, Challenger: 2, Staging: 3}", "aliases: {Production: 3, Challenger: 2, Staging: 3}")
@@ -89,7 +91,7 @@ def test_train_stage_materialize_promote_then_a_breaking_change_is_blocked(examp
     assert "Traceback" not in blocked.stderr
     least = float(f"{auc + 0.01:.4f}")
     assert f"  fail     min_metrics: auc {auc:g} < {least:g}" in blocked.stdout, blocked.stdout
-    assert "x Model churn_classifier: promotion of version 3 to Production fails its gates: min_metrics (fail)" in blocked.stdout
+    assert "x Model churn_classifier: promotion of version 3 to Production fails its gates: min_metrics (fail)" in blocked.stdout, blocked.stdout
     assert (
         "           fix: promote a version whose metrics meet gates.min_metrics of Model churn_classifier; "
         "or, on purpose, --allow-breaking Model/churn_classifier --reason TEXT"
@@ -107,8 +109,8 @@ def test_train_stage_materialize_promote_then_a_breaking_change_is_blocked(examp
     gates = {g["name"]: g for g in plan["gates"]}
     assert sorted(gates) == ["freshness", "metadata", "min_metrics", "signature", "version"]
     assert all(g["status"] == "pass" and (g["model"], g["alias"], g["version"]) == ("churn_classifier", "Production", 3) for g in gates.values()), gates
-    assert "customer_profile materialized up to" in gates["freshness"]["detail"]
-    assert "within its freshness 1d" in gates["freshness"]["detail"]
+    assert "customer_profile newest online event" in gates["freshness"]["detail"]
+    assert "within its freshness 3650d (materialized up to" in gates["freshness"]["detail"]
     assert [f["path"] for c in plan["changes"] for f in c["fields"]] == ["aliases.Production", "gates.min_metrics.auc"]
     assert plan["blocked"] == []
     markdown = ok("plan", "--repo", repo, "--format", "markdown")

@@ -101,6 +101,31 @@ def test_freshness_compares_the_watermark_with_the_views_freshness() -> None:
     assert gate(p, "freshness").status == "pass"
 
 
+def test_freshness_judges_the_newest_online_event_not_the_watermark() -> None:
+    """The watermark moves with every run, even when the source stopped; the newest event the
+    runs wrote does not: a view whose data is older than its freshness fails, as in status."""
+    desired = promoted()
+    desired["FeatureView"]["stats"] = view(freshness="2h")
+    current = world(stats=view(freshness="2h"))
+    fresh_watermark = {"stats": (NOW, fingerprint(desired))}
+    tables = frozenset({"stats"})
+    stopped = {"stats": (NOW - timedelta(hours=5), "runs")}
+    p = plan(desired, Observed(STORE, NOW, fresh_watermark, tables=tables, newest=stopped), current=current)
+    assert gate(p, "freshness").status == "fail"
+    assert "stats newest online event 2026-03-01T07:00:00Z is 5h old, over its freshness 2h" in gate(p, "freshness").detail
+    assert "compared: the watermark" not in gate(p, "freshness").detail
+    live = {"stats": (NOW - timedelta(minutes=30), "pushes")}
+    p = plan(desired, Observed(STORE, NOW, fresh_watermark, tables=tables, newest=live), current=current)
+    assert gate(p, "freshness").status == "pass"
+    assert "newest online event 2026-03-01T11:30:00Z, within its freshness 2h" in gate(p, "freshness").detail
+    empty = {"stats": (None, None)}  # runs found no rows in their windows
+    p = plan(desired, Observed(STORE, NOW, fresh_watermark, tables=tables, newest=empty), current=current)
+    assert gate(p, "freshness").status == "fail" and "stats has no rows in" in gate(p, "freshness").detail
+    legacy = {"stats": (NOW - timedelta(hours=1), "watermark")}  # runs of an fsctl that kept no newest event
+    p = plan(desired, Observed(STORE, NOW, fresh_watermark, tables=tables, newest=legacy), current=current)
+    assert gate(p, "freshness").status == "pass" and "compared: the watermark" in gate(p, "freshness").detail
+
+
 def test_freshness_is_unknown_when_the_plan_changes_the_data_definition_of_a_view_read() -> None:
     """The state's watermark was written under the registry's definition of the view; the plan
     adds a feature to it (a new data fingerprint), so nothing can be fresh before the apply:
