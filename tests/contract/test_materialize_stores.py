@@ -1,7 +1,6 @@
 """One small materialization end to end, in-process, against every online store: sqlite,
 dynamodb (moto over HTTP), redis, postgres and mysql (real servers: redis-server, Postgres,
-MariaDB), and with the registry and the
-state document on S3 (moto).
+MariaDB), and with the registry and the state document on S3 (moto).
 
 Every combination must give identical results: the same run summaries and, read straight
 from the store, the same records as a brute-force computation from the source rows. The
