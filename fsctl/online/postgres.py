@@ -29,7 +29,7 @@ class PostgresOnlineStore(SQLServerStore):
 
     scheme = "postgres"
     max_name = 63
-    batch = 1000
+    batch = 5000  # records per upsert (four binary array parameters) and keys per read
     config: PostgresOnlineStoreConfig
 
     def _name(self, table: str) -> str:
@@ -95,9 +95,9 @@ class PostgresOnlineStore(SQLServerStore):
     def _select(self, cursor: Any, table: str, keys: list[str]) -> list[tuple[Any, ...]]:
         columns = f"SELECT entity_key, event_us, created_us, vals FROM {self._name(table)} WHERE entity_key"
         if len(keys) == 1:
-            cursor.execute(f"{columns} = %s", (keys[0].encode(),))
+            cursor.execute(f"{columns} = %b", (keys[0].encode(),))
         else:
-            cursor.execute(f"{columns} = ANY(%s)", ([key.encode() for key in keys],))
+            cursor.execute(f"{columns} = ANY(%b)", ([key.encode() for key in keys],))
         return [(bytes(k).decode(), e, c, v) for k, e, c, v in cursor.fetchall()]
 
     def _upsert(self, conn: Any, table: str, rows: Sequence[StoredRecord]) -> int:
@@ -109,7 +109,7 @@ class PostgresOnlineStore(SQLServerStore):
             vals.append(text)
         sql = (
             f"INSERT INTO {self._name(table)} AS t (entity_key, event_us, created_us, vals) "
-            "SELECT * FROM unnest(%s::bytea[], %s::bigint[], %s::bigint[], %s::text[]) "
+            "SELECT * FROM unnest(%b::bytea[], %b::bigint[], %b::bigint[], %b::text[]) "
             "ON CONFLICT (entity_key) DO UPDATE SET event_us = excluded.event_us, "
             "created_us = excluded.created_us, vals = excluded.vals "
             f"WHERE (excluded.event_us, coalesce(excluded.created_us, {LOWEST})) "
