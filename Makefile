@@ -99,6 +99,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_materialize.py --sizes 1000000 10000000
 	$(BIN)/python benchmarks/bench_stats.py --rows 10000000
 	$(BIN)/python benchmarks/bench_process.py --sizes 1000000:100000 10000000:1000000 --wait-idle 30
+	$(BIN)/python benchmarks/bench_online_sql.py --rows 1000000
 
 clean:
 	rm -rf $(VENV) $(FEAST_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis benchmarks/out example_repo/data

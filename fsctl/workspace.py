@@ -11,6 +11,7 @@ registry reader     ``RegistryReader``          the registry URI's scheme
 registry writer     ``Registry``                the registry URI's scheme
 state store         ``StateStore``              the scheme of the registry URI (beside it)
 online store        ``OnlineStore``             ``online_store.type``
+online reader       ``OnlineStore``             the same, with the store's reader login
 offline engine      ``OfflineEngine``           ``offline_store.type``
 model loader        ``load(uri) -> LoadedModel``  the model URI's scheme (``MODEL_LOADERS``)
 ==================  ==========================  =========================================

@@ -149,6 +149,17 @@ def test_the_workspace_reads_with_the_reader_and_writes_with_the_writer(server: 
         assert isinstance(ws.online_reader(), SQLiteOnlineStore) and ws.online_reader() is ws.online_store()
 
 
+def test_a_read_path_never_builds_the_writer(server: Server, tmp_path: Path) -> None:
+    """The writer's secret is not mounted on a serving host: reads still work."""
+    section = server.support.online_section(server.server)
+    section = section.replace(f"password: {server.support.WRITER[1]}", "password_file: /nonexistent/writer")
+    (tmp_path / "fsctl.yaml").write_text(f"project: demo\nonline_store: {section}\n")
+    with open_workspace(tmp_path) as ws:
+        assert ws.online_reader().views("nobody") == set()
+        with pytest.raises(ConfigError, match=r"'online_store\.writer\.password_file': cannot read /nonexistent/writer"):
+            ws.online_store()
+
+
 # -- credentials -----------------------------------------------------------------------------
 
 
