@@ -50,7 +50,7 @@ class SQLServerConfig(PortConfig):
 
     type: str = ""
     host: str = "localhost"
-    port: int = 0  # 0: the server's default port
+    port: int | str = 0  # 0: the server's default port; a string from ${VAR} is a number too
     database: str = "fsctl"
     table_prefix: str = "fsctl_"
     writer: dict[str, str] = field(default_factory=dict)
@@ -65,7 +65,13 @@ class SQLServerConfig(PortConfig):
 
     @property
     def server_port(self) -> int:
-        return self.port or self.default_port
+        try:
+            port = int(self.port)
+        except ValueError:
+            raise ConfigError(
+                f"{CONFIG_FILE}: field 'online_store.port': not a port number: {self.port!r}"
+            ) from None
+        return port or self.default_port
 
     def where(self) -> str:
         """``host:port/database`` (IPv6 hosts in brackets)."""

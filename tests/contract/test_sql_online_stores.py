@@ -171,10 +171,11 @@ def test_logins_come_from_the_environment_or_from_mounted_files(
     (secrets / "reader_user").write_text("fsctl_reader\n")
     (secrets / "reader_password").write_text(server.support.READER[1] + "\n")
     monkeypatch.setenv("FSCTL_TEST_WRITER_PASSWORD", server.support.WRITER[1])
+    monkeypatch.setenv("FSCTL_TEST_DB_PORT", str(server.server.port))
     (tmp_path / "fsctl.yaml").write_text(
         "project: demo\n"
         "online_store:\n"
-        f"  type: {server.kind}\n  host: {server.server.host}\n  port: {server.server.port}\n"
+        f"  type: {server.kind}\n  host: {server.server.host}\n  port: ${{FSCTL_TEST_DB_PORT}}\n"
         f"  database: {server.server.database}\n"
         + (f"  schema: {postgres_server.SCHEMA}\n" if server.kind == "postgres" else "")
         + "  writer: {user: fsctl_writer, password: '${FSCTL_TEST_WRITER_PASSWORD}'}\n"
@@ -212,6 +213,10 @@ def test_identity_names_where_the_tables_are_and_never_a_login(tmp_path: Path) -
     mysql = MySQLOnlineStoreConfig(host="rds.aws", port=3307, table_prefix="fs_", reader=secret)
     assert mysql.identity(tmp_path) == "mysql:rds.aws:3307/fsctl/fs_"
     assert MySQLOnlineStore(mysql, mysql.login("reader", tmp_path)).location == "mysql://admin@rds.aws:3307/fsctl"
+    from_env = PostgresOnlineStoreConfig(host="h", port="6543")  # port: ${DB_PORT} expands to a string
+    assert from_env.identity(tmp_path) == "postgres:h:6543/fsctl/public.fsctl_"
+    with pytest.raises(ConfigError, match=r"'online_store.port': not a port number: 'x'"):
+        PostgresOnlineStoreConfig(port="x").identity(tmp_path)
 
 
 def test_mysql_tls_follows_sslmode(tmp_path: Path) -> None:
