@@ -15,12 +15,15 @@ utc_days_ago = $(shell $(PYTHON) -c 'from datetime import datetime, timedelta, t
 # Each is a Debian package whose command has the same name: git, redis-server, and chromium
 # (/usr/bin/chromium, the browser of tests/web: Playwright drives it, never a browser of its own);
 # plus fonts-liberation, so screenshots show text (chromium only recommends it; apt set up with
-# --no-install-recommends would leave Chromium with no font).
+# --no-install-recommends would leave Chromium with no font); postgresql and mariadb-server, whose
+# servers the postgres and mysql online-store tests start in temp folders (checked by their files).
 SYSTEM_PACKAGES := git redis-server chromium
 sysdeps:
 	@missing=""; for cmd in $(SYSTEM_PACKAGES); do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
 	if ! $(PYTHON) -c "import venv, ensurepip" >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
 	if [ ! -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]; then missing="$$missing fonts-liberation"; fi; \
+	if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then missing="$$missing postgresql"; fi; \
+	if ! command -v mariadb-install-db >/dev/null 2>&1; then missing="$$missing mariadb-server"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -96,6 +99,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_materialize.py --sizes 1000000 10000000
 	$(BIN)/python benchmarks/bench_stats.py --rows 10000000
 	$(BIN)/python benchmarks/bench_process.py --sizes 1000000:100000 10000000:1000000 --wait-idle 30
+	$(BIN)/python benchmarks/bench_online_sql.py --rows 1000000
 
 clean:
 	rm -rf $(VENV) $(FEAST_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis benchmarks/out example_repo/data

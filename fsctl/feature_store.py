@@ -216,14 +216,14 @@ class FeatureStore:
             from fsctl.services.online import OnlineReader
 
             ws = self.workspace
-            self._online_reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store())
+            self._online_reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_reader())
         return self._online_reader
 
     def _writer(self) -> OnlineWriter:
         if self._online_writer is None:
             from fsctl.services.push import OnlineWriter
 
-            self._online_writer = OnlineWriter(self._reader(), self.workspace.state())
+            self._online_writer = OnlineWriter(self._reader(), self.workspace.state(), store=self.workspace.online_store())
         return self._online_writer
 
     def materialize(

@@ -11,6 +11,7 @@ registry reader     ``RegistryReader``          the registry URI's scheme
 registry writer     ``Registry``                the registry URI's scheme
 state store         ``StateStore``              the scheme of the registry URI (beside it)
 online store        ``OnlineStore``             ``online_store.type``
+online reader       ``OnlineStore``             the same, with the store's reader login
 offline engine      ``OfflineEngine``           ``offline_store.type``
 model loader        ``load(uri) -> LoadedModel``  the model URI's scheme (``MODEL_LOADERS``)
 ==================  ==========================  =========================================
@@ -56,6 +57,7 @@ class Adapter:
     config: str | None
     factory: str
     requires: tuple[str, str] | None = None  # (importable package, pip extra)
+    reader: str | None = None  # online stores with a read-only login: the factory of the reader
 
     def attribute(self, name: str) -> Any:
         return getattr(importlib.import_module(self.module), name)
@@ -83,6 +85,12 @@ ONLINE_STORES: dict[str, Adapter] = {
     ),
     "redis": Adapter(
         "fsctl.online.redis_store", "RedisOnlineStoreConfig", "create_store", ("redis", "redis")
+    ),
+    "postgres": Adapter(
+        "fsctl.online.postgres", "PostgresOnlineStoreConfig", "create_store", ("psycopg", "postgres"), "create_reader"
+    ),
+    "mysql": Adapter(
+        "fsctl.online.mysql", "MySQLOnlineStoreConfig", "create_store", ("pymysql", "mysql"), "create_reader"
     ),
 }
 REGISTRIES: dict[str, Adapter] = {
@@ -171,6 +179,8 @@ class Workspace:
         self._registry = registry
         self._state = state
         self._online = online
+        self._online_given = online is not None  # an injected store serves reads too
+        self._online_reader: OnlineStore | None = None
         self._offline = offline
 
     @property
@@ -235,12 +245,25 @@ class Workspace:
         return self._state
 
     def online_store(self) -> OnlineStore:
-        """The online store of ``online_store`` in fsctl.yaml."""
+        """The online store of ``online_store`` in fsctl.yaml, to write (apply's tables,
+        materialize, push, teardown): with the writer login where a store has two."""
         if self._online is None:
             adapter = ONLINE_STORES[self.online_config.type]
             adapter.check_installed(f"online_store type '{self.online_config.type}'")
             self._online = adapter.attribute(adapter.factory)(self.online_config, self.root)
         return self._online
+
+    def online_reader(self) -> OnlineStore:
+        """The online store to read only (online, serve without push, the UI, status, score
+        --online): with the reader login of a store that has one (postgres, mysql), else the
+        same store as :meth:`online_store`. Nothing read through it needs a write right."""
+        adapter = ONLINE_STORES[self.online_config.type]
+        if self._online_given or adapter.reader is None:
+            return self.online_store()
+        if self._online_reader is None:
+            adapter.check_installed(f"online_store type '{self.online_config.type}'")
+            self._online_reader = adapter.attribute(adapter.reader)(self.online_config, self.root)
+        return self._online_reader
 
     def offline_engine(self) -> OfflineEngine:
         """The offline engine of ``offline_store`` in fsctl.yaml."""
@@ -256,15 +279,19 @@ class Workspace:
         return load_model(uri, self.root, self.config.scoring.artifact_locations)
 
     def close(self) -> None:
-        """Close the online store and the offline engine (if they were opened)."""
-        online, offline = self._online, self._offline
-        self._online = self._offline = None
+        """Close the online stores and the offline engine (if they were opened)."""
+        online, reader, offline = self._online, self._online_reader, self._offline
+        self._online = self._online_reader = self._offline = None
         try:
             if online is not None:
                 online.close()
         finally:
-            if offline is not None:
-                offline.close()
+            try:
+                if reader is not None:
+                    reader.close()
+            finally:
+                if offline is not None:
+                    offline.close()
 
     def __enter__(self) -> Workspace:
         return self

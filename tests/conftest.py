@@ -58,3 +58,31 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory):
         pytest.fail(str(exc), pytrace=False)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real Postgres on 127.0.0.1 (one per test worker) with the README's writer and
+    reader users; fails if it is not installed."""
+    from tests.support.postgres_server import start_with_users
+
+    try:
+        server = start_with_users()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    """A real MariaDB on 127.0.0.1 (one per test worker) with the README's writer and
+    reader users; fails if it is not installed."""
+    from tests.support.mariadb_server import start_with_users
+
+    try:
+        server = start_with_users()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()

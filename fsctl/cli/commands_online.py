@@ -73,7 +73,7 @@ def online(
     require_one([("--entity", entity), ("--entities", entities)])
     with open_workspace(repo, registry) as ws:
         # One read: no registry refresh needed.
-        reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store(), cache_seconds=3600.0)
+        reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_reader(), cache_seconds=3600.0)
         plan = reader.plan(request)
         if entity:
             rows: Any = parse_entity_options(list(entity), plan.join_keys)

@@ -59,7 +59,7 @@ def score(
         if online:
             from fsctl.services.online import OnlineReader
 
-            reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_store())
+            reader = OnlineReader(ws.project, ws.registry_reader(), ws.online_reader())
         result = score_batch(
             ws.project,
             ws.registry_reader(),

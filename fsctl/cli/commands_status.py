@@ -38,7 +38,7 @@ def status_cmd(views: str | None, repo: Path | None, registry: str | None, fmt: 
             ws.project,
             ws.registry_reader(),
             ws.state(),
-            ws.online_store(),
+            ws.online_reader(),
             ws.offline_engine(),
             views=split_names(views),
         )

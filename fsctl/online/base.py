@@ -8,13 +8,14 @@ record is replaced only when the incoming ``(event_ts, created_ts)`` is later or
 (a null created time counts as the earliest), so re-running a window is idempotent and an
 older window can never overwrite newer values. Records are written in one stored form
 (:mod:`fsctl.online.format`) and read back decoded (:class:`OnlineRecord`). Implementations (memory, sqlite, dynamodb,
-redis) pass one contract suite in ``tests/contract/test_online_contract.py``.
+redis, postgres, mysql) pass one contract suite in ``tests/contract/test_online_contract.py``.
 
 Times are integers of microseconds since the Unix epoch, UTC.
 
 Each store's config (:class:`OnlineStoreConfig`) also gives the store's *identity*: a short,
 stable string without secrets naming where its data lives (``sqlite:data/online.db``,
-``redis:cache.internal:6379/0``, ``dynamodb:eu-west-1/fsctl_``). The registry records the
+``redis:cache.internal:6379/0``, ``dynamodb:eu-west-1/fsctl_``,
+``postgres:db:5432/features/public.fsctl_``). The registry records the
 identity its online views were applied to, and the state document keys watermarks by it,
 so switching stores is a visible plan change and a new store loads from scratch.
 """

@@ -1,8 +1,9 @@
 """What every online store decides the same way: which of two records is kept, and the
 message for a view that has no online table.
 
-The sqlite, dynamodb and redis stores express :func:`keeps_stored` in their own query
-language (an upsert ``WHERE``, a ``ConditionExpression``, a Lua script); the memory store
+The sqlite, dynamodb, redis, postgres and mysql stores express :func:`keeps_stored` in their
+own query language (an upsert ``WHERE``, a ``ConditionExpression``, a Lua script, an ``ON
+CONFLICT ... WHERE``, ``ON DUPLICATE KEY UPDATE ... IF``); the memory store
 calls it directly. The contract suite checks that they all agree.
 """
 

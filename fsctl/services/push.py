@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fsctl.errors import UsageError
+from fsctl.online.base import OnlineStore
 from fsctl.online.codec import stored_records
 from fsctl.results.push import PushResult, ViewPush
 from fsctl.services.catalog import Catalog
@@ -56,11 +57,12 @@ class OnlineWriter:
         reader: OnlineReader,
         state: StateStore,
         *,
+        store: OnlineStore | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.reader = reader
         self.project = reader.project
-        self.store = reader.store
+        self.store = reader.store if store is None else store  # the writer login where reads have their own
         self.state = state
         self._now = now
         self._state_lock = threading.Lock()  # this process's state updates, one at a time

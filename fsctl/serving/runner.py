@@ -39,14 +39,15 @@ def run_server(
     require_server_packages()
     settings = settings or ServerSettings()
     project = workspace.project
-    store = workspace.online_store()
+    store = workspace.online_reader()
     reader = OnlineReader(project, workspace.registry_reader(), store)
     info = reader.health()
     writer = None
     if settings.push:
         from fsctl.services.push import OnlineWriter
 
-        writer = OnlineWriter(reader, workspace.state())  # one registry cache for reads and writes
+        # one registry cache for reads and writes; writes with the writer login
+        writer = OnlineWriter(reader, workspace.state(), store=workspace.online_store())
     predictor, log = _predictor(workspace, reader, settings)
     app = create_app(project.name, reader, settings, writer, predictor)
     sock = bind(host, port)

@@ -27,7 +27,7 @@ def read_model(workspace: Workspace, *, interval: float = DEFAULT_INTERVAL) -> R
     project = workspace.project
 
     def take_status(pinned: PinnedRegistry) -> Any:
-        return status(project, pinned, workspace.state(), workspace.online_store(), workspace.offline_engine())
+        return status(project, pinned, workspace.state(), workspace.online_reader(), workspace.offline_engine())
 
     def take_stats(pinned: PinnedRegistry, view: str, start: datetime | None, end: datetime | None) -> Any:
         """``fsctl stats VIEW --start --end``, with the bins and thresholds of fsctl.yaml."""
@@ -42,7 +42,7 @@ def read_model(workspace: Workspace, *, interval: float = DEFAULT_INTERVAL) -> R
         project=project,
         live=LiveRegistry(workspace.registry_reader(), interval=interval),
         state=workspace.state,
-        lookouts=Lookouts(state=workspace.state, online=workspace.online_store),
+        lookouts=Lookouts(state=workspace.state, online=workspace.online_reader),
         take_status=take_status,
         take_stats=take_stats,
     )

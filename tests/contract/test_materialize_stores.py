@@ -1,6 +1,6 @@
 """One small materialization end to end, in-process, against every online store: sqlite,
-dynamodb (moto over HTTP) and redis (a real redis-server), and with the registry and the
-state document on S3 (moto).
+dynamodb (moto over HTTP), redis, postgres and mysql (real servers: redis-server, Postgres,
+MariaDB), and with the registry and the state document on S3 (moto).
 
 Every combination must give identical results: the same run summaries and, read straight
 from the store, the same records as a brute-force computation from the source rows. The
@@ -168,7 +168,7 @@ class Setup:
     state: Callable[[], dict[str, Any]]  # the stored state document
 
 
-@pytest.fixture(params=["sqlite", "dynamodb", "redis", "sqlite+s3-registry"])
+@pytest.fixture(params=["sqlite", "dynamodb", "redis", "postgres", "mysql", "sqlite+s3-registry"])
 def setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
     kind = request.param
     local_state = tmp_path / "repo/data/registry.state.json"
@@ -194,6 +194,14 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
             assert not local_state.exists()
     elif kind == "redis":
         online = f"{{type: redis, url: '{request.getfixturevalue('redis_server').url}'}}"
+    elif kind == "postgres":
+        from tests.support import postgres_server
+
+        online = postgres_server.online_section(request.getfixturevalue("postgres_server"))
+    elif kind == "mysql":
+        from tests.support import mariadb_server
+
+        online = mariadb_server.online_section(request.getfixturevalue("mariadb_server"))
     yield Setup(online, registry, state)
     if kind == "sqlite+s3-registry":
         assert not local_state.exists()  # nothing was kept locally

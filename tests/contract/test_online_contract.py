@@ -1,5 +1,6 @@
-"""One contract for every online store: memory, sqlite, dynamodb (moto over HTTP) and redis
-(a real redis-server).
+"""One contract for every online store: memory, sqlite, dynamodb (moto over HTTP), redis
+(a real redis-server), postgres and mysql (a real Postgres and MariaDB, as the writer user
+of README's grants).
 
 Every store keeps one record per entity key and never replaces it with an older one; values
 of every dtype come back as they went in; views and projects are isolated; reads keep the
@@ -30,6 +31,8 @@ from fsctl.online import OnlineRecord, OnlineStore, OnlineView
 from fsctl.online.codec import decode_values, encode_key, encode_values, stored_records
 from fsctl.online.dynamodb import DynamoDBOnlineStore, DynamoDBOnlineStoreConfig
 from fsctl.online.memory import MemoryOnlineStore
+from fsctl.online.mysql import MySQLOnlineStore, MySQLOnlineStoreConfig
+from fsctl.online.postgres import PostgresOnlineStore, PostgresOnlineStoreConfig
 from fsctl.online.redis_store import RedisOnlineStore, RedisOnlineStoreConfig
 from fsctl.online.sqlite import SQLiteOnlineStore, SQLiteOnlineStoreConfig
 from fsctl.workspace import ONLINE_STORES, open_workspace
@@ -80,11 +83,35 @@ def _redis(request: pytest.FixtureRequest, tmp: Path) -> RedisOnlineStore:
     return RedisOnlineStore(request.getfixturevalue("redis_server").url)
 
 
+def _postgres(request: pytest.FixtureRequest, tmp: Path) -> PostgresOnlineStore:
+    from tests.support import postgres_server as pg
+
+    server = request.getfixturevalue("postgres_server")
+    config = PostgresOnlineStoreConfig(
+        host=server.host, port=server.port, database=server.database, schema=pg.SCHEMA,
+        writer={"user": pg.WRITER[0], "password": pg.WRITER[1]},
+    )  # fmt: skip
+    return PostgresOnlineStore(config, config.login("writer", tmp))
+
+
+def _mysql(request: pytest.FixtureRequest, tmp: Path) -> MySQLOnlineStore:
+    from tests.support import mariadb_server as maria
+
+    server = request.getfixturevalue("mariadb_server")
+    config = MySQLOnlineStoreConfig(
+        host=server.host, port=server.port, database=server.database,
+        writer={"user": maria.WRITER[0], "password": maria.WRITER[1]},
+    )  # fmt: skip
+    return MySQLOnlineStore(config, config.login("writer", tmp))
+
+
 KINDS = [
     StoreKind("memory", lambda request, tmp: MemoryOnlineStore()),
     StoreKind("sqlite", lambda request, tmp: SQLiteOnlineStore(tmp / "data" / "online.db")),
     StoreKind("dynamodb", _dynamodb),
     StoreKind("redis", _redis),
+    StoreKind("postgres", _postgres),
+    StoreKind("mysql", _mysql),
 ]
 
 
@@ -690,4 +717,4 @@ def test_the_adapter_table_builds_each_kind_from_its_config(tmp_path: Path) -> N
     assert dynamo.region == "eu-west-1"
     redis_store = build("redis", RedisOnlineStoreConfig(type="redis", url="redis://h:1/2"))
     assert isinstance(redis_store, RedisOnlineStore) and redis_store.location == "redis://h:1/2"
-    assert set(ONLINE_STORES) == {"sqlite", "dynamodb", "redis"}
+    assert set(ONLINE_STORES) == {"sqlite", "dynamodb", "redis", "postgres", "mysql"}
