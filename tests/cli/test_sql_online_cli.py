@@ -10,6 +10,7 @@ their path logged in as the writer, it would fail.
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,8 @@ from tests.cli.test_materialize_cli import DEFS, ROWS, fsctl_in, ok, one_error, 
 from tests.support import mariadb_server, postgres_server
 from tests.support.example import copy_example_repo
 from tests.support.online_ports import apply_repo
-from tests.support.server import FRESH, fill, iso, start_server
+from tests.support.s3 import free_port
+from tests.support.server import FRESH, fill, iso, start_command, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -88,6 +90,31 @@ def test_online_and_serve_read_with_the_reader_alone_and_materialize_writes_as_t
     finally:
         code, stderr = running.stop()
     assert code == 0, stderr
+
+    # Batch scoring from the online store reads with the reader too.
+    keys = repo / "keys.csv"
+    keys.write_text("driver_id,customer_id\n1001,2001\n")
+    result = fsctl_in(
+        repo, "score", "--model", "churn_classifier@Production", "--entities", str(keys), "--online",
+        "--output", str(repo / "scores.csv"), **reading,
+    )  # fmt: skip
+    ok(result)
+    scored = (repo / "scores.csv").read_text().splitlines()
+    assert len(scored) == 2 and scored[1].startswith("1001,2001,0.") and "churn_probability" in scored[0]
+
+    # So does the UI: a view's page shows its freshness, read from the store's tables.
+    port = free_port()
+    ui = start_command([sys.executable, "-m", "fsctl", "ui", "--repo", str(repo), "--port", str(port)],
+                       port, "/", **reading)  # fmt: skip
+    try:
+        page = httpx.get(f"{ui.url}/views/driver_hourly_stats", timeout=30)
+        assert page.status_code == 200 and "driver_hourly_stats" in page.text
+        fresh = httpx.get(f"{ui.url}/api/", timeout=30).json()["freshness"]
+        assert fresh["error"] is None and "driver_hourly_stats" in fresh["views"], fresh
+    finally:
+        code, stderr = ui.stop()
+    assert code == 0, stderr
+    assert "fsctl_writer" not in stderr, stderr
 
     # Writes log in as the writer: with its password wrong, materialize fails and says so.
     result = fsctl_in(repo, "materialize-incremental", iso(FRESH), "--views", "driver_hourly_stats", **reading)
