@@ -53,6 +53,8 @@ def _value(path: str, value: Any) -> str:
 
 
 def _field_label(name: str, f: FieldChange) -> str:
+    if f.path == "query" and f.before is not None and f.after is not None:
+        return f"{name}.query changed"  # a SQL source's query: too long for a chain link
     path = f.path.removeprefix("schema.")
     if path.endswith(".dtype"):
         path = path.removesuffix(".dtype") + " dtype"
