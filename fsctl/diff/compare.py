@@ -97,9 +97,9 @@ def classify(kind: str, path: str, before: Any, after: Any) -> tuple[str, str]:
         if head == "format":
             return BREAKING, f"source format changed from {before} to {after}: views on it read other data"
         if head in ("version", "timestamp"):
-            old = "latest" if before is None else f"{head} {before}"
-            new = "latest" if after is None else f"{head} {after}"
-            return BREAKING, f"Delta table pin changed from {old} to {new}: views on it read another version"
+            was = "latest" if before is None else f"{head} {before}"
+            now = "latest" if after is None else f"{head} {after}"
+            return BREAKING, f"Delta table pin changed from {was} to {now}: views on it read another version"
         return BREAKING, f"{head} changed: views on this source read different columns"
     if kind == "SqlSource":
         if head == "query":
