@@ -19,11 +19,21 @@ __all__ = [
     "FileSource",
     "Model",
     "ModelVersion",
+    "SqlSource",
     "__version__",
 ]
 
 if TYPE_CHECKING:
-    from fsctl.definitions import Entity, FeatureService, FeatureView, Field, FileSource, Model, ModelVersion
+    from fsctl.definitions import (
+        Entity,
+        FeatureService,
+        FeatureView,
+        Field,
+        FileSource,
+        Model,
+        ModelVersion,
+        SqlSource,
+    )
     from fsctl.feature_store import FeatureStore
 
 _LAZY = {
@@ -34,6 +44,7 @@ _LAZY = {
     "FileSource": "fsctl.definitions",
     "Model": "fsctl.definitions",
     "ModelVersion": "fsctl.definitions",
+    "SqlSource": "fsctl.definitions",
     "FeatureStore": "fsctl.feature_store",
 }
 

@@ -18,6 +18,7 @@ EXPECTED = """\
 /example_repo/entities.yaml ranking-team@example.com
 /example_repo/fsctl.yaml ranking-team@example.com
 /example_repo/models.yaml ranking-team@example.com
+/example_repo/orders.yaml growth-team@example.com
 /example_repo/services.yaml ranking-team@example.com
 # END fsctl codeowners: project driver_ranking
 """
@@ -50,11 +51,11 @@ def test_output_then_check_in_ci(git_repo: Path) -> None:
 
     done = run_fsctl("codeowners", "--output", str(owners), "--repo", str(repo))
     assert done.returncode == 0, done.stderr
-    assert done.stdout == f"{owners} now has the fsctl codeowners section of project driver_ranking (6 files owned).\n"
+    assert done.stdout == f"{owners} now has the fsctl codeowners section of project driver_ranking (7 files owned).\n"
     assert owners.read_text() == "* @acme/admins\n\n" + EXPECTED
     ok = run_fsctl("codeowners", "--check", "--repo", str(repo), cwd=git_repo)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert ok.stdout == ".github/CODEOWNERS: the fsctl codeowners section of project driver_ranking (6 files owned) is up to date.\n"
+    assert ok.stdout == ".github/CODEOWNERS: the fsctl codeowners section of project driver_ranking (7 files owned) is up to date.\n"
 
     view = repo / "customer.yaml"
     view.write_text(view.read_text().replace("owner: growth-team@example.com", "owner: '@acme/growth'"))

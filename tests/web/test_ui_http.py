@@ -108,7 +108,8 @@ def test_every_page_answers_html_and_json(client: httpx.Client, path: str) -> No
 def test_overview_shows_version_counts_and_missing_freshness(client: httpx.Client) -> None:
     data = client.get("/api/").json()
     assert data["project"] == "driver_ranking" and data["registry_version"] >= 2
-    assert data["counts"]["views"] == 2 and data["counts"]["models"] == 1
+    assert data["counts"]["views"] == 3 and data["counts"]["models"] == 1
+    assert data["counts"]["sources"] == 3 and data["counts"]["sql-sources"] == 1
     assert data["actor"] and data["applied_at"]
     assert "customer_profile" in data["views_missing_freshness"]
     page = client.get("/").text
@@ -199,13 +200,27 @@ def test_user_strings_are_escaped(client: httpx.Client) -> None:
     assert client.get("/api/entities/evil_entity").json()["document"]["description"] == PAYLOAD_SCRIPT
 
 
+def test_a_sql_source_page_shows_its_query_and_what_it_reads(client: httpx.Client) -> None:
+    view = client.get("/views/customer_order_days").text
+    assert 'href="/sources/customer_daily_orders"' in view
+    page = client.get("/sources/customer_daily_orders")  # a view links its source by the one word
+    assert page.status_code == 200
+    assert "FROM {{ source(&#39;orders&#39;) }}" in page.text and 'href="/sources/orders"' in page.text
+    assert 'href="/views/customer_order_days"' in page.text and "rights" in page.text
+    assert client.get("/sql-sources/customer_daily_orders").status_code == 200
+    listed = client.get("/api/sql-sources").json()
+    assert [o["name"] for o in listed["objects"]] == ["customer_daily_orders"]
+
+
 def test_search_qualifiers(client: httpx.Client) -> None:
     def names(q: str) -> list[tuple[str, str]]:
         return [(r["kind"], r["name"]) for r in client.get("/api/search", params={"q": q}).json()["results"]]
 
     assert ("FeatureView", "customer_profile") in names("tag:team=growth")
-    assert names("tag:team=growth") == [("FeatureView", "customer_profile")]
-    assert set(names("kind:views")) == {("FeatureView", "driver_hourly_stats"), ("FeatureView", "customer_profile")}
+    assert sorted(names("tag:team=growth")) == [("FeatureView", "customer_order_days"), ("FeatureView", "customer_profile")]
+    assert set(names("kind:views")) == {
+        ("FeatureView", "driver_hourly_stats"), ("FeatureView", "customer_profile"), ("FeatureView", "customer_order_days"),
+    }  # fmt: skip
     assert names("kind:models churn") == [("Model", "churn_classifier")]
     assert ("FeatureView", "customer_profile") in names("owner:growth-team")
     assert all(k == "Entity" for k, _ in names("owner:ranking-team kind:entities"))
