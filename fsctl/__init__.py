@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from fsctl.version import __version__
 
 __all__ = [
+    "Aggregation",
     "Entity",
     "FeatureService",
     "FeatureStore",
@@ -23,10 +24,20 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from fsctl.definitions import Entity, FeatureService, FeatureView, Field, FileSource, Model, ModelVersion
+    from fsctl.definitions import (
+        Aggregation,
+        Entity,
+        FeatureService,
+        FeatureView,
+        Field,
+        FileSource,
+        Model,
+        ModelVersion,
+    )
     from fsctl.feature_store import FeatureStore
 
 _LAZY = {
+    "Aggregation": "fsctl.definitions",
     "Entity": "fsctl.definitions",
     "FeatureService": "fsctl.definitions",
     "FeatureView": "fsctl.definitions",

@@ -10,7 +10,7 @@ import fsctl
 from tests.support.example import copy_example_repo
 
 EXPECTED = {
-    "Entity", "FeatureService", "FeatureStore", "FeatureView", "Field", "FileSource", "Model", "ModelVersion",
+    "Aggregation", "Entity", "FeatureService", "FeatureStore", "FeatureView", "Field", "FileSource", "Model", "ModelVersion",
     "__version__",
 }
 
