@@ -152,7 +152,9 @@ def check_sources(
                         f"add the column, or map a column to it with field_mapping in '{view_source.name}'",
                     )
                 )
-        for feature in view.feature_names:
+        where = "inputs" if view.aggregations else "schema"  # what an aggregation view reads: its inputs
+        for read in view.read_columns:
+            feature = read.name
             column = view_source.column_for(feature)
             mapped = f" (mapped to '{feature}' by field_mapping)" if column != feature else ""
             if column not in cols:
@@ -161,12 +163,12 @@ def check_sources(
                         view,
                         f"feature '{feature}' needs column '{column}'{mapped}, which {view_source.path} "
                         f"does not have {_columns_hint(cols)}",
-                        f"schema.{feature}",
+                        f"{where}.{feature}",
                         f"rename it to a column the source has, or map one with field_mapping in '{view_source.name}'",
                     )
                 )
                 continue
-            declared = next(f.dtype for f in view.schema_ if f.name == feature)
+            declared = read.dtype
             actual = cols[column]
             if actual is not None and not dtype_accepts(declared, actual):
                 problems.append(
@@ -174,7 +176,7 @@ def check_sources(
                         view,
                         f"feature '{feature}' is declared {declared} but column '{column}' of "
                         f"{view_source.path} is {actual}",
-                        f"schema.{feature}.dtype",
+                        f"{where}.{feature}.dtype",
                         "declare the dtype the data has, or cast the column in the source",
                     )
                 )
