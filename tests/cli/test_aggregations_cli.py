@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import run_fsctl
-from tests.support.agg_reference import US, aggregate, align
+from tests.support.agg_reference import aggregate, align
 from tests.support.online_ports import apply_repo
 
 pytestmark = pytest.mark.slow
