@@ -95,6 +95,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_retrieval.py --sizes 1000000:100000 10000000:1000000
 	$(BIN)/python benchmarks/bench_materialize.py --sizes 1000000 10000000
 	$(BIN)/python benchmarks/bench_stats.py --rows 10000000
+	$(BIN)/python benchmarks/bench_aggregations.py --sizes 1000000:100000 10000000:1000000
 	$(BIN)/python benchmarks/bench_process.py --sizes 1000000:100000 10000000:1000000 --wait-idle 30
 
 clean:
