@@ -2,7 +2,8 @@
 the aggregates as of each entity time aligned down to the slide; materialize writes them as
 of the window END (aligned down) and `fsctl online` returns them with that as-of time; a
 later run moves the as-of time and rewrites keys whose windows emptied (count 0, nulls);
-`stats`, `check` and `status` work on the view's source rows; pushing rows to it is refused.
+`stats`, `check` and `status` work on the view's source rows, `describe` shows how each
+feature is computed; pushing rows to it is refused.
 """
 
 from __future__ import annotations
@@ -174,6 +175,9 @@ def test_source_row_commands_work_and_pushing_to_the_view_is_refused(repo: Path)
     assert "order_amount" in stats and "order_id" in stats
     check = ok("check", "customer_orders", "--start", h(-48).isoformat(), "--end", h(48).isoformat(), root=repo)
     assert "min_rows 1: 8 rows" in check
+    described = ok("describe", "views", "customer_orders", root=repo)
+    assert "slide:      1h" in described and "inputs:     order_amount float64, order_id int64" in described
+    assert "amount_sum_2d  float64  sum(order_amount) over 2d" in described
     status = run_fsctl("status", "--repo", str(repo))
     assert status.returncode == 1 and "customer_orders  NEVER RAN" in status.stdout  # reads the source: no crash
     assert "source newest event 2025-06-02T00:00:00Z" in status.stdout
