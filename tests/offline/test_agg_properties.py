@@ -121,10 +121,6 @@ def _expected(rows: list[dict[str, Any]], view: ViewSpec, key: int, at: int) -> 
     return [aggregate(mine, a.function, a.column, a.window, align(at, view.slide)) for a in view.aggregations]
 
 
-def _normal(value: Any) -> Any:
-    return value
-
-
 picks = st.lists(
     st.sampled_from([(c, f, w) for c, fs in FUNCTIONS.items() for f in fs for w in WINDOWS]),
     min_size=1,
@@ -194,3 +190,48 @@ def test_materialized_values_equal_brute_force(
         assert event_us == at and created_us is None
         expected = _expected(rows, view, int(key), at)
         assert list(json.loads(values).values()) == expected
+
+
+def test_composite_string_keys_and_field_mapping() -> None:
+    """Keys of two columns (one a string, mapped from another source column name) and a
+    mapped input column; source rows with a null key are never read."""
+    rows = [
+        {"cust": 1, "region": "eu", "t": BASE_US, "amt": 1.5},
+        {"cust": 1, "region": "us", "t": BASE_US, "amt": 10.0},
+        {"cust": 1, "region": "eu", "t": BASE_US + 3600 * US, "amt": 2.0},
+        {"cust": 1, "region": None, "t": BASE_US, "amt": 100.0},
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.parquet"
+        pq.write_table(
+            pa.table(
+                {
+                    "cust": pa.array([r["cust"] for r in rows], pa.int64()),
+                    "zone": pa.array([r["region"] for r in rows], pa.string()),
+                    "ts": pa.array([_time(r["t"]) for r in rows], pa.timestamp("us")),
+                    "amount_raw": pa.array([r["amt"] for r in rows], pa.float64()),
+                }
+            ),
+            path,
+        )
+        source = SourceSpec("s", str(path), "parquet", "ts", None, (("zone", "region"), ("amount_raw", "amount")))
+        aggs = (
+            AggregationSpec("total", "amount", "sum", 7200, "float64", "float64"),
+            AggregationSpec("n", "amount", "count", 7200, "int64", "float64"),
+        )
+        view = ViewSpec(
+            "v", source, ("cust", "region"), tuple(FeatureSpec(a.name, a.dtype) for a in aggs), aggregations=aggs
+        )
+        probes = [(1, "eu", BASE_US + 3600 * US), (1, "us", BASE_US + 7200 * US), (1, "xx", BASE_US), (2, "eu", BASE_US)]
+        entities = pa.table(
+            {
+                "cust": pa.array([p[0] for p in probes], pa.int64()),
+                "region": pa.array([p[1] for p in probes], pa.string()),
+                "event_timestamp": pa.array([_time(p[2]) for p in probes], pa.timestamp("us", tz="UTC")),
+            }
+        )
+        request = PointInTimeRequest(
+            EntityInput("the entity rows", frame=entities), (view,), (FeatureRef("v", "total", "total"), FeatureRef("v", "n", "v__n"))
+        )
+        got = [(r["total"], r["v__n"]) for r in DuckDBEngine().historical(request).to_arrow().to_pylist()]
+    assert got == [(3.5, 2), (None, 0), (None, 0), (None, 0)]
