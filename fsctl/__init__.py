@@ -20,6 +20,7 @@ __all__ = [
     "FileSource",
     "Model",
     "ModelVersion",
+    "SqlSource",
     "__version__",
 ]
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         FileSource,
         Model,
         ModelVersion,
+        SqlSource,
     )
     from fsctl.feature_store import FeatureStore
 
@@ -45,6 +47,7 @@ _LAZY = {
     "FileSource": "fsctl.definitions",
     "Model": "fsctl.definitions",
     "ModelVersion": "fsctl.definitions",
+    "SqlSource": "fsctl.definitions",
     "FeatureStore": "fsctl.feature_store",
 }
 

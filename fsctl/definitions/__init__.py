@@ -1,5 +1,5 @@
 """Definitions: the objects a feature repo declares, as frozen, strict pydantic models with
-no I/O and no printing. One module per kind (``entity``, ``source``, ``view``, ``service``,
+no I/O and no printing. One module per kind (``entity``, ``source``, ``sql_source``, ``view``, ``service``,
 ``model`` for model bindings), what they share (``base``, ``fields``; the plain values in
 ``values``), the kind table (``kinds``), the project configuration (``config``) and the one
 dependency graph over definitions (``graph``).
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from fsctl.definitions.model import Model, ModelVersion
     from fsctl.definitions.service import FeatureService
     from fsctl.definitions.source import FileSource
+    from fsctl.definitions.sql_source import SqlSource
     from fsctl.definitions.values import KIND_ORDER
     from fsctl.definitions.view import Check, FeatureSelection, FeatureView, Field, RowChecks
 
@@ -38,6 +39,7 @@ _LAZY = {
     "ModelVersion": "model",
     "FeatureService": "service",
     "FileSource": "source",
+    "SqlSource": "sql_source",
     "Check": "view",
     "FeatureSelection": "view",
     "FeatureView": "view",
@@ -62,6 +64,7 @@ __all__ = [
     "ModelVersion",
     "Origin",
     "RowChecks",
+    "SqlSource",
     "StrictModel",
     "join_keys",
     "object_from_dict",

@@ -18,6 +18,7 @@ through which field of the downstream object (``field``, as validation messages 
 
     entity  --keys-->      view         (field entities[i])
     source  --feeds-->     view         (field source)
+    source  --feeds-->     source       (field query: a SqlSource reads it through {{ source('name') }})
     view    --has-->       feature
     view    --selected-->  service      (field features[i]; a subset of the view's features)
     view    --selected-all--> service   (field features[i]; the whole view)
@@ -25,6 +26,10 @@ through which field of the downstream object (``field``, as validation messages 
     service --bound-->     model_version (field versions[i].feature_service)
     model   --has-->       model_version
     model_version --aliased--> alias    (field aliases.NAME)
+
+A FileSource and a SqlSource are both ``source`` nodes: a view names its source without
+saying which kind it is, so source names are unique across the two kinds (the loader says
+so), and :func:`source_kind` tells which one a name is.
 
 A reference to an object that is not defined is kept as an edge from a node that is not
 ``defined``: :meth:`DefinitionGraph.dangling` lists them for validation.
@@ -36,15 +41,20 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from fsctl.definitions.sql_query import upstream_names
+
 # YAML kind -> node kind
 NODE_KINDS = {
     "Entity": "entity",
     "FileSource": "source",
+    "SqlSource": "source",
     "FeatureView": "view",
     "FeatureService": "service",
     "Model": "model",
 }
-YAML_KINDS = {node_kind: yaml_kind for yaml_kind, node_kind in NODE_KINDS.items()}  # node kind -> YAML kind
+# node kind -> YAML kind (a source node may also be a SqlSource: see source_kind)
+YAML_KINDS = {node_kind: yaml_kind for yaml_kind, node_kind in reversed(NODE_KINDS.items())}
+SOURCE_KINDS = ("FileSource", "SqlSource")
 KEYS, FEEDS, HAS, BOUND, ALIASED = "keys", "feeds", "has", "bound", "aliased"
 SELECTED, SELECTED_ALL = "selected", "selected-all"  # a subset of a view / the whole view
 SELECTIONS = (SELECTED, SELECTED_ALL)
@@ -126,6 +136,24 @@ def has_online_views(documents: Documents) -> bool:
     """Whether any view among ``documents`` (kind -> name -> canonical dict) is online: what
     the online store of a registry holds, and what makes a switch of store matter."""
     return any(is_online(v) for v in documents.get("FeatureView", {}).values())
+
+
+def source_kind(documents: Mapping[str, Mapping[str, Any]], name: str) -> str | None:
+    """Which kind of source ``name`` is in ``documents`` (kind -> name -> anything), or None."""
+    return next((kind for kind in SOURCE_KINDS if name in documents.get(kind, {})), None)
+
+
+def find_source(documents: Mapping[str, Mapping[str, Any]], name: str) -> Any:
+    """The source ``name`` (FileSource or SqlSource) of ``documents``, or None."""
+    kind = source_kind(documents, name)
+    return None if kind is None else documents[kind][name]
+
+
+def yaml_kind(documents: Mapping[str, Mapping[str, Any]], node: Node) -> str | None:
+    """The YAML kind of a defined object node (None for features, versions, aliases)."""
+    if node.kind == "source":
+        return source_kind(documents, node.name) or "FileSource"
+    return YAML_KINDS.get(node.kind)
 
 
 def object_node(kind: str, name: str) -> Node:
@@ -213,6 +241,38 @@ class DefinitionGraph:
                     todo.append(nxt)
         return sorted(seen - first)
 
+    def fed_views(self, node: Node) -> list[Node]:
+        """The views a source feeds, directly or through SQL sources that read it, sorted."""
+        found: set[Node] = set()
+        seen = {node}
+        todo = [node]
+        while todo:
+            for child in self.children(todo.pop(), FEEDS):
+                if child.kind == "view":
+                    found.add(child)
+                elif child not in seen:
+                    seen.add(child)
+                    todo.append(child)
+        return sorted(found)
+
+    def source_cycles(self) -> list[list[Node]]:
+        """Sources that read themselves through SQL source queries: each cycle once, as the
+        path from its smallest node back to it."""
+        cycles: list[list[Node]] = []
+        sources = sorted(n for n in self.defined if n.kind == "source")
+        done: set[Node] = set()
+        for start in sources:
+            stack: list[tuple[Node, list[Node]]] = [(start, [start])]
+            while stack:
+                node, path = stack.pop()
+                for child in self.children(node, FEEDS):
+                    if child == start and not any(c in done for c in path):
+                        cycles.append([*path, start])
+                    elif child.kind == "source" and child not in path and child > start:
+                        stack.append((child, [*path, child]))
+            done.add(start)
+        return cycles
+
     def dangling(self) -> Iterator[Edge]:
         """Edges whose upstream node is not defined: references to missing objects, in
         the order the objects were added."""
@@ -238,6 +298,9 @@ def build_graph(documents: Documents | Mapping[str, Mapping[str, Any]]) -> Defin
     for kind in NODE_KINDS:
         for name in documents.get(kind, {}):
             graph.defined.add(object_node(kind, name))
+    for name, doc in documents.get("SqlSource", {}).items():
+        for upstream in upstream_names(_get(doc, "query", "")):
+            graph._add(Edge(source(upstream), source(name), FEEDS, "query"))
     for name, doc in views.items():
         node = view(name)
         for i, entity_name in enumerate(_get(doc, "entities", ())):

@@ -10,6 +10,7 @@ from fsctl.definitions.entity import Entity
 from fsctl.definitions.model import Model
 from fsctl.definitions.service import FeatureService
 from fsctl.definitions.source import FileSource
+from fsctl.definitions.sql_source import SqlSource
 from fsctl.definitions.values import KIND_ORDER
 from fsctl.definitions.view import FeatureView
 
@@ -17,7 +18,7 @@ __all__ = ["KINDS", "KIND_ORDER", "object_from_dict"]
 
 
 KINDS: dict[str, type[FsctlObject]] = {
-    cls.KIND: cls for cls in (Entity, FileSource, FeatureView, FeatureService, Model)
+    cls.KIND: cls for cls in (Entity, FileSource, SqlSource, FeatureView, FeatureService, Model)
 }
 
 

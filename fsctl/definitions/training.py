@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fsctl.definitions.graph import join_keys
+from fsctl.definitions.sql_query import normalise_query, upstream_names
 from fsctl.fingerprints import fingerprint
 
 SNAPSHOT_KEY = "training_snapshot"
@@ -87,23 +88,50 @@ def service_output(documents: Documents, service_name: str) -> list[Output] | No
     return out
 
 
-def view_data_fingerprint(
-    view: Mapping[str, Any], source: Mapping[str, Any], keys: list[str], features: list[str] | None = None
-) -> str:
-    """What a view's values are computed from: its keys, source and the dtypes of
-    ``features`` (default: its whole schema, which materialization's watermarks use)."""
-    schema = [[f["name"], f["dtype"]] for f in view["schema"] if features is None or f["name"] in features]
-    data: dict[str, Any] = {
-        "keys": keys,
-        "schema": schema,
-        "source": {
-            "path": source["path"],
-            "format": source.get("format", "parquet"),
+def source_data(source: Mapping[str, Any], sources: Mapping[str, Mapping[str, Any]], depth: int = 0) -> dict[str, Any]:
+    """What a source's rows are read from, for fingerprints: a file source's location and
+    columns (and a Delta pin, when set); a SQL source's query (whitespace normalised), columns
+    and, recursively, its upstreams' (from ``sources``: name -> canonical dict, both kinds)."""
+    if "query" in source:
+        upstreams = {}
+        for name in upstream_names(source["query"]):
+            upstream = sources.get(name)
+            upstreams[name] = source_data(upstream, sources, depth + 1) if upstream is not None and depth < 32 else None
+        return {
+            "query": normalise_query(source["query"]),
             "timestamp_field": source.get("timestamp_field", "event_timestamp"),
             "created_timestamp_field": source.get("created_timestamp_field"),
-            "field_mapping": source.get("field_mapping") or {},
-        },
+            "upstreams": upstreams,
+        }
+    data = {
+        "path": source["path"],
+        "format": source.get("format", "parquet"),
+        "timestamp_field": source.get("timestamp_field", "event_timestamp"),
+        "created_timestamp_field": source.get("created_timestamp_field"),
+        "field_mapping": source.get("field_mapping") or {},
     }
+    # Delta pins join the fingerprint only when set: an upgrade keeps every watermark.
+    data.update({pin: source[pin] for pin in ("version", "timestamp") if source.get(pin) is not None})
+    return data
+
+
+def all_sources(documents: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Name -> source (canonical dict or object) of both source kinds of ``documents``."""
+    return {**documents.get("FileSource", {}), **documents.get("SqlSource", {})}
+
+
+def view_data_fingerprint(
+    view: Mapping[str, Any],
+    source: Mapping[str, Any],
+    keys: list[str],
+    features: list[str] | None = None,
+    sources: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
+    """What a view's values are computed from: its keys, source (for a SQL source, its query
+    and its upstreams, found in ``sources``) and the dtypes of ``features`` (default: its
+    whole schema, which materialization's watermarks use)."""
+    schema = [[f["name"], f["dtype"]] for f in view["schema"] if features is None or f["name"] in features]
+    data: dict[str, Any] = {"keys": keys, "schema": schema, "source": source_data(source, sources or {})}
     if view.get("aggregations"):  # computed values: how they are computed is their data too
         inputs = {f["name"]: f["dtype"] for f in view.get("inputs") or ()}
         data["aggregations"] = [
@@ -122,14 +150,14 @@ def take_snapshot(documents: Mapping[str, Mapping[str, dict[str, Any]]], service
     if output is None:
         return None
     views = documents.get("FeatureView", {})
-    sources = documents.get("FileSource", {})
+    sources = all_sources(documents)
     entities = documents.get("Entity", {})
     producers = {}
     for view_name in dict.fromkeys(o.view for o in output):
         view = views[view_name]
         source = sources.get(view["source"])
         read = [o.feature for o in output if o.view == view_name]
-        data = view_data_fingerprint(view, source, list(join_keys(view, entities)), read) if source else None
+        data = view_data_fingerprint(view, source, list(join_keys(view, entities)), read, sources) if source else None
         producers[view_name] = {"data": data, "ttl": view.get("ttl", 0)}
     features = [{"ref": o.ref, "name": o.feature, "dtype": o.dtype} for o in output]
     return {

@@ -13,7 +13,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-KIND_ORDER = ("Entity", "FileSource", "FeatureView", "FeatureService", "Model")
+KIND_ORDER = ("Entity", "FileSource", "SqlSource", "FeatureView", "FeatureService", "Model")
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")

@@ -249,9 +249,14 @@ def _dependents_of_view(desired: Objects, graph: DefinitionGraph, view: str, fea
 
 def _dependents(current: Objects, desired: Objects, graph: DefinitionGraph, change: Change) -> list[str]:
     kind, name = change.kind, change.name
-    if kind in ("Entity", "FileSource"):
-        views = [n.name for n in graph.children(g.object_node(kind, name), g.KEYS, g.FEEDS)]
-        out = [f"FeatureView {v}" for v in views]
+    if kind == "Entity" or kind in g.SOURCE_KINDS:
+        node = g.object_node(kind, name)
+        readers = [n.name for n in graph.downstream([node]) if n.kind == "source"] if kind != "Entity" else []
+        if kind == "Entity":
+            views = [n.name for n in graph.children(node, g.KEYS)]
+        else:
+            views = [n.name for n in graph.fed_views(node)]
+        out = [f"SqlSource {s}" for s in readers] + [f"FeatureView {v}" for v in views]
         for v in views:
             out += [d for d in _dependents_of_view(desired, graph, v, None) if d not in out]
         return out
@@ -396,12 +401,12 @@ def _protected_reach(current: Objects, protected_aliases: tuple[str, ...]) -> di
     if not aliases:
         return {}
     graph = build_graph(current)
-    kinds = {kind: yaml_kind for yaml_kind, kind in g.NODE_KINDS.items()}
     reach: dict[tuple[str, str], list[str]] = {}
     for model_name, alias in aliases:
         label = f"{model_name}@{alias}"
         for node in [g.model(model_name), *graph.upstream([g.alias(model_name, alias)])]:
-            labels = reach.setdefault((kinds[node.kind], node.name), []) if node.kind in kinds else None
+            kind = g.yaml_kind(current, node)
+            labels = reach.setdefault((kind, node.name), []) if kind is not None else None
             if labels is not None and label not in labels:
                 labels.append(label)
     return reach

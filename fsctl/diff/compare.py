@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fsctl.definitions.sql_query import normalise_query
 from fsctl.definitions.training import SNAPSHOT_KEY
 from fsctl.definitions.values import format_duration
 from fsctl.diff.plan import BREAKING, METADATA, NON_BREAKING, FieldChange
@@ -48,6 +49,8 @@ def diffable(obj: dict[str, Any]) -> dict[str, Any]:
             s["view"]: s["features"] if s["features"] is not None else "*" for s in obj["features"]
         }
         out["features_order"] = [s["view"] for s in obj["features"]]
+    elif kind == "SqlSource":  # re-indenting a query is not a change
+        out["query"] = normalise_query(obj["query"])
     elif kind == "Model":  # the training snapshot is registry-side data, not a definition
         out["versions"] = {
             str(v["version"]): {k: val for k, val in v.items() if k not in ("version", SNAPSHOT_KEY)}
@@ -96,6 +99,14 @@ def classify(kind: str, path: str, before: Any, after: Any) -> tuple[str, str]:
             return BREAKING, f"source location changed from {before} to {after}: views on it read other data"
         if head == "format":
             return BREAKING, f"source format changed from {before} to {after}: views on it read other data"
+        if head in ("version", "timestamp"):
+            was = "latest" if before is None else f"{head} {before}"
+            now = "latest" if after is None else f"{head} {after}"
+            return BREAKING, f"Delta table pin changed from {was} to {now}: views on it read another version"
+        return BREAKING, f"{head} changed: views on this source read different columns"
+    if kind == "SqlSource":
+        if head == "query":
+            return BREAKING, "query changed: views on this source read other data"
         return BREAKING, f"{head} changed: views on this source read different columns"
     if kind == "FeatureView":
         return _classify_view(parts, before, after)

@@ -34,7 +34,13 @@ from typing import Any
 
 from fsctl.definitions.graph import join_keys
 from fsctl.definitions.model_rules import missing_metadata
-from fsctl.definitions.training import SNAPSHOT_KEY, service_output, snapshot_gaps, view_data_fingerprint
+from fsctl.definitions.training import (
+    SNAPSHOT_KEY,
+    all_sources,
+    service_output,
+    snapshot_gaps,
+    view_data_fingerprint,
+)
 from fsctl.definitions.values import format_duration
 from fsctl.diff.plan import FAIL, PASS, UNKNOWN, Blocked, Gate
 
@@ -217,8 +223,10 @@ def _data_fingerprint(objects: Objects, name: str) -> str:
     """The data fingerprint of view ``name`` in ``objects`` (what materialization's watermarks
     record); "" when its source is not there."""
     view = objects["FeatureView"][name]
-    source = objects.get("FileSource", {}).get(view["source"])
-    return view_data_fingerprint(view, source, list(join_keys(view, objects.get("Entity", {})))) if source else ""
+    sources = all_sources(objects)
+    source = sources.get(view["source"])
+    keys = list(join_keys(view, objects.get("Entity", {})))
+    return view_data_fingerprint(view, source, keys, sources=sources) if source else ""
 
 
 def gate_min_metrics(p: Promotion, version: dict[str, Any], minimums: Mapping[str, float]) -> Gate:

@@ -53,6 +53,8 @@ def _value(path: str, value: Any) -> str:
 
 
 def _field_label(name: str, f: FieldChange) -> str:
+    if f.path == "query" and f.before is not None and f.after is not None:
+        return f"{name}.query changed"  # a SQL source's query: too long for a chain link
     path = f.path.removeprefix("schema.")
     if path.endswith(".dtype"):
         path = path.removesuffix(".dtype") + " dtype"
@@ -79,16 +81,25 @@ def _below_view(graph: DefinitionGraph, view: str, features: set[str] | None) ->
     return paths
 
 
+def _below_source(graph: DefinitionGraph, node: g.Node, seen: set[g.Node]) -> list[Path]:
+    """Paths down from an entity or a source: through the views it keys or feeds, and through
+    the SQL sources that read it (a query change reaches what reads the SQL source)."""
+    out: list[Path] = []
+    for child in graph.children(node, g.KEYS, g.FEEDS):
+        if child.kind == "view":
+            below = _below_view(graph, child.name, None)
+            out += [(child, *p) for p in below] or [(child,)]
+        elif child not in seen:
+            out += [(child, *p) for p in _below_source(graph, child, seen | {node})]
+    return out
+
+
 def paths_from(graph: DefinitionGraph, change: Change) -> list[Path]:
     """Every way down ``graph`` from what ``change`` changes: paths ending at a model version,
     or earlier (at a view no service reads, or a service no version is bound to)."""
     kind, name = change.kind, change.name
-    if kind in ("Entity", "FileSource"):
-        out: list[Path] = []
-        for view in graph.children(g.object_node(kind, name), g.KEYS, g.FEEDS):
-            below = _below_view(graph, view.name, None)
-            out += [(view, *p) for p in below] or [(view,)]
-        return out
+    if kind == "Entity" or kind in g.SOURCE_KINDS:
+        return _below_source(graph, g.object_node(kind, name), set())
     if kind == "FeatureView":
         features: set[str] | None = None
         if change.action == UPDATE and all(f.path.startswith("schema.") or f.impact != BREAKING for f in change.fields):

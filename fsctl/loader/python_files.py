@@ -23,7 +23,7 @@ from fsctl.definitions import FsctlObject, Origin
 from fsctl.errors import DefinitionError, DefinitionErrors, Problem
 
 _DECLARED_RE = re.compile(
-    r"\b(Entity|FileSource|FeatureView|FeatureService|Model)\(\s*name\s*=\s*[\"']([A-Za-z0-9_-]+)[\"']"
+    r"\b(Entity|FileSource|SqlSource|FeatureView|FeatureService|Model)\(\s*name\s*=\s*[\"']([A-Za-z0-9_-]+)[\"']"
 )
 
 

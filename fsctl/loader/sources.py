@@ -1,8 +1,10 @@
 """Check that a view's source can provide its join keys, timestamps and features.
 
-Only the schema is read (a parquet footer or a CSV header), for local files.
-A local path that matches no file is an error (it would fail only later, in
-materialize); a source on S3 is not read here (``plan`` checks that it exists).
+Only the schema is read (a parquet footer, a CSV header, a Delta table's transaction log),
+for local files; a SQL source's schema is what its query gives over those
+(:mod:`fsctl.loader.sql_sources`). A local path that matches no file is an error (it would
+fail only later, in materialize); a source on S3 is not read here (``plan`` checks that it
+exists).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fsctl.definitions import Entity, FeatureView, FileSource, FsctlObject
+from fsctl.definitions import Entity, FeatureView, FileSource, FsctlObject, SqlSource
 from fsctl.definitions.graph import join_keys
 from fsctl.errors import Problem
 from fsctl.loader.validate import problem_at
@@ -46,6 +48,15 @@ def source_schema(root: Path, source: FileSource) -> dict[str, Any] | None:
     source, or None when it cannot be read here. Parquet footers are read without pyarrow."""
     if "://" in source.path:
         return None
+    if source.format == "delta":
+        path = Path(source.path) if Path(source.path).is_absolute() else root / source.path
+        if not (path / "_delta_log").is_dir():
+            return None
+        from fsctl.offline.delta import delta_schema
+        from fsctl.offline.schema import from_arrow
+
+        schema = delta_schema(source.name, str(path), source.version, source.timestamp)
+        return {f.name: from_arrow(f.type) for f in schema}
     first = _first_file(root, source)
     if first is None:
         return None
@@ -57,6 +68,11 @@ def source_schema(root: Path, source: FileSource) -> dict[str, Any] | None:
     from fsctl.offline.parquet_footer import read_schema
 
     return dict(read_schema(first))
+
+
+def _where(source: FileSource | SqlSource) -> str:
+    """How messages name where a source's columns come from."""
+    return source.path if isinstance(source, FileSource) else f"the query of SQL source '{source.name}'"
 
 
 def _columns_hint(cols: dict[str, Any]) -> str:
@@ -76,6 +92,7 @@ def check_sources(
     entities: Mapping[str, Entity] = objects.get("Entity", {})  # type: ignore[assignment]
     sources: Mapping[str, FileSource] = objects.get("FileSource", {})  # type: ignore[assignment]
     views: Mapping[str, FeatureView] = objects.get("FeatureView", {})  # type: ignore[assignment]
+    all_sources: dict[str, FileSource | SqlSource] = {**sources, **objects.get("SqlSource", {})}  # type: ignore[dict-item]
 
     columns: dict[str, dict[str, Any]] = {}
     for source in sources.values():
@@ -134,8 +151,13 @@ def check_sources(
                     )
                 )
 
+    from fsctl.loader.sql_sources import check_sql_sources
+
+    sql_problems, sql_warnings = check_sql_sources(root, objects, columns)
+    problems += sql_problems
+    warnings += sql_warnings
     for view in views.values():
-        view_source = sources.get(view.source)
+        view_source = all_sources.get(view.source)
         if view_source is None or view.source not in columns:
             continue
         cols = columns[view.source]
@@ -147,7 +169,7 @@ def check_sources(
                     problem_at(
                         view,
                         f"join key '{key}' cannot be provided by source '{view_source.name}': "
-                        f"{view_source.path} has no column '{column}' {_columns_hint(cols)}",
+                        f"{_where(view_source)} has no column '{column}' {_columns_hint(cols)}",
                         "entities",
                         f"add the column, or map a column to it with field_mapping in '{view_source.name}'",
                     )
@@ -161,7 +183,7 @@ def check_sources(
                 problems.append(
                     problem_at(
                         view,
-                        f"feature '{feature}' needs column '{column}'{mapped}, which {view_source.path} "
+                        f"feature '{feature}' needs column '{column}'{mapped}, which {_where(view_source)} "
                         f"does not have {_columns_hint(cols)}",
                         f"{where}.{feature}",
                         f"rename it to a column the source has, or map one with field_mapping in '{view_source.name}'",
@@ -175,7 +197,7 @@ def check_sources(
                     problem_at(
                         view,
                         f"feature '{feature}' is declared {declared} but column '{column}' of "
-                        f"{view_source.path} is {actual}",
+                        f"{_where(view_source)} is {actual}",
                         f"{where}.{feature}.dtype",
                         "declare the dtype the data has, or cast the column in the source",
                     )
@@ -191,8 +213,8 @@ def key_dtypes(
     from fsctl.loader.key_types import csv_key_dtypes, view_key_dtypes
 
     entities: Mapping[str, Entity] = objects.get("Entity", {})  # type: ignore[assignment]
-    sources: Mapping[str, FileSource] = objects.get("FileSource", {})  # type: ignore[assignment]
-    readable: list[tuple[FeatureView, FileSource, tuple[str, ...]]] = []
+    sources: Mapping[str, FileSource | SqlSource] = {**objects.get("FileSource", {}), **objects.get("SqlSource", {})}  # type: ignore[dict-item]
+    readable: list[tuple[FeatureView, FileSource | SqlSource, tuple[str, ...]]] = []
     csv_keys: dict[str, set[str]] = {}  # CSV source -> the key columns of all its views
     for view in objects.get("FeatureView", {}).values():
         assert isinstance(view, FeatureView)
@@ -201,11 +223,13 @@ def key_dtypes(
             continue
         keys = join_keys(view, entities)
         readable.append((view, source, keys))
-        if source.format == "csv":
+        if isinstance(source, FileSource) and source.format == "csv":
             csv_keys.setdefault(source.name, set()).update(source.column_for(k) for k in keys)
     sampled: dict[str, dict[str, str]] = {}  # each CSV source's first file is found and sampled once
     for name, wanted in csv_keys.items():
-        first = _first_file(root, sources[name])
+        csv_source = sources[name]
+        assert isinstance(csv_source, FileSource)
+        first = _first_file(root, csv_source)
         found = [c for c in wanted if c in columns[name]]
         sampled[name] = {} if first is None else csv_key_dtypes(first, sorted(found))
     out: dict[str, dict[str, str]] = {}

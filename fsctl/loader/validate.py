@@ -38,12 +38,22 @@ def check_references(
     load and are already reported) are not reported again."""
     problems: list[Problem] = []
     skip = {graph_nodes.object_node(kind, name) for kind, name in (broken or set()) if kind in graph_nodes.NODE_KINDS}
-    names = {kind: list(objects.get(kind, {})) for kind in ("Entity", "FileSource", "FeatureView", "FeatureService")}
+    names = {kind: list(objects.get(kind, {})) for kind in ("Entity", "FeatureView", "FeatureService")}
+    names["FileSource"] = [n for kind in graph_nodes.SOURCE_KINDS for n in objects.get(kind, {})]
     for edge in graph.dangling():
         missing, user = edge.upstream, edge.downstream
-        if missing in skip:
+        if missing in skip or (missing.kind == "source" and any((k, missing.name) in (broken or set()) for k in graph_nodes.SOURCE_KINDS)):
             continue
-        if user.kind == "view":
+        if user.kind == "source":  # a SqlSource's query reads a source that is not defined
+            problems.append(
+                problem_at(
+                    objects["SqlSource"][user.name],
+                    f"the query reads source '{missing.name}', which is not defined",
+                    edge.field,
+                    did_you_mean(missing.name, names["FileSource"], "known"),
+                )
+            )
+        elif user.kind == "view":
             obj = objects["FeatureView"][user.name]
             kind = "Entity" if missing.kind == "entity" else "FileSource"
             label = "entity" if missing.kind == "entity" else "source"
@@ -104,6 +114,28 @@ def check_references(
                     f"use one of the versions {numbers} or add version {number}",
                 )
             )
+    for cycle in graph.source_cycles():
+        first = cycle[0].name
+        problems.append(
+            problem_at(
+                objects["SqlSource"][first] if first in objects.get("SqlSource", {}) else objects["FileSource"][first],
+                "SQL sources read each other in a cycle: " + " -> ".join(n.name for n in cycle),
+                "query",
+                "a SQL source may read only sources that do not read it back",
+            )
+        )
+    for name in sorted(set(objects.get("FileSource", {})) & set(objects.get("SqlSource", {}))):
+        file_source, sql_source = objects["FileSource"][name], objects["SqlSource"][name]
+        where = sql_source.origin
+        problems.append(
+            problem_at(
+                file_source,
+                f"a FileSource and a SqlSource are both named '{name}' (the other one is in "
+                f"{where.file if where else '?'}{f':{where.line}' if where and where.line else ''})",
+                "name",
+                "views name their source by name alone: rename one of them",
+            )
+        )
     entities: Mapping[str, Entity] = objects.get("Entity", {})  # type: ignore[assignment]
     for view in objects.get("FeatureView", {}).values():
         assert isinstance(view, FeatureView)

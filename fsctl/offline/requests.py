@@ -34,14 +34,39 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """Where a view's rows are and which columns hold what."""
+    """Where a view's rows are and which columns hold what.
+
+    A file source has a ``location`` and a ``format``; a Delta table (``format`` delta) may be
+    pinned to a ``version`` or a ``timestamp`` (ISO 8601, UTC). A SQL source has ``format``
+    ``sql``, its ``query`` with ``{{ source('name') }}`` references (see
+    :mod:`fsctl.definitions.sql_query`; each engine puts its own relation for the upstream
+    there) and the ``upstreams`` it reads, themselves specs; its ``location`` only names it
+    in messages."""
 
     name: str
     location: str  # an absolute local path (file, directory or glob) or s3://bucket/key...
-    format: str  # parquet | csv
+    format: str  # parquet | csv | delta | sql
     timestamp_field: str
     created_timestamp_field: str | None
     field_mapping: tuple[tuple[str, str], ...] = ()  # (source column, feature or key name)
+    version: int | None = None  # delta: the table version to read
+    timestamp: str | None = None  # delta: read the table as it was at this time
+    query: str | None = None  # sql
+    upstreams: tuple[SourceSpec, ...] = ()  # sql: the sources the query reads
+
+    @property
+    def is_sql(self) -> bool:
+        return self.query is not None
+
+    def files(self) -> list[SourceSpec]:
+        """The file sources this source reads: itself, or a SQL source's upstreams' (deduplicated)."""
+        if not self.is_sql:
+            return [self]
+        found: dict[str, SourceSpec] = {}
+        for upstream in self.upstreams:
+            for spec in upstream.files():
+                found.setdefault(spec.name, spec)
+        return list(found.values())
 
     def column_for(self, name: str) -> str:
         """The source column that provides feature or key ``name`` (after field_mapping)."""
@@ -213,9 +238,35 @@ class EventsRequest:
     window: Window | None = None
 
 
-def source_spec(source: Mapping[str, Any], root: Path) -> SourceSpec:
-    """The spec of a FileSource (its canonical dict); a relative local path is relative to
-    the repo ``root``."""
+def source_spec(
+    source: Mapping[str, Any], root: Path, sources: Mapping[str, Mapping[str, Any]] | None = None
+) -> SourceSpec:
+    """The spec of a FileSource or SqlSource (its canonical dict); a relative local path is
+    relative to the repo ``root``. A SqlSource's upstreams are looked up in ``sources``
+    (name -> canonical dict, both kinds)."""
+    if "query" in source:
+        from fsctl.definitions.sql_query import upstream_names
+
+        known = sources or {}
+        missing = [n for n in upstream_names(source["query"]) if n not in known]
+        if missing:
+            from fsctl.errors import RegistryError
+
+            raise RegistryError(
+                f"SQL source '{source['name']}' reads source '{missing[0]}', which is not in the registry",
+                hint="run `fsctl validate`, then apply the definitions again",
+            )
+        return SourceSpec(
+            name=source["name"],
+            location=f"the query of SQL source '{source['name']}'",
+            format="sql",
+            timestamp_field=source.get("timestamp_field", "event_timestamp"),
+            created_timestamp_field=source.get("created_timestamp_field"),
+            query=source["query"],
+            upstreams=tuple(
+                source_spec({"name": n, **known[n]}, root, known) for n in upstream_names(source["query"])
+            ),
+        )
     location = str(source["path"])
     if "://" not in location:
         path = Path(location)
@@ -227,17 +278,23 @@ def source_spec(source: Mapping[str, Any], root: Path) -> SourceSpec:
         timestamp_field=source.get("timestamp_field", "event_timestamp"),
         created_timestamp_field=source.get("created_timestamp_field"),
         field_mapping=tuple((source.get("field_mapping") or {}).items()),
+        version=source.get("version"),
+        timestamp=source.get("timestamp"),
     )
 
 
 def view_spec(
-    view: Mapping[str, Any], source: Mapping[str, Any], join_keys: Sequence[str], root: Path
+    view: Mapping[str, Any],
+    source: Mapping[str, Any],
+    join_keys: Sequence[str],
+    root: Path,
+    sources: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ViewSpec:
     """The spec of a FeatureView (its canonical dict) read from ``source`` and keyed by
-    ``join_keys``."""
+    ``join_keys``; ``sources`` (name -> canonical dict) resolves a SQL source's upstreams."""
     return ViewSpec(
         name=view["name"],
-        source=source_spec(source, root),
+        source=source_spec(source, root, sources),
         join_keys=tuple(join_keys),
         features=tuple(FeatureSpec(f["name"], f["dtype"]) for f in view["schema"]),
         ttl=int(view.get("ttl") or 0),

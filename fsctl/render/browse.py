@@ -47,6 +47,7 @@ def all_objects_json(result: AllObjects) -> str:
 _PLURAL = {
     "Entity": "Entities",
     "FileSource": "Sources",
+    "SqlSource": "SQL sources",
     "FeatureView": "Feature views",
     "FeatureService": "Feature services",
     "Model": "Models",
@@ -76,8 +77,10 @@ def _entity(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
 
 
 def _source(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    pin = f", version {doc['version']}" if doc.get("version") is not None else ""
+    pin += f", as of {doc['timestamp']}" if doc.get("timestamp") else ""
     lines = [
-        f"path:             {doc['path']} ({doc.get('format', 'parquet')})",
+        f"path:             {doc['path']} ({doc.get('format', 'parquet')}{pin})",
         f"event time:       {doc.get('timestamp_field', 'event_timestamp')}",
         f"created time:     {doc.get('created_timestamp_field') or '(none)'}",
     ]
@@ -89,7 +92,10 @@ def _source(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
 
 def _view(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
     source = ctx.get("source") or {}
-    where = f" ({source['path']}, {source.get('format', 'parquet')})" if source else ""
+    if source and "query" in source:
+        where = " (a SQL source)"
+    else:
+        where = f" ({source['path']}, {source.get('format', 'parquet')})" if source else ""
     entities = ctx.get("entities") or {}
     lines = [
         f"source:     {doc['source']}{where}",
@@ -241,7 +247,16 @@ def _snapshot_short(snapshot: dict[str, Any] | None) -> str:
     return f"{count} feature{'' if count == 1 else 's'}, {str(snapshot.get('fingerprint'))[:12]}"
 
 
-_BODY = {"Entity": _entity, "FileSource": _source, "FeatureView": _view, "FeatureService": _service, "Model": _model}
+def _sql_source(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    return [
+        f"event time:       {doc.get('timestamp_field', 'event_timestamp')}",
+        f"created time:     {doc.get('created_timestamp_field') or '(none)'}",
+        "query:",
+        *(f"  {line}" for line in doc["query"].rstrip().splitlines()),
+    ]
+
+
+_BODY = {"Entity": _entity, "FileSource": _source, "SqlSource": _sql_source, "FeatureView": _view, "FeatureService": _service, "Model": _model}
 
 
 def _indent(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from fsctl.definitions.sql_query import upstream_names
 from fsctl.definitions.values import format_duration
 
 if TYPE_CHECKING:
@@ -38,7 +39,11 @@ def object_summary(obj: dict[str, Any]) -> str:
     if kind == "Entity":
         return "join keys: " + ", ".join(obj["join_keys"])
     if kind == "FileSource":
-        return f"{obj['format']} at {obj['path']}"
+        pin = f" version {obj['version']}" if obj.get("version") is not None else ""
+        pin += f" as of {obj['timestamp']}" if obj.get("timestamp") else ""
+        return f"{obj['format']} at {obj['path']}{pin}"
+    if kind == "SqlSource":
+        return "SQL over " + ", ".join(upstream_names(obj["query"]))
     if kind == "FeatureView":
         ttl = format_duration(obj["ttl"]) if obj["ttl"] else "no limit"
         return (

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 _KIND_WORDS = {
     "Entity": ("entity", "entities"),
     "FileSource": ("filesource", "filesources", "source", "sources"),
+    "SqlSource": ("sqlsource", "sqlsources"),
     "FeatureView": ("featureview", "featureviews", "view", "views"),
     "FeatureService": ("featureservice", "featureservices", "service", "services"),
     "Model": ("model", "models"),
@@ -79,6 +80,8 @@ def describe(
     snapshot = registry.read()
     if not snapshot.exists:
         raise nothing_applied(registry.location)
+    if resolved == "FileSource" and name in snapshot.objects.get("SqlSource", {}):
+        resolved = "SqlSource"  # `describe sources NAME` finds either kind of source
     objects = snapshot.objects.get(resolved, {})
     if name not in objects:
         import difflib
@@ -182,7 +185,7 @@ def _context(
     context: dict[str, Any] = {"used_by": used_by}
     doc = objects[kind][name]
     if kind == "FeatureView":
-        context["source"] = objects.get("FileSource", {}).get(doc["source"])
+        context["source"] = g.find_source(objects, doc["source"])
         context["entities"] = {
             e: (objects.get("Entity", {}).get(e) or {}).get("join_keys", []) for e in doc.get("entities", [])
         }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fsctl.definitions.graph import join_keys
+from fsctl.definitions.graph import SOURCE_KINDS, join_keys, source_kind
 from fsctl.errors import RegistryError, UsageError, did_you_mean
 from fsctl.offline.requests import ViewSpec, view_spec
 from fsctl.online.base import OnlineView
@@ -27,6 +27,7 @@ Doc = dict[str, Any]
 LABELS = {
     "Entity": "entity",
     "FileSource": "source",
+    "SqlSource": "SQL source",
     "FeatureView": "feature view",
     "FeatureService": "feature service",
     "Model": "model",
@@ -86,8 +87,16 @@ class Catalog:
     def view_spec(self, name: str) -> ViewSpec:
         """The engine-neutral spec of a view (source paths resolved against the repo)."""
         view = self.view(name)
-        source = self.get("FileSource", view["source"], "source")
-        return view_spec(view, source, self.join_keys(view), self.project.root)
+        return view_spec(view, self.source(view["source"]), self.join_keys(view), self.project.root, self.sources)
+
+    @property
+    def sources(self) -> dict[str, Doc]:
+        """Name -> canonical dict of every source, FileSource or SqlSource."""
+        return {n: {"name": n, **d} for kind in SOURCE_KINDS for n, d in self._raw.get(kind, {}).items()}
+
+    def source(self, name: str) -> Doc:
+        """The source ``name``, FileSource or SqlSource, or a UsageError naming the closest."""
+        return self.get(source_kind(self._raw, name) or "FileSource", name, "source")
 
     def online_view(self, name: str) -> OnlineView:
         """The view as its online store table sees it."""

@@ -108,7 +108,7 @@ def build_section(
         files: dict[str, str] = {}
         read = graph.upstream(graph.children(g.model(name), g.HAS))
         for node in sorted(read, key=lambda n: n.id):
-            kind = g.YAML_KINDS.get(node.kind)
+            kind = g.yaml_kind(objects, node)
             file = file_of(kind, node.name) if kind else None
             if file is not None:
                 files.setdefault(file, f"{whose} reads {kind} {node.name}")
@@ -247,7 +247,7 @@ def approvals(plan: Plan, current: Mapping[str, Mapping[str, dict[str, Any]]]) -
             if not model.get("owner"):
                 continue
             read = graph.upstream(graph.children(g.model(name), g.HAS))
-            reach = {(g.YAML_KINDS[n.kind], n.name) for n in read if n.kind in g.YAML_KINDS} | {("Model", name)}
+            reach = {(g.yaml_kind(docs, n), n.name) for n in read if n.kind in g.YAML_KINDS} | {("Model", name)}
             hit = sorted(touched & reach, key=_kind_order)
             if hit:
                 ask(model["owner"], hit)

@@ -23,6 +23,7 @@ Doc = dict[str, Any]
 KIND_WORDS = {
     "Entity": "entities",
     "FileSource": "sources",
+    "SqlSource": "sql-sources",
     "FeatureView": "views",
     "FeatureService": "services",
     "Model": "models",

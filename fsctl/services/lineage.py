@@ -229,7 +229,10 @@ def _node(graph: DefinitionGraph, documents: g.Documents, node: Node, protected:
             "protected": alias_name in protected,
         }
     else:
-        owner = documents.get(g.YAML_KINDS[node.kind], {}).get(node.name, {}).get("owner")
+        kind = g.yaml_kind(documents, node) or ""
+        if kind == "SqlSource":
+            attrs["sql"] = True
+        owner = documents.get(kind, {}).get(node.name, {}).get("owner")
         if owner:
             attrs["owner"] = owner
     return LineageNode(node.id, node.kind, node.name, attrs)

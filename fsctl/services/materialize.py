@@ -69,8 +69,8 @@ def data_fingerprint(view: dict[str, Any], objects: Catalog) -> str:
     """What a view's online values are computed from; an apply that keeps it keeps the watermark."""
     from fsctl.definitions.training import view_data_fingerprint
 
-    source = objects.get("FileSource", view["source"], "source")
-    return view_data_fingerprint(view, source, list(objects.join_keys(view)))
+    source = objects.source(view["source"])
+    return view_data_fingerprint(view, source, list(objects.join_keys(view)), sources=objects.sources)
 
 
 def utc(value: datetime) -> datetime:

@@ -136,7 +136,7 @@ class OnlineWriter:
 
 
 def _target(objects: Catalog, name: str, view: Mapping[str, Any]) -> PushTarget:
-    source = objects.get("FileSource", view["source"], "source")
+    source = objects.source(view["source"])
     return PushTarget(
         view=objects.online_view(name),
         timestamp_field=source.get("timestamp_field") or "event_timestamp",
@@ -162,7 +162,7 @@ def _view_targets(objects: Catalog, name: str) -> tuple[PushTarget, ...]:
 
 
 def _source_targets(objects: Catalog, source: str) -> tuple[PushTarget, ...]:
-    objects.get("FileSource", source, "source")  # unknown: an error with a did-you-mean
+    objects.source(source)  # unknown: an error with a did-you-mean
     views = [(name, objects.view(name)) for name in sorted(objects.names("FeatureView"))]
     targets = tuple(
         _target(objects, name, view)

@@ -111,8 +111,7 @@ def check_output(request: PointInTimeRequest, output: Path) -> None:
             f"--output {output} is the entity file: writing the training set there would replace its rows",
             hint="write the training set to another file",
         )
-    for view in request.views:
-        source = view.source
+    for view, source in ((v, s) for v in request.views for s in v.source.files()):
         if source.is_s3:
             continue
         location = Path(source.location)

@@ -12,6 +12,8 @@ Every timestamp is laid out relative to an *anchor*, the moment the data is "as 
     driver 1005         stops reporting after anchor - 61h: its values are past the 2d TTL
     customers 2001-2010 daily, 10 snapshots, from anchor - 10d to anchor - 1d
     entities.csv        labelled entity rows from anchor - 4d1h to the anchor
+    orders.parquet      raw orders of customers 2001-2010 (example_repo only, written by
+                        :func:`write_order_data`): 1-12 a day each, from anchor - 40d to anchor - 1h
 
 No row lies after the anchor. The values do not depend on it (fixed seeds), and the files
 are byte-identical for one anchor (with the same pyarrow). The anchor 2026-01-05T00:00Z
@@ -185,13 +187,61 @@ def write_sample_data(folder: Path, anchor: datetime | None = None) -> list[Path
     return written
 
 
+_ORDER_DAYS = 40
+
+
+def _order_rows(rng: random.Random, anchor: datetime) -> list[dict[str, Any]]:
+    """Raw orders, as an order system writes them: each customer orders 0-9 times a day (some
+    customers more often than others), at random minutes, over the last 40 days."""
+    start = (anchor - timedelta(days=_ORDER_DAYS)).replace(hour=0)
+    rows: list[dict[str, Any]] = []
+    for day in range(_ORDER_DAYS + 1):
+        for index, customer in enumerate(_CUSTOMERS):
+            for _ in range(rng.randint(1, 6 + index % 7)):
+                when = start + timedelta(days=day, minutes=rng.randint(0, 24 * 60 - 1))
+                if when < anchor - _ORDER_DAYS * timedelta(days=1) or when > anchor - timedelta(hours=1):
+                    continue
+                rows.append(
+                    {
+                        "customer_id": customer,
+                        "order_amount": round(rng.lognormvariate(3.0, 0.6), 2),
+                        "order_date": when,
+                    }
+                )
+    rows.sort(key=lambda r: r["order_date"])
+    return [{"order_id": 500_001 + i, **row} for i, row in enumerate(rows)]
+
+
+def write_order_data(folder: Path, anchor: datetime | None = None) -> Path:
+    """Write ``orders.parquet`` (raw orders: ``order_id``, ``customer_id``, ``order_amount``,
+    ``order_date``) into ``folder``, laid out before ``anchor`` as :func:`write_sample_data`
+    does; the example repo's SQL source computes daily features from it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    anchor = default_anchor() if anchor is None else _utc(anchor)
+    schema = pa.schema(
+        [
+            ("order_id", pa.int64()),
+            ("customer_id", pa.int64()),
+            ("order_amount", pa.float64()),
+            ("order_date", pa.timestamp("us", tz="UTC")),
+        ]
+    )
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "orders.parquet"
+    pq.write_table(pa.Table.from_pylist(_order_rows(random.Random(44), anchor), schema=schema), path, compression="snappy")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m fsctl.services.sample_data FOLDER [--anchor TIME]`` (``make example-data``)."""
     import argparse
 
     parser = argparse.ArgumentParser(
         prog="python -m fsctl.services.sample_data",
-        description="Write fsctl's sample data (driver_stats.parquet, customer_profile.parquet, entities.csv).",
+        description="Write fsctl's sample data (driver_stats.parquet, customer_profile.parquet, entities.csv, orders.parquet).",
     )
     parser.add_argument("folder", type=Path, help="where to write the files (created if missing)")
 
@@ -208,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     anchor = default_anchor() if args.anchor is None else _utc(args.anchor)
-    written = write_sample_data(args.folder, anchor)
+    written = [*write_sample_data(args.folder, anchor), write_order_data(args.folder, anchor)]
     names = ", ".join(path.name for path in written)
     print(f"Wrote sample data as of {anchor.strftime('%Y-%m-%dT%H:%M:%SZ')} to {args.folder}: {names}")
     return 0

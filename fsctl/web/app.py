@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-NAV = (("entities", "Entities"), ("sources", "Sources"), ("views", "Feature views"),
+NAV = (("entities", "Entities"), ("sources", "Sources"), ("sql-sources", "SQL sources"), ("views", "Feature views"),
        ("services", "Feature services"), ("models", "Models"), ("history", "History"))
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from fsctl.definitions.sql_query import upstream_names
 from fsctl.errors import UsageError
 from fsctl.services import explore
 from fsctl.services.explore import KIND_WORDS, WORD_KINDS
@@ -119,6 +120,8 @@ def _summary(kind: str, doc: Doc) -> Doc:
         out["join_keys"] = doc.get("join_keys", [])
     elif kind == "FileSource":
         out["path"] = doc.get("path")
+    elif kind == "SqlSource":
+        out["path"] = "SQL over " + ", ".join(upstream_names(doc.get("query", "")))
     elif kind == "FeatureView":
         out.update(entities=doc.get("entities", []), source=doc.get("source"), online=doc.get("online", True),
                    features=len(doc.get("schema", [])))
@@ -150,6 +153,8 @@ def detail(model: ReadModel, word: str, name: str, at: int | None) -> Page:
 
     kind = kind_of(word)
     reg = pinned(model, at)
+    if kind == "FileSource" and name in _objects(reg, "SqlSource"):  # a view links /sources/NAME
+        kind, word = "SqlSource", "sql-sources"
     _require(reg, kind, name)
     state = model.state() if (model.state is not None and reg.current and kind == "FeatureView") else None
     lookouts = model.lookouts if reg.current else None
@@ -184,8 +189,10 @@ def detail(model: ReadModel, word: str, name: str, at: int | None) -> Page:
         data["models"] = _bound_models(objects, name)
     elif kind == "Model":
         data.update(_model_page(found.document, found.context))
-    elif kind in ("Entity", "FileSource"):
+    elif kind in ("Entity", "FileSource", "SqlSource"):
         key = "entities" if kind == "Entity" else "source"
+        if kind == "SqlSource":
+            data["upstreams"] = upstream_names(found.document.get("query", ""))
         data["views"] = sorted(
             v for v, doc in _objects(reg, "FeatureView").items()
             if (name in doc.get("entities", []) if key == "entities" else doc.get("source") == name)

@@ -190,6 +190,24 @@ aliases: {Shadow: 1}
 VEHICLE_IN_PRODUCTION = VEHICLE.replace("aliases: {Shadow: 1}", "aliases: {Production: 1}")
 
 
+# A SQL source over driver_stats_source, a view on it, read by the Production version's service.
+SQL_SOURCE = """\
+kind: SqlSource
+name: driver_conv_sql
+query: |
+  SELECT driver_id, event_timestamp, avg(conv_rate) AS conv_rate_avg
+  FROM {{ source('driver_stats_source') }}
+  GROUP BY ALL
+---
+kind: FeatureView
+name: driver_conv_avg
+entities: [driver]
+source: driver_conv_sql
+schema:
+  - {name: conv_rate_avg, dtype: float64}
+"""
+
+
 def views(*docs: str) -> str:
     return "---\n".join(docs)
 
@@ -210,6 +228,17 @@ def edit(text: str, old: str, new: str) -> str:
     """``text`` with ``old`` replaced once; fails loudly if ``old`` is not there."""
     assert text.count(old) == 1, f"{old!r} must occur exactly once"
     return text.replace(old, new)
+
+
+WITH_SQL = {
+    **BASE,
+    "sql.yaml": SQL_SOURCE,
+    "services.yaml": edit(
+        SERVICES,
+        "  - driver_hourly_stats\n  - {view: customer_profile, features: [current_balance]}\n",
+        "  - driver_hourly_stats\n  - {view: customer_profile, features: [current_balance]}\n  - driver_conv_avg\n",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -394,6 +423,29 @@ CASES: dict[str, Case] = {
         "a source moves under views that a Production model version reads: blocked, with the chain to Production",
         before=BASE,
         after={**BASE, "sources.yaml": edit(SOURCES, "path: data/driver_stats.parquet", "path: data/driver_stats_v2.parquet")},
+        blocked=True,
+    ),
+    "sql_source_added": Case(
+        "a SQL source and a view on it added (the service of the Production version gains the view)",
+        before=BASE,
+        after=WITH_SQL,
+    ),
+    "sql_source_query_changed_blocked": Case(
+        "a SQL source's query changes under a view a Production version reads: a data change, blocked",
+        before=WITH_SQL,
+        after={**WITH_SQL, "sql.yaml": edit(SQL_SOURCE, "avg(conv_rate)", "max(conv_rate)")},
+        blocked=True,
+    ),
+    "sql_source_reindented": Case(
+        "a SQL source's query re-indented: whitespace is not a change",
+        before=WITH_SQL,
+        after={**WITH_SQL, "sql.yaml": edit(SQL_SOURCE, "  GROUP BY ALL\n", "        GROUP   BY ALL\n")},
+        changes=False,
+    ),
+    "sql_source_upstream_moved": Case(
+        "the source a SQL source reads moves: what reads the SQL source is reached through it",
+        before=WITH_SQL,
+        after={**WITH_SQL, "sources.yaml": edit(SOURCES, "path: data/driver_stats.parquet", "path: data/driver_stats_v2.parquet")},
         blocked=True,
     ),
     "service_feature_removed_protected": Case(
@@ -716,7 +768,7 @@ def test_plan_json_follows_the_design_shape(name: str, planned_repo, cli) -> Non
     assert bool(doc["blocked"]) == case.blocked
     for change in doc["changes"]:
         assert {"kind", "name", "action", "fields", "breaking", "reasons"} <= set(change)
-        assert change["kind"] in ("Entity", "FileSource", "FeatureView", "FeatureService", "Model")
+        assert change["kind"] in ("Entity", "FileSource", "SqlSource", "FeatureView", "FeatureService", "Model")
         assert change["action"] in ("add", "update", "delete")
         assert isinstance(change["breaking"], bool)
         if change["breaking"]:

@@ -13,7 +13,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fsctl.services.sample_data import write_sample_data
+from fsctl.services.sample_data import write_order_data, write_sample_data
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example_repo"
 ANCHOR = datetime(2026, 1, 5, tzinfo=timezone.utc)
@@ -23,4 +23,5 @@ GENERATED = ("data", "__pycache__")  # data/ holds only what make example-data, 
 def copy_example_repo(target: Path) -> Path:
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(*GENERATED))
     write_sample_data(target / "data", ANCHOR)
+    write_order_data(target / "data", ANCHOR)
     return target

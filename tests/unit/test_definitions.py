@@ -57,7 +57,7 @@ def test_public_api_is_explicit() -> None:
 
 
 def test_kinds_are_the_yaml_kinds() -> None:
-    assert set(KINDS) == {"Entity", "FileSource", "FeatureView", "FeatureService", "Model"}
+    assert set(KINDS) == {"Entity", "FileSource", "SqlSource", "FeatureView", "FeatureService", "Model"}
 
 
 # --- errors name the file and line of the call --------------------------------------------
@@ -170,7 +170,7 @@ def test_file_source_defaults_and_format() -> None:
         {},
     )
     assert FileSource(name="src", path="x.csv", format="csv").format == "csv"
-    with pytest.raises(DefinitionError, match="parquet or csv"):
+    with pytest.raises(DefinitionError, match="parquet, csv or delta"):
         FileSource(name="src", path="x.json", format="json")
     with pytest.raises(DefinitionError):
         FileSource(name="src", path="")

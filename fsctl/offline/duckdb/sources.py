@@ -1,5 +1,6 @@
 """Reading a source (a :class:`~fsctl.offline.requests.SourceSpec`) in DuckDB: where its files are, what columns they have, and the
 SQL that turns them into join keys, a UTC event time, a created time and features.
+SQL sources and Delta tables are opened by :mod:`fsctl.offline.duckdb.sql_sources`.
 
 Local files are read by DuckDB itself (``read_parquet`` / ``read_csv``; a file, a
 directory or a glob). Files on S3 are opened as a pyarrow dataset on pyarrow's S3
@@ -181,7 +182,16 @@ def open_source(con: Any, source: SourceSpec, name: str) -> SourceTable:
     """Make ``source`` selectable in ``con`` and read its columns (no rows are read)."""
     import duckdb
 
-    if source.is_s3:
+    if source.is_sql or source.format == "delta":
+        from fsctl.offline.duckdb.sql_sources import open_delta, open_sql
+
+        location = source.location
+        if source.is_sql:
+            from_sql = open_sql(con, source, name)
+        else:
+            open_delta(con, source, name)
+            from_sql = quote(name)
+    elif source.is_s3:
         _open_s3(con, source, name)
         location, from_sql = source.location, quote(name)
     else:
