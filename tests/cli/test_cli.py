@@ -53,7 +53,7 @@ def test_example_repo_round_trip(fsctl, example_repo):
     assert fsctl("validate", *repo).returncode == 0
     planned = fsctl("plan", "--detailed-exitcode", *repo)
     assert planned.returncode == 2, planned.stderr
-    assert "12 to add" in planned.stdout
+    assert "14 to add" in planned.stdout
     applied = fsctl("apply", "--yes", *repo)
     assert applied.returncode == 0, applied.stderr
     assert "version 0 -> 1" in applied.stdout

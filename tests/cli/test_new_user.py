@@ -47,7 +47,7 @@ def test_registry_diff_shows_changes_between_versions_not_a_plan(example_repo: P
     result = run_fsctl("registry", "diff", "0", "1", "--repo", str(example_repo))
     first = result.stdout.splitlines()[0]
     assert first.startswith("Changes in project driver_ranking from registry version 0 to 1")
-    assert "Plan for project" not in result.stdout and "Changes: 12 to add" in result.stdout
+    assert "Plan for project" not in result.stdout and "Changes: 14 to add" in result.stdout
     same = run_fsctl("registry", "diff", "1", "1", "--repo", str(example_repo))
     assert "No changes between versions 1 and 1." in same.stdout
     as_json = run_fsctl("registry", "diff", "0", "1", "--format", "json", "--repo", str(example_repo))
