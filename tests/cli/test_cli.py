@@ -235,7 +235,7 @@ def test_teardown(fsctl, example_repo):
     assert fsctl("apply", "--yes", *repo).returncode == 0
     assert fsctl("teardown", *repo).returncode == 1  # no terminal, no --yes
     torn = fsctl("teardown", "--yes", *repo)
-    assert torn.returncode == 0 and "9 deleted" in torn.stdout
+    assert torn.returncode == 0 and "14 deleted" in torn.stdout
     assert json.loads(fsctl("list", "views", "--format", "json", *repo).stdout) == []
     assert len(json.loads(fsctl("registry", "history", "--format", "json", *repo).stdout)) == 2
 
