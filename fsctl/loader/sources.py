@@ -174,7 +174,8 @@ def check_sources(
                         f"add the column, or map a column to it with field_mapping in '{view_source.name}'",
                     )
                 )
-        where = "inputs" if view.aggregations else "schema"  # what an aggregation view reads: its inputs
+        # What an aggregation view reads from its source: its inputs (issue 17).
+        where, what = ("inputs", "input column") if view.aggregations else ("schema", "feature")
         for read in view.read_columns:
             feature = read.name
             column = view_source.column_for(feature)
@@ -183,7 +184,7 @@ def check_sources(
                 problems.append(
                     problem_at(
                         view,
-                        f"feature '{feature}' needs column '{column}'{mapped}, which {_where(view_source)} "
+                        f"{what} '{feature}' needs column '{column}'{mapped}, which {_where(view_source)} "
                         f"does not have {_columns_hint(cols)}",
                         f"{where}.{feature}",
                         f"rename it to a column the source has, or map one with field_mapping in '{view_source.name}'",
@@ -196,7 +197,7 @@ def check_sources(
                 problems.append(
                     problem_at(
                         view,
-                        f"feature '{feature}' is declared {declared} but column '{column}' of "
+                        f"{what} '{feature}' is declared {declared} but column '{column}' of "
                         f"{_where(view_source)} is {actual}",
                         f"{where}.{feature}.dtype",
                         "declare the dtype the data has, or cast the column in the source",

@@ -193,3 +193,30 @@ def test_the_data_fingerprint_follows_the_aggregations() -> None:
     assert fp(_changed(description="total")) == base
     # a service snapshot over other features is not changed by this one
     assert fp(_changed(window="8d"), ["orders_1d"]) == fp(agg_view(), ["orders_1d"])
+
+
+def test_inputs_are_checked_against_the_source_columns(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "data").mkdir()
+    pq.write_table(
+        pa.table({"customer_id": [1], "event_timestamp": pa.array([0], pa.timestamp("us")), "amount": [1.5]}),
+        tmp_path / "data/orders.parquet",
+    )
+    (tmp_path / "fsctl.yaml").write_text("project: p\nregistry: data/registry.json\n")
+    (tmp_path / "defs.yaml").write_text(
+        "kind: Entity\nname: customer\njoin_keys: [customer_id]\n---\n"
+        "kind: FileSource\nname: orders\npath: data/orders.parquet\n---\n"
+        "kind: FeatureView\nname: v\nentities: [customer]\nsource: orders\n"
+        "inputs: [{name: amount, dtype: int64}, {name: qty, dtype: int64}]\n"
+        "aggregations:\n  - {column: amount, function: sum, window: 7d, name: a}\n"
+        "  - {column: qty, function: sum, window: 7d, name: q}\n"
+    )
+    from fsctl.errors import FsctlError
+
+    with pytest.raises(FsctlError) as info:
+        load_repo(tmp_path)
+    text = str(info.value)
+    assert "field 'inputs.amount.dtype': input column 'amount' is declared int64 but column 'amount'" in text
+    assert "field 'inputs.qty': input column 'qty' needs column 'qty'" in text
