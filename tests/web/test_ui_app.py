@@ -101,3 +101,15 @@ def test_the_live_registry_rereads_at_most_every_interval(repo: Path) -> None:
         now[0] = 2.1
         assert live.current() is first and len(calls) == 2  # same version: same snapshot kept
         assert live.at(1) is first
+
+
+def test_an_aggregation_view_has_its_pages(client: TestClient) -> None:
+    """A view with time-window aggregations (example_repo/customer_aggregates.yaml): its page,
+    its JSON (with the aggregations) and its statistics (of its input columns) all render."""
+    for path in ("/views/customer_order_windows", "/views/customer_order_windows/stats"):
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text[:500])
+    document = client.get("/api/views/customer_order_windows").json()["document"]
+    assert [a["name"] for a in document["aggregations"]][:2] == ["orders_7d", "orders_30d"]
+    stats = client.get("/views/customer_order_windows/stats").text
+    assert "order_amount" in stats
