@@ -235,3 +235,40 @@ def test_composite_string_keys_and_field_mapping() -> None:
         )
         got = [(r["total"], r["v__n"]) for r in DuckDBEngine().historical(request).to_arrow().to_pylist()]
     assert got == [(3.5, 2), (None, 0), (None, 0), (None, 0)]
+
+
+def test_an_aggregation_view_and_a_plain_view_in_one_request() -> None:
+    """Both kinds in one retrieval: the plain view's ASOF join and the aggregation's window
+    pass come out on the same entity rows, in input order, with extra columns kept."""
+    rows = [
+        {"k": 1, "t": BASE_US, "c": None, "x": 1.5, "n": 1, "s": "a"},
+        {"k": 1, "t": BASE_US + HALF_HOUR, "c": None, "x": 2.0, "n": 2, "s": "b"},
+        {"k": 2, "t": BASE_US, "c": None, "x": None, "n": 3, "s": "c"},
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        source = _source(Path(folder), rows)
+        aggregated = _view(source, 0, [("x", "sum", 3600), ("n", "count", 3600)])
+        plain = ViewSpec("plain", source, ("k",), (FeatureSpec("s", "string"),))
+        probes = [(2, BASE_US + 1), (1, BASE_US + HALF_HOUR), (1, BASE_US - 1)]
+        entities = pa.table(
+            {
+                "label": pa.array([10, 20, 30], pa.int64()),
+                "k": pa.array([k for k, _ in probes], pa.int64()),
+                "event_timestamp": pa.array([_time(t) for _, t in probes], pa.timestamp("us", tz="UTC")),
+            }
+        )
+        request = PointInTimeRequest(
+            EntityInput("the entity rows", frame=entities),
+            (plain, aggregated),
+            (
+                FeatureRef("plain", "s", "s"),
+                FeatureRef("agg", "x_sum_3600", "x_sum"),
+                FeatureRef("agg", "n_count_3600", "n_count"),
+            ),
+        )
+        got = DuckDBEngine().historical(request).to_arrow().to_pylist()
+    assert [(r["label"], r["k"], r["s"], r["x_sum"], r["n_count"]) for r in got] == [
+        (10, 2, "c", None, 1),
+        (20, 1, "b", 3.5, 2),
+        (30, 1, None, None, 0),
+    ]
