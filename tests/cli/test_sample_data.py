@@ -130,7 +130,7 @@ def test_the_demos_data_step_twice_gives_identical_files_for_one_anchor(tmp_path
         (tmp_path / run).mkdir()
         ok(run_demo_command([*step, "--anchor", "2026-11-30T17:00:00Z"], tmp_path / run))
     written = sorted(p.relative_to(tmp_path / "first") for p in (tmp_path / "first").rglob("*") if p.is_file())
-    assert [p.name for p in written] == ["customer_profile.parquet", "driver_stats.parquet", "entities.csv"]
+    assert [p.name for p in written] == ["customer_profile.parquet", "driver_stats.parquet", "entities.csv", "orders.parquet"]
     for path in written:
         assert (tmp_path / "first" / path).read_bytes() == (tmp_path / "second" / path).read_bytes(), path
 
@@ -159,7 +159,7 @@ def test_an_example_repo_without_its_data_says_how_to_get_it(tmp_path: Path) -> 
     result = run_fsctl("validate", "--repo", str(clone))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     problems = [line for line in result.stderr.splitlines() if "no file matches" in line]
-    assert len(problems) == 2, result.stderr
+    assert len(problems) == 3, result.stderr
     for line in problems:
         assert "(relative to the repo; there is no folder data/)" in line
         assert "generate or copy the data there first, or fix the path; README.md may say how to get the data" in line

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from fsctl.services.sample_data import default_anchor, write_sample_data
+from fsctl.services.sample_data import default_anchor, write_order_data, write_sample_data
 from tests.cli.conftest import run_fsctl
 from tests.support.online_ports import apply_repo
 
@@ -59,6 +59,7 @@ def status_json(repo: Path, code: int, *args: str) -> dict[str, Any]:
 def set_freshness(repo: Path, drivers: str, customers: str) -> None:
     edit(repo / "driver_stats.py", "    ttl=timedelta(days=2),\n", f"    ttl=timedelta(days=2),\n    freshness={drivers!r},\n")
     edit(repo / "customer.yaml", "online: true\n", f"online: true\nfreshness: {customers}\n")
+    edit(repo / "orders.yaml", "online: true\n", f"online: true\nfreshness: {customers}\n")
 
 
 @pytest.fixture
@@ -69,10 +70,10 @@ def anchor() -> datetime:
 @pytest.fixture
 def repo(example_repo: Path, anchor: datetime) -> Path:
     """The example repo with data as of the current hour, views fresh within 2 days, applied;
-    only its two original online views (the order views are not what these tests are about)."""
-    for extra in ("orders.yaml", "customer_aggregates.yaml"):
-        (example_repo / extra).unlink(missing_ok=True)
+    without its time-window aggregation views (not what these tests are about)."""
+    (example_repo / "customer_aggregates.yaml").unlink()
     write_sample_data(example_repo / "data", anchor)
+    write_order_data(example_repo / "data", anchor)
     set_freshness(example_repo, "2d", "2d")
     apply_repo(example_repo)
     return example_repo
@@ -80,10 +81,10 @@ def repo(example_repo: Path, anchor: datetime) -> Path:
 
 def test_views_never_materialized_fail_and_say_what_to_run(repo: Path) -> None:
     text = expect(fsctl_in(repo, "status"), 1).stdout
-    assert text.count("NEVER RAN") == 2
+    assert text.count("NEVER RAN") == 3
     assert "problem: it was never materialized into the online store sqlite:data/online.db" in text
     assert "fix: run `fsctl materialize-incremental " in text and "--views customer_profile`" in text
-    assert "2 of 2 views need attention: customer_profile, driver_hourly_stats (exit 1)." in text
+    assert "3 of 3 views need attention: customer_order_days, customer_profile, driver_hourly_stats (exit 1)." in text
 
     views = status_json(repo, 1)
     for view in views.values():
@@ -103,7 +104,7 @@ def test_views_never_materialized_fail_and_say_what_to_run(repo: Path) -> None:
 def test_fresh_views_pass(repo: Path, anchor: datetime) -> None:
     expect(fsctl_in(repo, "materialize-incremental", iso(datetime.now(UTC))), 0)
     text = expect(fsctl_in(repo, "status"), 0).stdout
-    assert "All 2 views are fine." in text and "problem" not in text
+    assert "All 3 views are fine." in text and "problem" not in text
     views = status_json(repo, 0)
     drivers = views["driver_hourly_stats"]
     assert DESIGN_KEYS <= set(drivers)
@@ -121,7 +122,7 @@ def test_stale_views_name_a_command_that_fixes_them(repo: Path, anchor: datetime
     # Load an old window only: the online data is 3 days old, the source has newer rows.
     expect(fsctl_in(repo, "materialize", iso(anchor - timedelta(days=5)), iso(anchor - timedelta(days=3))), 0)
     text = expect(fsctl_in(repo, "status"), 1).stdout
-    assert text.count("STALE") == 2
+    assert text.count("STALE") == 3
     assert "problem: stale: its newest online event, " in text and "over its freshness 2d" in text
     views = status_json(repo, 1)
     drivers = views["driver_hourly_stats"]
@@ -151,7 +152,7 @@ def test_a_failed_run_fails_until_a_run_succeeds(repo: Path) -> None:
     assert "problem: its last run failed at " in text and "(2 failures in a row, last success " in text
     assert "cannot read source 'driver_stats_source'" in text
     assert "fix: fix the cause, then run `fsctl materialize-incremental " in text
-    assert "1 of 2 views need attention: driver_hourly_stats (exit 1)." in text
+    assert "1 of 3 views need attention: driver_hourly_stats (exit 1)." in text
     views = status_json(repo, 1)
     drivers = views["driver_hourly_stats"]
     assert drivers["last_run"]["status"] == "failed" and "cannot read source" in drivers["last_run"]["error"]
@@ -191,7 +192,7 @@ def test_a_run_that_wrote_nothing_while_its_window_has_rows_is_a_warning(repo: P
     )
     fix = f"fsctl materialize {iso(first)} {iso(second)} --views driver_hourly_stats"
     assert f"fix: run `{fix}`" in text
-    assert "All 2 views are fine; warnings for driver_hourly_stats." in text
+    assert "All 3 views are fine; warnings for driver_hourly_stats." in text
     drivers = status_json(repo, 0)["driver_hourly_stats"]
     assert [f["code"] for f in drivers["findings"]] == ["zero-rows"] and drivers["problems"] == []
 

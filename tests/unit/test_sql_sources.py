@@ -197,3 +197,32 @@ def test_the_data_fingerprint_follows_the_query_and_its_upstreams() -> None:
     plain = view_data_fingerprint(view, orders, ["customer_id"])
     assert view_data_fingerprint(view, {**orders, "version": None}, ["customer_id"]) == plain
     assert view_data_fingerprint(view, {**orders, "format": "delta", "version": 1}, ["customer_id"]) != plain
+
+
+def test_a_query_over_an_s3_source_is_left_unchecked_with_a_warning(make_repo: MakeRepo) -> None:
+    files = repo_files()
+    files["defs.yaml"] = files["defs.yaml"].replace("path: data/orders.parquet", "path: s3://bucket/orders.parquet")
+    repo = load_repo(make_repo(files, data=False))
+    messages = [(w.kind, w.name, w.field, w.message) for w in repo.warnings]
+    assert (
+        "SqlSource", "daily", "query",
+        "the query is not checked here: it reads source 'orders' at s3://bucket/orders.parquet, whose schema is not "
+        "read here (not a local path)",
+    ) in messages  # fmt: skip
+    assert "daily" not in repo.source_columns
+
+
+def test_plan_classification_of_source_changes() -> None:
+    from fsctl.diff.compare import compare
+
+    sql = {"kind": "SqlSource", "name": "daily", "query": QUERY, "timestamp_field": "event_timestamp"}
+    assert compare("SqlSource", sql, {**sql, "query": "  " + QUERY.replace(" ", "   ")}) == []
+    [change] = compare("SqlSource", sql, {**sql, "query": QUERY.replace("sum(", "max(")})
+    assert (change.path, change.impact, change.reason) == (
+        "query", "breaking", "query changed: views on this source read other data",
+    )  # fmt: skip
+    delta = {"kind": "FileSource", "name": "t", "path": "data/t", "format": "delta"}
+    [pinned] = compare("FileSource", delta, {**delta, "version": 3})
+    assert (pinned.impact, pinned.reason) == (
+        "breaking", "Delta table pin changed from latest to version 3: views on it read another version",
+    )  # fmt: skip

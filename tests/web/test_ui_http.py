@@ -199,6 +199,18 @@ def test_user_strings_are_escaped(client: httpx.Client) -> None:
     assert client.get("/api/entities/evil_entity").json()["document"]["description"] == PAYLOAD_SCRIPT
 
 
+def test_a_sql_source_page_shows_its_query_and_what_it_reads(client: httpx.Client) -> None:
+    view = client.get("/views/customer_order_days").text
+    assert 'href="/sources/customer_daily_orders"' in view
+    page = client.get("/sources/customer_daily_orders")  # a view links its source by the one word
+    assert page.status_code == 200
+    assert "FROM {{ source(&#39;orders&#39;) }}" in page.text and 'href="/sources/orders"' in page.text
+    assert 'href="/views/customer_order_days"' in page.text and "rights" in page.text
+    assert client.get("/sql-sources/customer_daily_orders").status_code == 200
+    listed = client.get("/api/sql-sources").json()
+    assert [o["name"] for o in listed["objects"]] == ["customer_daily_orders"]
+
+
 def test_search_qualifiers(client: httpx.Client) -> None:
     def names(q: str) -> list[tuple[str, str]]:
         return [(r["kind"], r["name"]) for r in client.get("/api/search", params={"q": q}).json()["results"]]
