@@ -251,10 +251,10 @@ def _dependents(current: Objects, desired: Objects, graph: DefinitionGraph, chan
     kind, name = change.kind, change.name
     if kind == "Entity" or kind in g.SOURCE_KINDS:
         node = g.object_node(kind, name)
-        readers = [n.name for n in graph.downstream([node]) if n.kind == "source"] if kind != "Entity" else []
         if kind == "Entity":
-            views = [n.name for n in graph.children(node, g.KEYS)]
-        else:
+            readers, views = [], [n.name for n in graph.children(node, g.KEYS)]
+        else:  # the SQL sources that read it, and the views on it or on them
+            readers = [n.name for n in graph.downstream([node]) if n.kind == "source"]
             views = [n.name for n in graph.fed_views(node)]
         out = [f"SqlSource {s}" for s in readers] + [f"FeatureView {v}" for v in views]
         for v in views:

@@ -33,6 +33,12 @@ from the registry as it stands, shows no change for it, and the next apply that 
 something writes it. The Model keys added by issue 12 (``traffic``; a version's ``tags``,
 ``metrics``, ``signature``, ``archived``) are absent while unset.
 
+Issue 17 added the kind ``objects.SqlSource`` (``query``, ``timestamp_field``,
+``created_timestamp_field``) and a FileSource's ``version`` / ``timestamp`` (Delta pins, absent
+while unset): added keys, so the format stays 1 and a registry without them reads as before.
+An older fsctl does not know the kind: it cannot serve views on a SQL source, and its apply
+would leave SQL sources out, so a team upgrades every fsctl before applying one.
+
 What counts as a breaking change to this format: removing or renaming a key,
 changing a value's type or meaning. Adding keys is not breaking; readers ignore
 unknown keys. A breaking change bumps ``FORMAT_VERSION``; this fsctl refuses to

@@ -33,6 +33,7 @@ from fsctl.results.lineage import Lineage, LineageEdge, LineageNode
 # Columns left to right; a column is drawn only when it has nodes.
 COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Entities and sources", ("entity", "source")),
+    ("SQL sources", ("sql_source",)),  # a source node whose attrs say sql: it reads the sources left of it
     ("Views", ("view",)),
     ("Features", ("feature",)),
     ("Services", ("service",)),
@@ -42,6 +43,11 @@ COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 _COLUMN_OF = {kind: i for i, (_, kinds) in enumerate(COLUMNS) for kind in kinds}
 _OTHER = len(COLUMNS)  # a kind this module does not know yet: a last column
+
+
+def _column(node: LineageNode) -> int:
+    kind = "sql_source" if node.kind == "source" and node.attrs.get("sql") else node.kind
+    return _COLUMN_OF.get(kind, _OTHER)
 
 PLURALS = {"entity": "entities", "alias": "aliases"}  # kind -> the word for several; else + "s"
 
@@ -167,7 +173,7 @@ def _order(nodes: Iterable[LineageNode], edges: list[LineageEdge]) -> list[list[
     kind and name) to start with, then barycenter sweeps, left to right and back."""
     by_column: dict[int, list[LineageNode]] = {}
     for node in nodes:
-        by_column.setdefault(_COLUMN_OF.get(node.kind, _OTHER), []).append(node)
+        by_column.setdefault(_column(node), []).append(node)
     columns = [by_column[i] for i in sorted(by_column)]
     column_of = {n.id: i for i, column in enumerate(columns) for n in column}
     before: dict[str, list[str]] = {}
@@ -209,7 +215,7 @@ def _place(columns: list[list[LineageNode]]) -> tuple[dict[str, _Box], float, fl
         span = len(column) * NODE_HEIGHT + (len(column) - 1) * ROW_GAP
         y = MARGIN + HEADER + (body - span) / 2
         for node in column:
-            boxes[node.id] = _Box(node, _COLUMN_OF.get(node.kind, _OTHER), x, y, width)
+            boxes[node.id] = _Box(node, _column(node), x, y, width)
             y += NODE_HEIGHT + ROW_GAP
         x += width + (COLUMN_GAP if index < len(columns) - 1 else 0)
     return boxes, max(x + MARGIN, MIN_WIDTH + 2 * MARGIN), MARGIN + HEADER + body + MARGIN

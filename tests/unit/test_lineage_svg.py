@@ -256,3 +256,12 @@ def test_the_render_table_and_the_cli_format() -> None:
     result = build_lineage(_repo(), "churn")
     assert render(result, "svg") == lineage_svg(result)
     assert "svg" in LINEAGE_FORMATS
+
+
+def test_sql_sources_get_a_column_between_sources_and_views() -> None:
+    nodes = [node("view", "daily_orders"), node("source", "orders"), node("source", "daily", sql=True)]
+    edges = [("source:orders", "source:daily"), ("source:daily", "view:daily_orders")]
+    root = parse(lineage_svg(lineage_of(nodes, edges)))
+    assert x_of(root, "source:orders") < x_of(root, "source:daily") < x_of(root, "view:daily_orders")
+    assert "SQL sources" in [t.text for t in root.findall(f"{NS}text")]
+    assert links(root)["source:daily"].get("href") == "/sources/daily"  # the UI shows it as a SQL source

@@ -226,3 +226,18 @@ def test_plan_classification_of_source_changes() -> None:
     assert (pinned.impact, pinned.reason) == (
         "breaking", "Delta table pin changed from latest to version 3: views on it read another version",
     )  # fmt: skip
+
+
+def test_a_delta_source_without_deltalake_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from fsctl.errors import UsageError
+    from fsctl.offline.delta import open_table
+
+    monkeypatch.setitem(sys.modules, "deltalake", None)  # import deltalake raises ImportError
+    with pytest.raises(UsageError) as excinfo:
+        open_table("stats", "/nowhere")
+    assert excinfo.value.message == (
+        "source 'stats' is a Delta table (format: delta), and the deltalake package is not installed"
+    )
+    assert excinfo.value.hint == "install fsctl with the delta extra: pip install 'fsctl[delta]'"
