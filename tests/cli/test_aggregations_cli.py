@@ -1,6 +1,7 @@
 """A view with time-window aggregations, end to end as real processes: the training set has
 the aggregates as of each entity time aligned down to the slide; materialize writes them as
-of the window END (aligned down) and `fsctl online` returns them with that as-of time; a
+of the window END (aligned down) and `fsctl online` and the feature server return them with
+that as-of time; a
 later run moves the as-of time and rewrites keys whose windows emptied (count 0, nulls);
 `stats`, `check` and `status` work on the view's source rows, `describe` shows how each
 feature is computed; pushing rows to it is refused.
@@ -198,3 +199,26 @@ def test_pushing_rows_to_an_aggregation_view_is_refused(repo: Path) -> None:
         with pytest.raises(UsageError) as info:
             writer.write("customer_orders", rows)
     assert "computes its features over time windows" in info.value.message
+
+
+def test_the_feature_server_returns_the_values_with_their_as_of_time(repo: Path) -> None:
+    import httpx
+
+    from tests.support.server import start_server
+
+    ok("materialize-incremental", h(0.75).isoformat(), root=repo)
+    server = start_server(repo)
+    try:
+        response = httpx.post(
+            f"{server.url}/get-online-features",
+            json={"features": ["customer_orders:orders_1d", "customer_orders:last_amount"], "entities": {"customer_id": [1, 3]}},
+            timeout=10,
+        )
+    finally:
+        server.stop()
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    expected = reference(1, h(0.75))
+    assert [r["values"][0] for r in results[1:]] == [expected["orders_1d"], expected["last_amount"]]
+    assert {r["event_timestamps"][0] for r in results[1:]} == {"2025-06-01T00:00:00Z"}  # the as-of time
+    assert [r["statuses"][1] for r in results[1:]] == ["NOT_FOUND", "NOT_FOUND"]  # no rows: nothing written
