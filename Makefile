@@ -72,6 +72,8 @@ demo: $(BIN)/.installed
 	$(FSCTL) materialize-incremental $(call utc_days_ago,0) $(DEMO)
 	@echo "# yesterday's orders of customer 2001, computed from the raw orders by the SQL source customer_daily_orders"
 	$(FSCTL) online $(DEMO) --features customer_order_days:daily_orders,customer_order_days:daily_amount --entity customer_id=2001
+	@echo "# customer 2001's orders over the last 7 and 30 days, as of the hour (time-window aggregations of the raw orders)"
+	$(FSCTL) online $(DEMO) --features customer_order_windows:orders_7d,customer_order_windows:amount_sum_30d,customer_active_days:order_days_30d --entity customer_id=2001
 	@echo "# driver 1005 stopped reporting 2.5 days ago: its newest values are older than the view's 2d TTL"
 	$(FSCTL) online $(DEMO) --features driver_hourly_stats:conv_rate,driver_hourly_stats:avg_daily_trips --entity driver_id=1005
 	$(FSCTL) online $(DEMO) --service driver_activity_v1 --entity driver_id=1001 --entity customer_id=2001
@@ -100,6 +102,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_retrieval.py --sizes 1000000:100000 10000000:1000000
 	$(BIN)/python benchmarks/bench_materialize.py --sizes 1000000 10000000
 	$(BIN)/python benchmarks/bench_stats.py --rows 10000000
+	$(BIN)/python benchmarks/bench_aggregations.py --sizes 1000000:100000 10000000:1000000
 	$(BIN)/python benchmarks/bench_process.py --sizes 1000000:100000 10000000:1000000 --wait-idle 30
 	$(BIN)/python benchmarks/bench_online_sql.py --rows 1000000
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from fsctl.version import __version__
 
 __all__ = [
+    "Aggregation",
     "Entity",
     "FeatureService",
     "FeatureStore",
@@ -25,6 +26,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from fsctl.definitions import (
+        Aggregation,
         Entity,
         FeatureService,
         FeatureView,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from fsctl.feature_store import FeatureStore
 
 _LAZY = {
+    "Aggregation": "fsctl.definitions",
     "Entity": "fsctl.definitions",
     "FeatureService": "fsctl.definitions",
     "FeatureView": "fsctl.definitions",

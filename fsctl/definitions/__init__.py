@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from fsctl.definitions.aggregation import Aggregation
     from fsctl.definitions.base import FsctlObject, Origin, StrictModel
     from fsctl.definitions.entity import Entity
     from fsctl.definitions.graph import join_keys
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from fsctl.definitions.view import Check, FeatureSelection, FeatureView, Field, RowChecks
 
 _LAZY = {
+    "Aggregation": "aggregation",
     "FsctlObject": "base",
     "Origin": "base",
     "StrictModel": "base",
@@ -49,6 +51,7 @@ _LAZY = {
 __all__ = [
     "KINDS",
     "KIND_ORDER",
+    "Aggregation",
     "Check",
     "Entity",
     "FeatureSelection",

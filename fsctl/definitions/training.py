@@ -131,7 +131,16 @@ def view_data_fingerprint(
     and its upstreams, found in ``sources``) and the dtypes of ``features`` (default: its
     whole schema, which materialization's watermarks use)."""
     schema = [[f["name"], f["dtype"]] for f in view["schema"] if features is None or f["name"] in features]
-    return fingerprint({"keys": keys, "schema": schema, "source": source_data(source, sources or {})})
+    data: dict[str, Any] = {"keys": keys, "schema": schema, "source": source_data(source, sources or {})}
+    if view.get("aggregations"):  # computed values: how they are computed is their data too
+        inputs = {f["name"]: f["dtype"] for f in view.get("inputs") or ()}
+        data["aggregations"] = [
+            [a["name"], a["column"], inputs.get(a["column"]), a["function"], a["window"]]
+            for a in view["aggregations"]
+            if features is None or a["name"] in features
+        ]
+        data["slide"] = view.get("slide") or 0
+    return fingerprint(data)
 
 
 def take_snapshot(documents: Mapping[str, Mapping[str, dict[str, Any]]], service_name: str, registry_version: int) -> dict[str, Any] | None:

@@ -26,13 +26,14 @@ import math
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field as PydanticField
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
+from fsctl.definitions.aggregation import Aggregation, check_aggregations
 from fsctl.definitions.base import FsctlObject, StrictModel, ref
 from fsctl.definitions.fields import Dtype, Duration, FeatureName, Name
 from fsctl.definitions.graph import join_keys
 
-__all__ = ["CHECK_POLICIES", "Check", "FeatureSelection", "FeatureView", "Field", "RowChecks", "join_keys"]
+__all__ = ["CHECK_POLICIES", "Aggregation", "Check", "FeatureSelection", "FeatureView", "Field", "RowChecks", "join_keys"]
 
 CHECK_POLICIES = ("reject", "warn")  # the first is the default
 
@@ -120,7 +121,12 @@ class FeatureView(FsctlObject):
     checks: dict[str, Check] = PydanticField(default_factory=dict)
     row_checks: RowChecks | None = None
     check_policy: Literal["reject", "warn"] = "reject"
-    schema_: list[Field] = PydanticField(alias="schema", min_length=1)
+    schema_: list[Field] = PydanticField(alias="schema", default_factory=list)
+    # Time-window aggregations (issue 17, :mod:`fsctl.definitions.aggregation`): the source
+    # columns they read, the granularity of their values, the aggregations themselves.
+    inputs: list[Field] = PydanticField(default_factory=list)
+    slide: Duration | None = None
+    aggregations: list[Aggregation] = PydanticField(default_factory=list)
 
     @field_validator("entities", mode="before")
     @classmethod
@@ -158,9 +164,75 @@ class FeatureView(FsctlObject):
             return list(value)
         return value
 
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _unique_inputs(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            names = [f.name if isinstance(f, Field) else f.get("name") for f in value if isinstance(f, (Field, dict))]
+            dupes = sorted({n for n in names if names.count(n) > 1 and n is not None})
+            if dupes:
+                raise ValueError(f"input column {dupes[0]!r} is listed more than once")
+            return list(value)
+        return value
+
+    @field_validator("slide")
+    @classmethod
+    def _slide(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise ValueError("slide must be longer than 0 (e.g. 1h), or left out")
+        return value
+
+    @field_validator("aggregations", mode="before")
+    @classmethod
+    def _aggregation_objects(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [a.model_dump() if isinstance(a, Aggregation) else a for a in value]
+        return value
+
+    @field_validator("aggregations")
+    @classmethod
+    def _aggregations(cls, value: list[Aggregation], info: ValidationInfo) -> list[Aggregation]:
+        if value:
+            inputs = {f.name: f.dtype for f in info.data.get("inputs") or []}
+            check_aggregations(value, inputs, info.data.get("slide"), info.data.get("ttl") or 0)
+            if info.data.get("checks"):
+                raise ValueError(
+                    "checks run on source rows, and this view's features are computed from them: "
+                    "leave checks out (row_checks still apply to the source rows)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _derived_schema(self) -> FeatureView:
+        if not self.aggregations:
+            if not self.schema_:
+                raise ValueError("schema: a view needs at least one feature (or aggregations)")
+            for field_name in ("inputs", "slide"):
+                if getattr(self, field_name):
+                    raise ValueError(f"{field_name} applies only to a view with aggregations: remove it")
+            return self
+        inputs = {f.name: f.dtype for f in self.inputs}
+        derived = check_aggregations(self.aggregations, inputs, self.slide, self.ttl)
+        given = [{"name": f.name, "dtype": f.dtype} for f in self.schema_]
+        if given and given != derived:
+            shown = ", ".join(f"{f['name']} {f['dtype']}" for f in derived)
+            raise ValueError(
+                f"schema: the features of a view with aggregations are derived from them ({shown}): leave schema out"
+            )
+        if not given:
+            described = [f | {"description": a.description} for f, a in zip(derived, self.aggregations, strict=True)]
+            object.__setattr__(self, "schema_", [Field(**f) for f in described])
+        return self
+
     @property
     def feature_names(self) -> list[str]:
         return [f.name for f in self.schema_]
+
+    @property
+    def read_columns(self) -> list[Field]:
+        """The source columns the view reads (besides keys and timestamps), with dtypes: its
+        inputs when it aggregates, else its features."""
+        return list(self.inputs) if self.aggregations else list(self.schema_)
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical form, without the check keys of issue 14 while they are unset (see
@@ -176,6 +248,11 @@ class FeatureView(FsctlObject):
             del out["row_checks"]
         if out["check_policy"] == CHECK_POLICIES[0]:
             del out["check_policy"]
+        if not self.aggregations:  # issue 17's keys, left out when unused
+            for key in ("inputs", "slide", "aggregations"):
+                del out[key]
+        elif out["slide"] is None:
+            del out["slide"]
         return out
 
     def __getitem__(self, features: list[str]) -> FeatureSelection:

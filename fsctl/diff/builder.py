@@ -263,7 +263,7 @@ def _dependents(current: Objects, desired: Objects, graph: DefinitionGraph, chan
     if kind == "FeatureView":
         features: set[str] | None = None
         if change.action == UPDATE and all(
-            f.path.startswith("schema.") or f.impact != BREAKING for f in change.fields
+            f.path.startswith(("schema.", "aggregations.")) or f.impact != BREAKING for f in change.fields
         ):
             features = {f.path.split(".")[1] for f in change.fields if f.impact == BREAKING}
         return _dependents_of_view(desired, graph, name, features)

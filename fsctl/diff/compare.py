@@ -41,6 +41,9 @@ def diffable(obj: dict[str, Any]) -> dict[str, Any]:
     if kind == "FeatureView":
         out["schema"] = {f["name"]: {k: v for k, v in f.items() if k != "name"} for f in obj["schema"]}
         out["schema_order"] = [f["name"] for f in obj["schema"]]
+        for key in ("inputs", "aggregations"):  # issue 17; absent on views without aggregations
+            if key in obj:
+                out[key] = {f["name"]: {k: v for k, v in f.items() if k != "name"} for f in obj[key]}
     elif kind == "FeatureService":
         out["features"] = {
             s["view"]: s["features"] if s["features"] is not None else "*" for s in obj["features"]
@@ -86,7 +89,7 @@ def classify(kind: str, path: str, before: Any, after: Any) -> tuple[str, str]:
     parts = path.split(".")
     head = parts[0]
     # description/owner/tags of the object, of one feature (schema.F.tags) or of a version
-    nested = head in ("schema", "versions") and len(parts) > 2 and parts[2] in _METADATA_KEYS
+    nested = head in ("schema", "versions", "inputs", "aggregations") and len(parts) > 2 and parts[2] in _METADATA_KEYS
     if head in _METADATA_KEYS or nested:
         return METADATA, f"{path} changed"
     if kind == "Entity" and head == "join_keys":
@@ -191,7 +194,42 @@ def _classify_view(parts: list[str], before: Any, after: Any) -> tuple[str, str]
         return NON_BREAKING, "online serving turned on"
     if head in ("checks", "row_checks", "check_policy"):
         return NON_BREAKING, _check_reason(parts, before, after)
+    if head in ("aggregations", "inputs", "slide"):
+        return _classify_aggregation(parts, before, after)
     return NON_BREAKING, f"{'.'.join(parts)} changed"
+
+
+def _classify_aggregation(parts: list[str], before: Any, after: Any) -> tuple[str, str]:
+    """Time-window aggregations (issue 17) are the data of their features: a change to how one
+    is computed changes its values at every time (breaking; its data fingerprint changes, so
+    materialization starts again from scratch); its feature's addition or removal is also
+    shown under ``schema``."""
+    head = parts[0]
+    if head == "slide":
+        return BREAKING, (
+            f"slide changed from {_ttl(before) if before else 'none'} to {_ttl(after) if after else 'none'}: "
+            "every aggregated value changes at other times; materialized again from scratch"
+        )
+    if len(parts) == 1:  # a view that starts or stops aggregating
+        what = "added" if before is None else "removed" if after is None else "changed"
+        return (BREAKING if head == "aggregations" else NON_BREAKING), f"{head} {what}"
+    name = parts[1]
+    if head == "inputs":
+        if len(parts) == 2:
+            return NON_BREAKING, f"input column '{name}' {'added' if before is None else 'removed' if after is None else 'changed'}"
+        return NON_BREAKING, f"input column '{name}' {parts[2]} changed from {before} to {after}"
+    if len(parts) == 2:
+        if before is None:
+            return NON_BREAKING, f"aggregation '{name}' added"
+        if after is None:
+            return BREAKING, f"aggregation '{name}' removed"
+    field, old, new = parts[-1], before, after
+    if field == "window":
+        old, new = _ttl(before), _ttl(after)
+    return BREAKING, (
+        f"aggregation '{name}' {field} changed from {old} to {new}: its values change; "
+        "materialized again from scratch"
+    )
 
 
 def _shown(value: Any) -> str:

@@ -174,29 +174,32 @@ def check_sources(
                         f"add the column, or map a column to it with field_mapping in '{view_source.name}'",
                     )
                 )
-        for feature in view.feature_names:
+        # What an aggregation view reads from its source: its inputs (issue 17).
+        where, what = ("inputs", "input column") if view.aggregations else ("schema", "feature")
+        for read in view.read_columns:
+            feature = read.name
             column = view_source.column_for(feature)
             mapped = f" (mapped to '{feature}' by field_mapping)" if column != feature else ""
             if column not in cols:
                 problems.append(
                     problem_at(
                         view,
-                        f"feature '{feature}' needs column '{column}'{mapped}, which {_where(view_source)} "
+                        f"{what} '{feature}' needs column '{column}'{mapped}, which {_where(view_source)} "
                         f"does not have {_columns_hint(cols)}",
-                        f"schema.{feature}",
+                        f"{where}.{feature}",
                         f"rename it to a column the source has, or map one with field_mapping in '{view_source.name}'",
                     )
                 )
                 continue
-            declared = next(f.dtype for f in view.schema_ if f.name == feature)
+            declared = read.dtype
             actual = cols[column]
             if actual is not None and not dtype_accepts(declared, actual):
                 problems.append(
                     problem_at(
                         view,
-                        f"feature '{feature}' is declared {declared} but column '{column}' of "
+                        f"{what} '{feature}' is declared {declared} but column '{column}' of "
                         f"{_where(view_source)} is {actual}",
-                        f"schema.{feature}.dtype",
+                        f"{where}.{feature}.dtype",
                         "declare the dtype the data has, or cast the column in the source",
                     )
                 )

@@ -87,14 +87,36 @@ class FeatureSpec:
 
 
 @dataclass(frozen=True)
+class AggregationSpec:
+    """One time-window aggregation (issue 17): feature ``name`` (of ``dtype``) is
+    ``function`` of the values of ``column`` (a feature-side name, read through
+    field_mapping; its dtype ``input_dtype``) over the source rows of the same key with event
+    times ``t - window < e <= t`` (``window`` in seconds)."""
+
+    name: str
+    column: str
+    function: str  # sum | count | avg | min | max | count_distinct | last
+    window: int
+    dtype: str
+    input_dtype: str
+
+
+@dataclass(frozen=True)
 class ViewSpec:
-    """One feature view as an engine needs it."""
+    """One feature view as an engine needs it.
+
+    With ``aggregations`` its features are computed (one per aggregation, in order) rather
+    than read: for an entity time ``t`` each is the aggregate as of ``t`` aligned down to a
+    multiple of ``slide`` seconds since the epoch (``slide`` 0: ``t`` itself); see the
+    README section "Time-window aggregations"."""
 
     name: str
     source: SourceSpec
     join_keys: tuple[str, ...]  # entity-side key names, in the entities' order
     features: tuple[FeatureSpec, ...]  # the view's whole schema, in order
     ttl: int = 0  # seconds; 0: no lower bound on age
+    aggregations: tuple[AggregationSpec, ...] = ()
+    slide: int = 0  # seconds; 0: values change at every event
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -276,6 +298,25 @@ def view_spec(
         join_keys=tuple(join_keys),
         features=tuple(FeatureSpec(f["name"], f["dtype"]) for f in view["schema"]),
         ttl=int(view.get("ttl") or 0),
+        aggregations=aggregation_specs(view),
+        slide=int(view.get("slide") or 0),
+    )
+
+
+def aggregation_specs(view: Mapping[str, Any]) -> tuple[AggregationSpec, ...]:
+    """The aggregations of a FeatureView (its canonical dict; none for a plain view)."""
+    inputs = {f["name"]: f["dtype"] for f in view.get("inputs") or ()}
+    dtypes = {f["name"]: f["dtype"] for f in view["schema"]}
+    return tuple(
+        AggregationSpec(
+            name=a["name"],
+            column=a["column"],
+            function=a["function"],
+            window=int(a["window"]),
+            dtype=dtypes[a["name"]],
+            input_dtype=inputs[a["column"]],
+        )
+        for a in view.get("aggregations") or ()
     )
 
 

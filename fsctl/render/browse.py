@@ -108,7 +108,16 @@ def _view(doc: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
     if "watermark" in ctx:
         lines.append(f"watermark:  {ctx['watermark'] or 'never materialized'}")
     features = [[f["name"], f["dtype"], f.get("description", "")] for f in doc["schema"]]
-    lines += ["", f"Features ({len(features)}):", _indent(_table(["NAME", "DTYPE", "DESCRIPTION"], features))]
+    aggregations = {a["name"]: a for a in doc.get("aggregations") or ()}
+    if aggregations:  # issue 17: each feature is computed; say how
+        lines.insert(3, f"slide:      {format_duration(doc['slide']) if doc.get('slide') else 'none (every event)'}")
+        for row in features:
+            a = aggregations[row[0]]
+            row.insert(2, f"{a['function']}({a['column']}) over {format_duration(a['window'])}")
+        inputs = ", ".join(f"{f['name']} {f['dtype']}" for f in doc.get("inputs") or ())
+        lines += ["", f"inputs:     {inputs}"]
+    header = ["NAME", "DTYPE"] + (["AGGREGATION"] if aggregations else []) + ["DESCRIPTION"]
+    lines += ["", f"Features ({len(features)}):", _indent(_table(header, features))]
     checks = doc.get("checks") or {}
     rows = doc.get("row_checks") or {}
     if checks or rows:

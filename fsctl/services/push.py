@@ -154,6 +154,12 @@ def _view_targets(objects: Catalog, name: str) -> tuple[PushTarget, ...]:
             f"feature view '{name}' is not online (online: false), so it has no online values to write",
             hint="set online: true and apply it first",
         )
+    if view.get("aggregations"):
+        raise UsageError(
+            f"feature view '{name}' computes its features over time windows of its source's rows, "
+            "so rows cannot be written to it directly",
+            hint="add the rows to its source and run materialize (a push to the source skips this view)",
+        )
     return (_target(objects, name, view),)
 
 
@@ -161,8 +167,10 @@ def _source_targets(objects: Catalog, source: str) -> tuple[PushTarget, ...]:
     objects.source(source)  # unknown: an error with a did-you-mean
     views = [(name, objects.view(name)) for name in sorted(objects.names("FeatureView"))]
     targets = tuple(
-        _target(objects, name, view) for name, view in views if view["source"] == source and view.get("online", True)
-    )
+        _target(objects, name, view)
+        for name, view in views
+        if view["source"] == source and view.get("online", True) and not view.get("aggregations")
+    )  # an aggregation view's values come from materialize, over time windows of the source
     if not targets:
         raise UsageError(
             f"no online feature view reads source '{source}', so a push to it has nowhere to go",

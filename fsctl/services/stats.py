@@ -272,15 +272,21 @@ def view_stats(
     options = options or StatsOptions()
     catalog = Catalog(project, registry)
     spec = catalog.view_spec(view)
-    names = list(spec.feature_names)
+    # An aggregation view's features are computed; its source rows hold the input columns.
+    dtypes = (
+        {a.column: a.input_dtype for a in spec.aggregations}
+        if spec.aggregations
+        else {f.name: f.dtype for f in spec.features}
+    )
+    names, what = list(dtypes), ("input column" if spec.aggregations else "feature")
     if features:
         unknown = [f for f in features if f not in names]
         if unknown:
             raise UsageError(
-                f"view '{view}' has no feature '{unknown[0]}'", hint=did_you_mean(unknown[0], names, "its features")
+                f"view '{view}' has no {what} '{unknown[0]}'", hint=did_you_mean(unknown[0], names, f"its {what}s")
             )
         names = list(dict.fromkeys(features))
-    columns = [StatsColumn(name, spec.dtype(name)) for name in names]
+    columns = [StatsColumn(name, dtypes[name]) for name in names]
     described = describe(
         engine,
         spec,

@@ -53,7 +53,7 @@ def test_example_repo_round_trip(fsctl, example_repo):
     assert fsctl("validate", *repo).returncode == 0
     planned = fsctl("plan", "--detailed-exitcode", *repo)
     assert planned.returncode == 2, planned.stderr
-    assert "12 to add" in planned.stdout
+    assert "14 to add" in planned.stdout
     applied = fsctl("apply", "--yes", *repo)
     assert applied.returncode == 0, applied.stderr
     assert "version 0 -> 1" in applied.stdout
@@ -235,7 +235,7 @@ def test_teardown(fsctl, example_repo):
     assert fsctl("apply", "--yes", *repo).returncode == 0
     assert fsctl("teardown", *repo).returncode == 1  # no terminal, no --yes
     torn = fsctl("teardown", "--yes", *repo)
-    assert torn.returncode == 0 and "12 deleted" in torn.stdout
+    assert torn.returncode == 0 and "14 deleted" in torn.stdout
     assert json.loads(fsctl("list", "views", "--format", "json", *repo).stdout) == []
     assert len(json.loads(fsctl("registry", "history", "--format", "json", *repo).stdout)) == 2
 

@@ -47,7 +47,7 @@ def test_registry_diff_shows_changes_between_versions_not_a_plan(example_repo: P
     result = run_fsctl("registry", "diff", "0", "1", "--repo", str(example_repo))
     first = result.stdout.splitlines()[0]
     assert first.startswith("Changes in project driver_ranking from registry version 0 to 1")
-    assert "Plan for project" not in result.stdout and "Changes: 12 to add" in result.stdout
+    assert "Plan for project" not in result.stdout and "Changes: 14 to add" in result.stdout
     same = run_fsctl("registry", "diff", "1", "1", "--repo", str(example_repo))
     assert "No changes between versions 1 and 1." in same.stdout
     as_json = run_fsctl("registry", "diff", "0", "1", "--format", "json", "--repo", str(example_repo))
@@ -110,14 +110,14 @@ def test_an_ignore_file_that_hides_every_definition_cannot_wipe_the_registry(exa
     assert run_fsctl("apply", "--yes", "--repo", str(example_repo)).returncode == 0
     (example_repo / ".fsctlignore").write_text("*.py\n*.yaml\n")
     plan = run_fsctl("plan", "--repo", str(example_repo))
-    assert plan.returncode == 1 and "deletes every object of the registry (12)" in plan.stdout
+    assert plan.returncode == 1 and "deletes every object of the registry (14)" in plan.stdout
     assert "deletions among them" in plan.stdout
     apply = run_fsctl("apply", "--yes", "--repo", str(example_repo))
     assert apply.returncode == 1 and "blocked" in apply.stderr and "--allow-breaking" in apply.stderr
     history = json.loads(run_fsctl("registry", "history", "--format", "json", "--repo", str(example_repo)).stdout)
     assert len(history) == 1  # nothing was written
     md = run_fsctl("plan", "--format", "markdown", "--repo", str(example_repo)).stdout
-    assert ":warning: 12 breaking" in md and "12 to delete" in md
+    assert ":warning: 14 breaking" in md and "14 to delete" in md
 
 
 def test_an_override_is_applied_on_purpose_and_kept_in_the_audit_record(example_repo: Path) -> None:
@@ -195,11 +195,11 @@ def test_list_without_a_kind_shows_everything_grouped(example_repo: Path) -> Non
 
     assert run_fsctl("apply", "--yes", "--repo", str(example_repo)).returncode == 0
     text = run_fsctl("list", "--repo", str(example_repo)).stdout
-    for heading in ("Entities (2)", "Sources (3)", "SQL sources (1)", "Feature views (3)", "Feature services (2)", "Models (1)"):
+    for heading in ("Entities (2)", "Sources (3)", "SQL sources (1)", "Feature views (5)", "Feature services (2)", "Models (1)"):
         assert heading in text
     grouped = json.loads(run_fsctl("list", "--format", "json", "--repo", str(example_repo)).stdout)
     assert list(grouped) == ["Entity", "FileSource", "SqlSource", "FeatureView", "FeatureService", "Model"]
-    assert len(grouped["FeatureView"]) == 3
+    assert len(grouped["FeatureView"]) == 5
 
 
 # -- wrong-typed keys (item 4) -----------------------------------------------------------

@@ -102,8 +102,13 @@ def test_the_demo_makes_its_data_then_ends_with_present_values(tmp_path: Path) -
     results = [ok(run_demo_command(command, tmp_path)) for command in commands]
     assert "(from the watermark)" in results[commands.index(materialize[1])].stdout
     reads = [i for i, c in enumerate(commands) if c[1] == "online"]
-    expired_read, last = results[reads[-2]], results[reads[-1]]
-    assert commands[reads[-2]][-1] == "driver_id=1005"
+    expired_at = next(i for i in reads if commands[i][-1] == "driver_id=1005")
+    service_at = next(i for i in reads if "driver_activity_v1" in commands[i])
+    expired_read, last = results[expired_at], results[service_at]
+    windows_at = next(i for i in reads if any("customer_order_windows:" in part for part in commands[i]))
+    windowed = feature_lines(results[windows_at].stdout)  # time-window aggregations of the raw orders
+    assert [r[0] for r in windowed] == ["orders_7d", "amount_sum_30d", "order_days_30d"]
+    assert all(r[2] == "present" and r[1] != "null" for r in windowed), results[windows_at].stdout
     # then it scores the entity rows with the Production model
     assert commands[-1][1] == "score" and reads[-1] == len(commands) - 2
     assert "Scored 22 rows with model churn_classifier v1 (Production)" in results[-1].stdout

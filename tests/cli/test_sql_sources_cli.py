@@ -63,7 +63,9 @@ def test_a_query_change_is_a_data_change(example_repo: Path) -> None:
         "SqlSource", "customer_daily_orders", "update", True,
     )  # fmt: skip
     assert change["reasons"] == ["query changed: views on this source read other data"]
-    assert json.loads(planned.stdout)["blocked"][0]["dependents"] == ["FeatureView customer_order_days"]
+    assert json.loads(planned.stdout)["blocked"][0]["dependents"] == [
+        "FeatureView customer_active_days", "FeatureView customer_order_days",
+    ]  # fmt: skip
     applied = run_fsctl(
         "apply", "--yes", "--allow-breaking", "SqlSource/customer_daily_orders", "--reason", "median, not mean",
         "--repo", repo,

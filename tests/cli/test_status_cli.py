@@ -69,7 +69,9 @@ def anchor() -> datetime:
 
 @pytest.fixture
 def repo(example_repo: Path, anchor: datetime) -> Path:
-    """The example repo with data as of the current hour, views fresh within 2 days, applied."""
+    """The example repo with data as of the current hour, views fresh within 2 days, applied;
+    without its time-window aggregation views (not what these tests are about)."""
+    (example_repo / "customer_aggregates.yaml").unlink()
     write_sample_data(example_repo / "data", anchor)
     write_order_data(example_repo / "data", anchor)
     set_freshness(example_repo, "2d", "2d")

@@ -313,3 +313,85 @@ def test_materialize_end_to_end_on_every_store(setup: Setup, make_repo: Callable
     with open_workspace(root) as ws:
         assert ws.online_store().views(project_name) == set()
     assert setup.state()["stores"] == {}  # the dropped tables' watermarks are forgotten with them
+
+
+AGG_DEFS = """\
+kind: Entity
+name: driver
+join_keys: [driver_id]
+---
+kind: FileSource
+name: trips_src
+path: data/trips.parquet
+timestamp_field: event_timestamp
+created_timestamp_field: created
+---
+kind: FeatureView
+name: windows
+entities: [driver]
+source: trips_src
+slide: 1h
+inputs:
+  - {name: trips, dtype: int64}
+  - {name: label, dtype: string}
+  - {name: city, dtype: string}
+  - {name: last_seen, dtype: timestamp}
+aggregations:
+  - {column: trips, function: count, window: 1d, name: trips_1d}
+  - {column: trips, function: sum, window: 2d, name: trips_sum_2d}
+  - {column: trips, function: avg, window: 2d, name: trips_avg_2d}
+  - {column: label, function: max, window: 2d, name: label_max_2d}
+  - {column: city, function: count_distinct, window: 2d, name: cities_2d}
+  - {column: last_seen, function: last, window: 1d, name: last_seen_1d}
+"""
+AGGS = [
+    ("trips_1d", "count", "trips", 86400),
+    ("trips_sum_2d", "sum", "trips", 2 * 86400),
+    ("trips_avg_2d", "avg", "trips", 2 * 86400),
+    ("label_max_2d", "max", "label", 2 * 86400),
+    ("cities_2d", "count_distinct", "city", 2 * 86400),
+    ("last_seen_1d", "last", "last_seen", 86400),
+]
+
+
+def test_aggregations_materialize_as_of_the_aligned_end_on_every_store(
+    setup: Setup, make_repo: Callable[..., Path]
+) -> None:
+    """Time-window aggregations (issue 17): each store holds, per key, the aggregates as of
+    END aligned down to the slide, with that as-of time as the record's event time and no
+    created time; a later run replaces them (never-older)."""
+    from tests.support.agg_reference import aggregate, align
+
+    project_name = f"m{uuid.uuid4().hex[:10]}"
+    root = make_repo(
+        {
+            "fsctl.yaml": f"project: {project_name}\nregistry: {setup.registry}\nonline_store: {setup.online_store}\n",
+            "defs.yaml": AGG_DEFS,
+        }
+    )
+    rows = make_rows()
+    write_source(root / "data/trips.parquet", rows)
+    with open_workspace(root) as ws:
+        assert apply_definitions(ws.project, publisher(ws)).version_after == 1
+
+    def want(end: datetime) -> dict[tuple[Any, ...], Any]:
+        at = align(us(end), 3600)
+        out = {}
+        for key in sorted({r["driver_id"] for r in rows if us(r["event_timestamp"]) <= at}):
+            mine = [
+                {**r, "t": us(r["event_timestamp"]), "c": None if r["created"] is None else us(r["created"])}
+                for r in rows
+                if r["driver_id"] == key
+            ]
+            out[(key,)] = (at, None, {n: aggregate(mine, f, c, w, at) for n, f, c, w in AGGS})
+        return out
+
+    for end in (h(10.5), h(60)):  # the second from the watermark; rows have left some windows by then
+        result = mat(root, end, incremental=True)
+        assert [(r.view, r.status) for r in result.runs] == [("windows", "succeeded")]
+        expected_records = want(end)
+        got = read_all(root, "windows", [*expected_records, (999,)])
+        assert got.keys() == expected_records.keys()
+        for key, (event_ts, created_ts, values) in expected_records.items():
+            assert got[key][:2] == (event_ts, created_ts), key
+            assert got[key][2] == values, (key, got[key][2], values)

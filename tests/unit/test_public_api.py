@@ -10,7 +10,8 @@ import fsctl
 from tests.support.example import copy_example_repo
 
 EXPECTED = {
-    "Entity", "FeatureService", "FeatureStore", "FeatureView", "Field", "FileSource", "Model", "ModelVersion", "SqlSource",
+    "Aggregation", "Entity", "FeatureService", "FeatureStore", "FeatureView", "Field", "FileSource", "Model", "ModelVersion",
+    "SqlSource",
     "__version__",
 }
 
@@ -35,10 +36,10 @@ def test_feature_store_plans_and_applies(tmp_path: Path):
     repo = copy_example_repo(tmp_path / "repo")
     store = fsctl.FeatureStore(repo)
     plan = store.plan()
-    assert plan.summary["add"] == 12
+    assert plan.summary["add"] == 14
     result = store.apply()
     assert result.version_after == 1
     assert not store.plan().has_changes
-    assert [v["name"] for v in store.list("views")] == ["customer_order_days", "customer_profile", "driver_hourly_stats"]
+    assert [v["name"] for v in store.list("views")] == ["customer_active_days", "customer_order_days", "customer_order_windows", "customer_profile", "driver_hourly_stats"]
     assert store.get("models", "churn_classifier")["aliases"] == {"Challenger": 2, "Production": 1}
     assert [h.version for h in store.history()] == [1]

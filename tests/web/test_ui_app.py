@@ -187,3 +187,15 @@ def test_the_statistics_kept_per_version_are_bounded(repo: Path) -> None:
         kept = model.live.current().extras["stats"]
         assert len(kept) == STATS_KEPT
         assert ("driver_hourly_stats", f"2020-01-01T00:00:{STATS_KEPT + 7:02d}Z", None) in kept
+
+
+def test_an_aggregation_view_has_its_pages(client: TestClient) -> None:
+    """A view with time-window aggregations (example_repo/customer_aggregates.yaml): its page,
+    its JSON (with the aggregations) and its statistics (of its input columns) all render."""
+    for path in ("/views/customer_order_windows", "/views/customer_order_windows/stats"):
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text[:500])
+    document = client.get("/api/views/customer_order_windows").json()["document"]
+    assert [a["name"] for a in document["aggregations"]][:2] == ["orders_7d", "orders_30d"]
+    stats = client.get("/views/customer_order_windows/stats").text
+    assert "order_amount" in stats

@@ -6,6 +6,7 @@ DuckDB in fsctl lives in this package.
 * :mod:`.entities`: entity rows loaded and checked;
 * :mod:`.pit`: the point-in-time join; :mod:`.result`: its result, streamed out;
 * :mod:`.latest`: the latest row per key of a window, in the online store's stored form;
+* :mod:`.aggregations`: time-window aggregations, per entity row and as of a time per key;
 * :mod:`.checks`: a view's data checks over a window, in one aggregate query;
 * :mod:`.events`: the newest event time of a source, and its rows in a window;
 * :mod:`.stats`: statistics per column (``fsctl stats``, drift), two scans for all columns.
@@ -30,6 +31,7 @@ from fsctl.offline.requests import (
 )
 
 if TYPE_CHECKING:
+    from fsctl.offline.duckdb.aggregations import DuckDBAggregateRows
     from fsctl.offline.duckdb.latest import DuckDBLatestRows
     from fsctl.offline.duckdb.result import DuckDBResult
 
@@ -68,7 +70,11 @@ class DuckDBEngine:
             self._con = connect()
         return self._con
 
-    def latest(self, request: LatestRequest) -> DuckDBLatestRows:
+    def latest(self, request: LatestRequest) -> DuckDBLatestRows | DuckDBAggregateRows:
+        if request.view.aggregations:
+            from fsctl.offline.duckdb.aggregations import aggregate_rows
+
+            return aggregate_rows(self._shared(), request)
         from fsctl.offline.duckdb.latest import latest_rows
 
         return latest_rows(self._shared(), request)

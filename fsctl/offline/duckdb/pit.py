@@ -177,7 +177,10 @@ def point_in_time_join(con: Any, request: PointInTimeRequest, progress: Progress
     )
 
     groups: dict[tuple[str, tuple[str, ...], str], _Group] = {}
+    aggregated: dict[str, tuple[str, list[str], str]] = {}  # view -> its temp table (see .aggregations)
     for view in views:
+        if view.aggregations:
+            continue
         # The leakage guard joins per view (each with its own TTL bound); otherwise views on one
         # source and keys share an ASOF join.
         key = (view.source.name, tuple(view.join_keys), view.name if request.leakage_guard else "")
@@ -231,8 +234,21 @@ def point_in_time_join(con: Any, request: PointInTimeRequest, progress: Progress
         for view in group.views:
             alias_of[view.name] = (group, alias_expr)
 
+    for n, view in enumerate(views):
+        if view.aggregations:
+            from fsctl.offline.duckdb.aggregations import historical_table
+
+            say(f"aggregating source '{view.source.name}' for view '{view.name}'")
+            aggregated[view.name] = historical_table(con, table, entity_types, view, n, request.leakage_guard)
+            from_sql += f" LEFT JOIN {aggregated[view.name][0]} a{n} ON a{n}.r = e.{entity_rows.ROW}"
+
     by_name = {v.name: v for v in views}
     for ref in refs:
+        if ref.view in aggregated:
+            n = next(i for i, v in enumerate(views) if v.name == ref.view)
+            column = aggregated[ref.view][1][by_name[ref.view].feature_names.index(ref.feature)]
+            selects.append(f"a{n}.{column} AS {quote(ref.output)}")
+            continue
         group, alias_expr = alias_of[ref.view]
         view = by_name[ref.view]
         column = f"{alias_expr}.__fsctl_f{group.features.index(ref.feature)}"
@@ -242,8 +258,11 @@ def point_in_time_join(con: Any, request: PointInTimeRequest, progress: Progress
         )
     matched: dict[str, str] = {}
     for n, view in enumerate(views):
-        group, alias_expr = alias_of[view.name]
         matched[view.name] = f"__fsctl_m{n}"
+        if view.aggregations:
+            selects.append(f"coalesce(a{n}.{aggregated[view.name][2]}, false) AS __fsctl_m{n}")
+            continue
+        group, alias_expr = alias_of[view.name]
         selects.append(f"({_within_ttl(alias_expr, view.ttl)}) AS __fsctl_m{n}")
 
     names = ", ".join(v.name for v in views)

@@ -214,8 +214,9 @@ def open_source(con: Any, source: SourceSpec, name: str) -> SourceTable:
 
 
 def check_features(table: SourceTable, view: ViewSpec, features: list[str] | tuple[str, ...]) -> None:
-    """Every requested feature's column exists and its type can serve the declared dtype."""
-    declared = {f.name: f.dtype for f in view.features}
+    """Every requested feature's column (or an aggregation's input column) exists and its type
+    can serve the declared dtype."""
+    declared = {f.name: f.dtype for f in view.features} | {a.column: a.input_dtype for a in view.aggregations}
     for feature in features:
         column = table.source.column_for(feature)
         table.need(column, view, f"feature '{feature}'")
