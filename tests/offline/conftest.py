@@ -4,7 +4,8 @@ engine (DuckDB, and Spark on ``local[2]``), giving the ``offline_store`` line of
 All Spark tests of a test process share one Spark context (:func:`spark_session`, started on
 first use); each engine derives its own ``newSession()`` from it. The Spark tests carry the
 xdist group ``spark``, so with ``pytest -n 2 --dist loadgroup`` (the Makefile) they run in one
-worker and the JVM starts once.
+worker and the JVM starts once. A test that is not about the engine runs on DuckDB only:
+``@pytest.mark.parametrize("offline_engine", ["duckdb"])``.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def offline_engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def offline_yaml(offline_engine: str) -> str:
     """The ``offline_store`` line of fsctl.yaml for :func:`offline_engine` ("" for DuckDB, the default)."""
     return SPARK_YAML if offline_engine == "spark" else ""

@@ -35,6 +35,7 @@ def part_writer(target: str, metadata: dict[str, str]) -> Callable[[Iterator[Any
         context = TaskContext.get()
         part = context.partitionId() if context is not None else 0
         filesystem, base = filesystem_path(target)
+        filesystem.create_dir(base.rstrip("/"), recursive=True)
         path = f"{base.rstrip('/')}/part-{part:05d}.parquet"
         writer = None
         rows = 0
@@ -50,6 +51,8 @@ def part_writer(target: str, metadata: dict[str, str]) -> Callable[[Iterator[Any
         finally:
             if writer is not None:
                 writer.close()
-        yield pa.RecordBatch.from_pydict({"part": [part], "rows": [rows]})
+        yield pa.RecordBatch.from_pydict(
+            {"part": pa.array([part], pa.int32()), "rows": pa.array([rows], pa.int64())}
+        )
 
     return write

@@ -34,7 +34,15 @@ def _q(name: str) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:400]
+    """The line of a Spark error worth showing (for a Python worker's traceback, its last error)."""
+    import re
+
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    if "Python worker" in lines[0]:
+        errors = [line for line in lines if re.match(r"^[A-Za-z_.]*(Error|Exception): ", line)]
+        if errors:
+            return errors[-1][:400]
+    return lines[0][:400]
 
 
 class SparkResult:

@@ -153,7 +153,7 @@ def open_session(config: SparkEngineConfig, given: Any = None) -> SparkHandle:
     ).strip()
     settings.setdefault("spark.sql.session.timeZone", "UTC")
     if config.master.startswith("local"):  # Python workers (writing results) run this interpreter
-        settings.setdefault("spark.pyspark.python", sys.executable)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
