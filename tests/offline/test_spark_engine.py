@@ -1,12 +1,13 @@
 """What only the Spark engine has: Spark DataFrames and table names as entity rows, its own
 session (the user's is never changed), the collect limit, results written by the executors
-to a folder with the metadata in every footer, and Spark Connect (a real server started from
-the installed pyspark). The join rules themselves are the contract suite (test_pit_rules,
+to a folder with the metadata in every footer. Spark Connect (a real server) is tested from
+separate processes in tests/cli/test_historical_spark.py: pyspark cannot run a Connect client
+beside the classic session these tests share. The join rules themselves are the contract suite (test_pit_rules,
 test_pit_properties), run on both engines."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,23 +104,8 @@ def test_a_folder_output_is_written_by_the_executors_in_order_with_footer_metada
     assert list((tmp_path / "out").iterdir()) == [out]
 
 
-# ---------------------------------------------------------------- Spark Connect
-
-
-@pytest.fixture(scope="module")
-def connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.support.spark_connect import start_connect_server
-
-    server = start_connect_server(tmp_path_factory.mktemp("spark-connect"))
-    yield server.url
-    server.stop()
-
-
-def test_retrieval_through_spark_connect(make_repo, connect_server, tmp_path):
-    fs = spark_store(make_repo, f'{{type: spark, remote: "{connect_server}"}}', name="connect")
-    with fs.get_historical_features(ENTITY_ROWS, ["stats:conv"]) as result:
-        assert result.to_arrow().column("conv").to_pylist() == EXPECTED
-        assert result.stats().matched == {"stats": 0.6}
-        written = pq.read_table(result.write(tmp_path / "train.parquet"))
-    assert written.column("conv").to_pylist() == EXPECTED
-    fs.close()
+def test_spark_connect_beside_a_classic_session_is_a_clear_error(store, make_repo):
+    fs = spark_store(make_repo, '{type: spark, remote: "sc://127.0.0.1:1"}', name="connect")
+    with pytest.raises(UsageError, match="already runs a classic Spark session") as caught:
+        fs.get_historical_features(ENTITY_ROWS, ["stats:conv"])
+    assert "separate process" in str(caught.value.hint)

@@ -140,6 +140,15 @@ def open_session(config: SparkEngineConfig, given: Any = None) -> SparkHandle:
     if given is not None:
         return SparkHandle(_fresh(given, config))
     if config.remote:
+        from pyspark import SparkContext
+
+        if SparkContext._active_spark_context is not None:
+            raise UsageError(
+                f"offline_store.remote {config.remote}: this Python process already runs a classic "
+                "Spark session, and pyspark cannot use Spark Connect beside it",
+                hint="use master: null (the running session) here, or Spark Connect from a separate process",
+            )
+        os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"  # pyspark's functions then build Connect columns
         try:
             # A client session of fsctl's own (create(), not getOrCreate(): never the user's
             # default remote session), configured like a newSession.
