@@ -96,6 +96,7 @@ test: sysdeps $(BIN)/.installed $(FEAST_VENV)/bin/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_retrieval.py --sizes 1000000:100000 10000000:1000000
+	$(BIN)/python benchmarks/bench_spark.py --sizes 1000000:100000 10000000:1000000 --hot 1000000:100000
 	$(BIN)/python benchmarks/bench_materialize.py --sizes 1000000 10000000
 	$(BIN)/python benchmarks/bench_stats.py --rows 10000000
 	$(BIN)/python benchmarks/bench_process.py --sizes 1000000:100000 10000000:1000000 --wait-idle 30
