@@ -62,7 +62,9 @@ class EntityInput:
         """The ``keys`` columns as Python lists. A missing column is ``missing(key)`` when
         given, else a UsageError naming the input and ``needed_by`` (e.g. "the requested
         features are keyed by a, b")."""
-        table = self.to_arrow()
+        table = self._arrow() if self.path is not None else self.frame
+        if self.table is not None or self.is_spark:
+            table = self.to_arrow()
         if hasattr(table, "read_all"):  # a RecordBatchReader
             table = table.read_all()
         arrow = hasattr(table, "column_names")
