@@ -3,8 +3,9 @@ engine (DuckDB, and Spark on ``local[2]``), giving the ``offline_store`` line of
 
 All Spark tests of a test process share one Spark context (:func:`spark_session`, started on
 first use); each engine derives its own ``newSession()`` from it. The Spark tests carry the
-xdist group ``spark``, so with ``pytest -n 2 --dist loadgroup`` (the Makefile) they run in one
-worker and the JVM starts once. A test that is not about the engine runs on DuckDB only:
+xdist group ``spark``, meant for ``pytest -n 2 --dist loadgroup`` (the Makefile) to run them in
+one worker; in the runs so far xdist (3.x here) still spread them over both workers, so each
+worker starts one JVM (about 20-30 s on a loaded machine), never more. A test that is not about the engine runs on DuckDB only:
 ``@pytest.mark.parametrize("offline_engine", ["duckdb"])``.
 """
 
