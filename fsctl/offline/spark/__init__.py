@@ -53,7 +53,6 @@ class SparkEngineConfig(PortConfig):
     conf: dict[str, str] = field(default_factory=dict)
     staging: str | None = None
     collect_limit: int = 5_000_000
-    asof: bool = False  # use Spark's native ASOF join instead of the window scan (not for hot keys)
 
 
 def _not_yet(what: str) -> UsageError:
