@@ -16,9 +16,12 @@ utc_days_ago = $(shell $(PYTHON) -c 'from datetime import datetime, timedelta, t
 # (/usr/bin/chromium, the browser of tests/web: Playwright drives it, never a browser of its own);
 # plus fonts-liberation, so screenshots show text (chromium only recommends it; apt set up with
 # --no-install-recommends would leave Chromium with no font).
-SYSTEM_PACKAGES := git redis-server chromium
+# Packages whose command has another name are listed as package:command (openjdk-17-jre-headless
+# gives `java`, which the Spark engine's local master runs).
+SYSTEM_PACKAGES := git redis-server chromium openjdk-17-jre-headless:java
 sysdeps:
-	@missing=""; for cmd in $(SYSTEM_PACKAGES); do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
+	@missing=""; for entry in $(SYSTEM_PACKAGES); do pkg=$${entry%%:*}; cmd=$${entry#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if ! $(PYTHON) -c "import venv, ensurepip" >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
 	if [ ! -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]; then missing="$$missing fonts-liberation"; fi; \
 	if [ -n "$$missing" ]; then \
@@ -82,13 +85,13 @@ typecheck: $(BIN)/.installed
 	$(BIN)/lint-imports
 
 pytest: $(BIN)/.installed $(FEAST_VENV)/bin/.installed
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 test: sysdeps $(BIN)/.installed $(FEAST_VENV)/bin/.installed
 	$(BIN)/ruff check fsctl tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_cli.py

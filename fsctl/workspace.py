@@ -76,6 +76,7 @@ class Adapter:
 
 OFFLINE_ENGINES: dict[str, Adapter] = {
     "duckdb": Adapter("fsctl.offline.duckdb", "DuckDBEngineConfig", "create_engine"),
+    "spark": Adapter("fsctl.offline.spark", "SparkEngineConfig", "create_engine", ("pyspark", "spark")),
 }
 ONLINE_STORES: dict[str, Adapter] = {
     "sqlite": Adapter("fsctl.online.sqlite", "SQLiteOnlineStoreConfig", "create_store"),
