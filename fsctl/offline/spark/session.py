@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +152,8 @@ def open_session(config: SparkEngineConfig, given: Any = None) -> SparkHandle:
         settings.get("spark.driver.extraJavaOptions", "") + " " + java_options
     ).strip()
     settings.setdefault("spark.sql.session.timeZone", "UTC")
+    # Python workers (mapInArrow writers) run this interpreter, not whatever python3 is on PATH.
+    settings.setdefault("spark.pyspark.python", sys.executable)
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
