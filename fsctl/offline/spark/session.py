@@ -152,8 +152,9 @@ def open_session(config: SparkEngineConfig, given: Any = None) -> SparkHandle:
         settings.get("spark.driver.extraJavaOptions", "") + " " + java_options
     ).strip()
     settings.setdefault("spark.sql.session.timeZone", "UTC")
-    # Python workers (mapInArrow writers) run this interpreter, not whatever python3 is on PATH.
-    settings.setdefault("spark.pyspark.python", sys.executable)
+    # Python workers (mapInArrow writers) run this interpreter, not whatever python3 is on PATH
+    # (pyspark reads the variable when the context starts).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
