@@ -142,7 +142,8 @@ class SinkOpener(Protocol):
     ``local``: the store is a file on this machine, so only tasks running on this machine
     (a ``local[N]`` master) may open it."""
 
-    local: bool
+    @property
+    def local(self) -> bool: ...
 
     def __call__(self) -> RecordSink: ...
 

@@ -1,27 +1,36 @@
-"""One local Spark session per test process (``local[2]``, time zone UTC, few shuffle
-partitions so small tests stay fast), and an offline engine on it for the engine-parametrized
-suites. Tests using it belong to the xdist group ``spark`` so one worker starts the JVM."""
+"""One local Spark session per test process (``local[2]``, few shuffle partitions so small
+tests stay fast) and engines on it for the suites parametrized over every offline engine.
+Tests using Spark belong to the xdist group ``spark`` (``pytest -n 2 --dist loadgroup``), so
+one worker starts the JVM for all of them."""
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
+
+import pytest
 
 _SESSION: Any = None
 
+# Engine names for ``engine`` fixtures: ``@pytest.fixture(params=ENGINE_PARAMS)``.
+ENGINE_PARAMS = ["duckdb", pytest.param("spark", marks=pytest.mark.xdist_group("spark"))]
+
 
 def spark_session() -> Any:
-    """The process's shared SparkSession (started on first use, stopped at exit by Spark)."""
+    """The process's shared SparkSession (started on first use; Spark stops it at exit)."""
     global _SESSION
     if _SESSION is None:
         from pyspark.sql import SparkSession
 
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers need this venv (pyarrow, fsctl)
         _SESSION = (
             SparkSession.builder.master("local[2]")
             .appName("fsctl-tests")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.shuffle.partitions", "2")
             .config("spark.default.parallelism", "2")
             .getOrCreate()
         )
@@ -29,46 +38,12 @@ def spark_session() -> Any:
     return _SESSION
 
 
-class SparkOps:
-    """The window operations of the Spark engine (latest, check, events, stats) on the shared
-    session, as an OfflineEngine for these suites."""
-
-    name = "spark (local[2])"
-
-    def __init__(self) -> None:
-        self.spark = spark_session()
-
-    def latest(self, request: Any) -> Any:
-        from fsctl.offline.spark.latest import latest_rows
-
-        return latest_rows(self.spark, request)
-
-    def check(self, request: Any) -> Any:
-        from fsctl.offline.spark.checks import run_checks
-
-        return run_checks(self.spark, request)
-
-    def events(self, request: Any) -> Any:
-        from fsctl.offline.spark.events import source_events
-
-        return source_events(self.spark, request)
-
-    def stats(self, request: Any) -> Any:
-        from fsctl.offline.spark.stats import table_stats
-
-        return table_stats(self.spark, request)
-
-    def historical(self, request: Any, progress: Any = None) -> Any:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass  # the session is shared by the process
-
-
 def make_engine(kind: str) -> Any:
-    """An offline engine by name, for ``engine`` fixtures parametrized over every engine."""
+    """An offline engine by name: ``duckdb``, or ``spark`` on the shared session."""
     if kind == "spark":
-        return SparkOps()
+        from fsctl.offline.spark import SparkEngine
+
+        return SparkEngine(session=spark_session())
     from fsctl.offline.duckdb import DuckDBEngine
 
     return DuckDBEngine()

@@ -116,5 +116,7 @@ def run_checks(spark: Any, request: CheckRequest) -> CheckResult:
         key, when = _example(view, duplicates["e"])
         outcomes.append(CheckOutcome("unique", None, True, int(duplicates["n"]), rows, key, when))
     if request.min_rows is not None:
-        outcomes.append(CheckOutcome("min_rows", None, request.min_rows, max(0, request.min_rows - rows), rows))
+        outcomes.append(
+            CheckOutcome("min_rows", None, request.min_rows, max(0, request.min_rows - rows), rows)
+        )
     return CheckResult(view=view.name, rows=rows, outcomes=tuple(outcomes))

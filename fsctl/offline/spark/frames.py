@@ -15,67 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from fsctl.errors import StoreError
 from fsctl.offline.requests import SourceSpec, ViewSpec, Window
-from fsctl.offline.schema import (
-    BINARY,
-    BOOL,
-    DATE,
-    FLOAT,
-    INTEGER,
-    LIST,
-    OTHER,
-    STRING,
-    TIMESTAMP,
-    ColumnType,
-    dtype_accepts,
-)
+from fsctl.offline.schema import ColumnType, dtype_accepts
+from fsctl.offline.spark.sources import column_type, open_source, spark_type
 
-# fsctl dtype -> Spark SQL type of the output column.
-SPARK_TYPES = {
-    "int32": "int",
-    "int64": "bigint",
-    "float32": "float",
-    "float64": "double",
-    "string": "string",
-    "bool": "boolean",
-    "bytes": "binary",
-    "timestamp": "timestamp",
-}
-_INTEGER_BITS = {"ByteType": 8, "ShortType": 16, "IntegerType": 32, "LongType": 64}
-_SIMPLE = {
-    "FloatType": ColumnType(FLOAT, 32),
-    "DoubleType": ColumnType(FLOAT, 64),
-    "StringType": ColumnType(STRING),
-    "VarcharType": ColumnType(STRING),
-    "CharType": ColumnType(STRING),
-    "BooleanType": ColumnType(BOOL),
-    "BinaryType": ColumnType(BINARY),
-    "DateType": ColumnType(DATE),
-    "TimestampType": ColumnType(TIMESTAMP),
-    "TimestampNTZType": ColumnType(TIMESTAMP),
-}
-
-
-def spark_type(dtype: str) -> str:
-    if dtype.startswith("list<"):
-        return f"array<{spark_type(dtype[5:-1])}>"
-    return SPARK_TYPES[dtype]
-
-
-def column_type(data_type: Any) -> ColumnType:
-    """The engine-neutral column type of a Spark data type."""
-    name = type(data_type).__name__
-    if name == "ArrayType":
-        return ColumnType(LIST, item=column_type(data_type.elementType))
-    if name in _INTEGER_BITS:
-        return ColumnType(INTEGER, _INTEGER_BITS[name])
-    if name in _SIMPLE:
-        return _SIMPLE[name]
-    return ColumnType(OTHER, text=data_type.simpleString())
+__all__ = ["column_type", "spark_type"]
 
 
 def quote(name: str) -> str:
@@ -140,6 +87,10 @@ class SourceFrame:
     location: str  # what messages show
     df: Any  # the DataFrame of every row, columns as stored
     columns: dict[str, Any]  # column -> Spark DataType
+    nanos: frozenset[str] = frozenset()  # integer columns holding nanosecond timestamps
+
+    def column_type(self, column: str) -> ColumnType:
+        return column_type(self.columns[column], column in self.nanos)
 
     def need(self, column: str, view: ViewSpec | None, role: str) -> Any:
         """The column's Spark type, or a StoreError naming the view, source and column."""
@@ -157,6 +108,8 @@ class SourceFrame:
         """SQL of the column as microseconds since the epoch, UTC."""
         data_type = self.need(column, view, role)
         name, q = type(data_type).__name__, quote(column)
+        if column in self.nanos:  # integer division: exact where a double would round
+            return f"(({q} - pmod({q}, 1000)) div 1000)"
         if name == "TimestampType":
             return f"unix_micros({q})"
         if name in ("TimestampNTZType", "DateType"):  # wall time in UTC (the session's zone)
@@ -174,29 +127,11 @@ class SourceFrame:
         return f"timestamp_micros({self.timestamp_us(column, view, role)})"
 
 
-def hadoop_path(location: str) -> str:
-    return "s3a://" + location[len("s3://") :] if location.startswith("s3://") else location
-
-
 def open_frame(spark: Any, source: SourceSpec) -> SourceFrame:
-    """``source``'s rows as a DataFrame (nothing is read but the schema)."""
-    location = source.location
-    reader = spark.read
-    path = hadoop_path(location)
-    if not source.is_s3 and Path(location).is_dir():
-        reader = reader.option("recursiveFileLookup", "true").option("pathGlobFilter", f"*.{source.format}")
-    try:
-        if source.format == "csv":
-            df = reader.option("header", "true").option("inferSchema", "true").csv(path)
-        else:
-            df = reader.option("mergeSchema", "true").parquet(path)
-        columns = {f.name: f.dataType for f in df.schema.fields}
-    except spark_errors() as exc:
-        raise StoreError(
-            f"cannot read source '{source.name}' at {location}: {first_line(exc)}",
-            hint=f"check that the path exists and holds {source.format} files",
-        ) from None
-    return SourceFrame(source=source, location=location, df=df, columns=columns)
+    """``source``'s rows as a DataFrame (nothing is read but the schema), read by
+    :func:`fsctl.offline.spark.sources.open_source` (folders, globs, S3, nanosecond times)."""
+    table = open_source(spark, source)
+    return SourceFrame(source, source.location, table.frame, dict(table.types), table.nanos)
 
 
 def check_features(frame: SourceFrame, view: ViewSpec, features: list[str] | tuple[str, ...]) -> None:
@@ -204,7 +139,8 @@ def check_features(frame: SourceFrame, view: ViewSpec, features: list[str] | tup
     declared = {f.name: f.dtype for f in view.features}
     for feature in features:
         column = frame.source.column_for(feature)
-        actual = column_type(frame.need(column, view, f"feature '{feature}'"))
+        frame.need(column, view, f"feature '{feature}'")
+        actual = frame.column_type(column)
         if not dtype_accepts(declared[feature], actual):
             raise StoreError(
                 f"view '{view.name}' feature '{feature}' is declared {declared[feature]} but column "

@@ -73,8 +73,9 @@ def _timestamp_us(x: str, data_type: Any) -> str:
     return f"unix_micros(CAST({x} AS TIMESTAMP))"  # naive (UTC wall time), a date, ISO text
 
 
-def value_json(column: str, dtype: str, data_type: Any) -> str:
-    """SQL of the stored JSON text of one feature value, by the format's rule for ``dtype``."""
+def value_json(frame: SourceFrame, name: str, dtype: str) -> str:
+    """SQL of the stored JSON text of feature column ``name``, by the format's rule for ``dtype``."""
+    column, data_type = quote(name), frame.columns[name]
     rule, is_list = value_rule(dtype)
     base = dtype[5:-1] if is_list else dtype
     if base in ("float32", "float64"):
@@ -86,7 +87,7 @@ def value_json(column: str, dtype: str, data_type: Any) -> str:
         if is_list:
             element = data_type.elementType
             return _as_json(f"transform({column}, e -> {_timestamp_us('e', element)})")
-        return f"coalesce(CAST({_timestamp_us(column, data_type)} AS STRING), 'null')"
+        return f"coalesce(CAST({frame.timestamp_us(name, None, 'feature')} AS STRING), 'null')"
     if rule == BASE64:
         return _as_json(f"transform({column}, e -> base64(e))" if is_list else f"base64({column})")
     return _as_json(f"CAST({column} AS {spark_type(dtype)})")
@@ -179,7 +180,7 @@ def _select(frame: SourceFrame, view: ViewSpec, request: LatestRequest) -> tuple
     ]
     columns = [frame.source.column_for(f.name) for f in view.features]
     values = [
-        f"{literal(json.dumps(f.name) + ':')} || {value_json(quote(c), f.dtype, frame.columns[c])}"
+        f"{literal(json.dumps(f.name) + ':')} || {value_json(frame, c, f.dtype)}"
         for f, c in zip(view.features, columns, strict=True)
     ]
     json_sql = "concat('{', " + " || ',' || ".join(values) + ", '}')" if values else "'{}'"

@@ -24,12 +24,19 @@ from typing import Any
 
 from fsctl.errors import StoreError
 from fsctl.offline.base import BinCounts, FeatureStats, HistogramBin, TableStats
-from fsctl.offline.requests import CATEGORICAL, NUMERIC, FileRows, SourceSpec, StatsColumn, StatsRequest, ViewSpec
+from fsctl.offline.requests import (
+    CATEGORICAL,
+    NUMERIC,
+    FileRows,
+    SourceSpec,
+    StatsColumn,
+    StatsRequest,
+    ViewSpec,
+)
 from fsctl.offline.schema import dtype_accepts
 from fsctl.offline.spark.frames import (
     SourceFrame,
     check_features,
-    column_type,
     first_line,
     from_micros,
     literal,
@@ -109,7 +116,8 @@ def _raw_sql(frame: SourceFrame, request: StatsRequest, column: StatsColumn) -> 
         data_type = frame.need(name, request.rows, f"feature '{column.name}'")
     else:
         data_type = _need(frame, request.label, name, f"feature '{column.name}'")
-    actual = column_type(data_type)
+    del data_type  # need() named a missing column; the type is read with its nanosecond flag
+    actual = frame.column_type(name)
     if not dtype_accepts(dtype, actual):
         raise StoreError(
             f"{request.label}: column '{name}' in {frame.location} is {actual}, so it cannot be read as "
@@ -173,19 +181,23 @@ def _first_pass(request: StatsRequest) -> list[Part]:
                 (i, "max", f"max({c})"),
                 (i, "mean", f"avg(CAST({c} AS DOUBLE))"),
                 (i, "std", f"stddev_samp(CAST({c} AS DOUBLE))"),
-                (i, "distinct", f"approx_count_distinct({c})"),
+                (i, "distinct", f"approx_count_distinct({c}, 0.01)"),
             ]
             if probabilities:
                 qs = ", ".join(repr(q) for q in probabilities)
                 parts.append((i, "quantiles", f"percentile_approx(CAST({c} AS DOUBLE), array({qs}), 10000)"))
         elif kind == CATEGORICAL:
-            parts.append((i, "distinct", f"approx_count_distinct({c})"))
+            parts.append((i, "distinct", f"approx_count_distinct({c}, 0.01)"))
             if dtype == "string":
                 parts += [(i, "min", f"min({c})"), (i, "max", f"max({c})")]
         elif dtype == "timestamp":
-            parts += [(i, "min", f"min({c})"), (i, "max", f"max({c})"), (i, "distinct", f"approx_count_distinct({c})")]
+            parts += [
+                (i, "min", f"min({c})"),
+                (i, "max", f"max({c})"),
+                (i, "distinct", f"approx_count_distinct({c}, 0.01)"),
+            ]
         elif dtype == "bytes":
-            parts.append((i, "distinct", f"approx_count_distinct({c})"))
+            parts.append((i, "distinct", f"approx_count_distinct({c}, 0.01)"))
     return parts
 
 
@@ -194,7 +206,9 @@ def _bin_index(c: str, edges: tuple[float, ...]) -> str:
     return f"CASE {whens} ELSE {len(edges)} END"
 
 
-def _edges(request: StatsRequest, column: StatsColumn, quantiles: dict[float, float]) -> tuple[float, ...] | None:
+def _edges(
+    request: StatsRequest, column: StatsColumn, quantiles: dict[float, float]
+) -> tuple[float, ...] | None:
     if column.edges is not None:
         return tuple(sorted(set(column.edges)))
     if request.bin_quantiles and quantiles:
@@ -221,11 +235,19 @@ def _second_pass(request: StatsRequest, found: list[dict[str, Any]]) -> list[Par
         low, high = float(stats["min"]), float(stats["max"])
         if high > low:
             width = (high - low) / request.bins
-            index = f"least(CAST(floor(({c} - {_double(low)}) / {_double(width)}) AS BIGINT), {request.bins - 1})"
-            parts += [(i, f"histogram:{k}", f"count_if({index} = {k})") for k in range(request.bins)]
+            index = (
+                f"least(CAST(floor(({c} - {_double(low)}) / {_double(width)}) AS BIGINT), {request.bins - 1})"
+            )
+            parts += [
+                (i, f"histogram:{k}", f"count_if({c} IS NOT NULL AND {index} = {k})")
+                for k in range(request.bins)
+            ]
         if edges:
             index = _bin_index(c, edges)
-            parts += [(i, f"binned:{k}", f"count_if({c} IS NOT NULL AND {index} = {k})") for k in range(len(edges) + 1)]
+            parts += [
+                (i, f"binned:{k}", f"count_if({c} IS NOT NULL AND {index} = {k})")
+                for k in range(len(edges) + 1)
+            ]
     return parts
 
 
@@ -341,5 +363,6 @@ def _histogram(request: StatsRequest, stats: dict[str, Any], present: int) -> tu
     width = (high - low) / request.bins
     edges = [low + k * width for k in range(request.bins)] + [high]
     return tuple(
-        HistogramBin(edges[k], edges[k + 1], int(stats.get(f"histogram:{k}") or 0)) for k in range(request.bins)
+        HistogramBin(edges[k], edges[k + 1], int(stats.get(f"histogram:{k}") or 0))
+        for k in range(request.bins)
     )
