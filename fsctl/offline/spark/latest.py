@@ -4,8 +4,8 @@ One splittable aggregate picks, per key, the row with the latest event time in
 ``[start, end)`` (ties: the latest created time; a null created time loses): ``max_by`` of
 the row over the ordering ``(event µs, created is not null, created µs)``. Spark combines it
 on the map side, so a key holding a third of the rows costs no more than any other (a
-window sort would put them all in one task). The records leave the aggregate already in the
-online store's stored form (:mod:`fsctl.online.format`), written in Spark SQL from the
+window sort would put them all in one task). Only the winners are then encoded, once per key,
+in the online store's stored form (:mod:`fsctl.online.format`), written in Spark SQL from the
 format's rules, exactly the DuckDB engine's records: keys as text (integer, string and bool
 parts by ``CAST``, dates, timestamps and bytes formatted as the key rule writes them, other
 types through :func:`~fsctl.online.format.encode_key`), values as one JSON object built
@@ -73,9 +73,9 @@ def _timestamp_us(x: str, data_type: Any) -> str:
     return f"unix_micros(CAST({x} AS TIMESTAMP))"  # naive (UTC wall time), a date, ISO text
 
 
-def value_json(frame: SourceFrame, name: str, dtype: str) -> str:
-    """SQL of the stored JSON text of feature column ``name``, by the format's rule for ``dtype``."""
-    column, data_type = quote(name), frame.columns[name]
+def value_json(column: str, dtype: str, data_type: Any) -> str:
+    """SQL of the stored JSON text of a feature value ``column`` (of Spark type ``data_type``),
+    by the format's rule for ``dtype``; a ``timestamp`` value is microseconds already."""
     rule, is_list = value_rule(dtype)
     base = dtype[5:-1] if is_list else dtype
     if base in ("float32", "float64"):
@@ -87,7 +87,7 @@ def value_json(frame: SourceFrame, name: str, dtype: str) -> str:
         if is_list:
             element = data_type.elementType
             return _as_json(f"transform({column}, e -> {_timestamp_us('e', element)})")
-        return f"coalesce(CAST({frame.timestamp_us(name, None, 'feature')} AS STRING), 'null')"
+        return f"coalesce(CAST({column} AS STRING), 'null')"
     if rule == BASE64:
         return _as_json(f"transform({column}, e -> base64(e))" if is_list else f"base64({column})")
     return _as_json(f"CAST({column} AS {spark_type(dtype)})")
@@ -164,7 +164,8 @@ class SparkLatestRows:
 
 def _select(frame: SourceFrame, view: ViewSpec, request: LatestRequest) -> tuple[Any, int | None]:
     """The latest row per key as ``(key | k0.., t, c, v, n)``, and the raw key width (None:
-    the key is SQL text)."""
+    the key is SQL text). Rows are grouped by their raw keys and only the winners are
+    encoded (key text and JSON are built once per key, not per source row)."""
     from pyspark.sql import functions as sf
 
     source = view.source
@@ -179,27 +180,35 @@ def _select(frame: SourceFrame, view: ViewSpec, request: LatestRequest) -> tuple
         frame.need(c, view, f"join key '{k}'") for k, c in zip(view.join_keys, key_columns, strict=True)
     ]
     columns = [frame.source.column_for(f.name) for f in view.features]
-    values = [
-        f"{literal(json.dumps(f.name) + ':')} || {value_json(frame, c, f.dtype)}"
+    raw = [
+        frame.timestamp_us(c, view, f"feature '{f.name}'") if f.dtype == "timestamp" else quote(c)
         for f, c in zip(view.features, columns, strict=True)
     ]
-    json_sql = "concat('{', " + " || ',' || ".join(values) + ", '}')" if values else "'{}'"
-    parts = [_key_part_sql(quote(c), t) for c, t in zip(key_columns, key_types, strict=True)]
-    in_sql = all(p is not None for p in parts)
-    if in_sql:
-        keys = [f"{f' || {_SEPARATOR} || '.join(p for p in parts if p is not None)} AS key"]
-    else:
-        keys = [f"{quote(c)} AS k{i}" for i, c in enumerate(key_columns)]
-    rows = frame.df.selectExpr(*keys, f"{t_us} AS t", f"{c_us} AS c", f"{json_sql} AS v").where(
-        window_sql("t", request.window)
-    )
-    group = ["key"] if in_sql else [f"k{i}" for i in range(len(key_columns))]
+    keys = [f"k{i}" for i in range(len(key_columns))]
+    rows = frame.df.selectExpr(
+        *(f"{quote(c)} AS k{i}" for i, c in enumerate(key_columns)),
+        f"{t_us} AS t",
+        f"{c_us} AS c",
+        *(f"{sql} AS f{i}" for i, sql in enumerate(raw)),
+    ).where(window_sql("t", request.window))
     order = "named_struct('t', t, 'has_c', c IS NOT NULL, 'c', coalesce(c, 0))"
-    latest = rows.groupBy(*group).agg(
-        sf.expr(f"max_by(named_struct('t', t, 'c', c, 'v', v), {order})").alias("r"), sf.count("*").alias("n")
+    fields = ", ".join(["'t', t", "'c', c", *(f"'f{i}', f{i}" for i in range(len(raw)))])
+    latest = rows.groupBy(*keys).agg(
+        sf.expr(f"max_by(named_struct({fields}), {order})").alias("r"), sf.count("*").alias("n")
     )
-    out = latest.selectExpr(*group, "r.t AS t", "r.c AS c", "r.v AS v", "n")
-    return out, None if in_sql else len(key_columns)
+    values = [
+        f"{literal(json.dumps(f.name) + ':')} || {value_json(f'r.f{i}', f.dtype, frame.columns[c])}"
+        for i, (f, c) in enumerate(zip(view.features, columns, strict=True))
+    ]
+    json_sql = "concat('{', " + " || ',' || ".join(values) + ", '}')" if values else "'{}'"
+    parts = [_key_part_sql(k, t) for k, t in zip(keys, key_types, strict=True)]
+    if all(p is not None for p in parts):
+        key_sql = [f"{f' || {_SEPARATOR} || '.join(p for p in parts if p is not None)} AS key"]
+        width = None
+    else:
+        key_sql, width = keys, len(keys)
+    out = latest.selectExpr(*key_sql, "r.t AS t", "r.c AS c", f"{json_sql} AS v", "n")
+    return out, width
 
 
 def latest_rows(spark: Any, request: LatestRequest) -> SparkLatestRows:
