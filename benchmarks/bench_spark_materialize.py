@@ -11,7 +11,8 @@ view of 3 features, ``materialize START END`` over the whole month. Three ways:
   (what a cluster does for a SQLite file).
 
 The Spark session is started before the clock (a JVM start is ~10 s and paid once per
-process). Figures are medians of ``--repeat`` interleaved runs, and ratios to DuckDB.
+process), and each way runs once untimed first (the JIT compiles Spark's code, the Python
+workers start: the first materialize of a process takes 2-4x longer). Figures are medians of ``--repeat`` interleaved runs, and ratios to DuckDB.
 
     python benchmarks/bench_spark_materialize.py --sizes 1000000 --repeat 3
 """
@@ -96,6 +97,8 @@ def main() -> None:
         repo = prepare(n, 100_000)
         times: dict[str, list[float]] = {way: [] for way in ways}
         keys: dict[str, int] = {}
+        for engine, executors in ways.values():  # warm-up: the JVM's JIT and the Python workers
+            once(repo, engine, executors)
         for _ in range(args.repeat):  # interleaved, so background load hits all alike
             for way, (engine, executors) in ways.items():
                 seconds, written = once(repo, engine, executors)
