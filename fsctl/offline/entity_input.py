@@ -7,7 +7,9 @@ Python API all turn what they are given into an :class:`EntityInput` with
 * a path to a parquet file (``.parquet``), a CSV file with a header (``.csv``), or JSON
   lines, one object per line (``.jsonl``, ``.ndjson``, ``.json``);
 * a pyarrow Table or RecordBatchReader, a pandas DataFrame, or a polars DataFrame (taken as
-  arrow).
+  arrow);
+* for the Spark engine only: a Spark DataFrame (recognised by its type's module, so pyspark
+  is never imported here) or a table name written ``table:db.name``.
 
 An engine loads the input its own way (DuckDB reads the file itself, keeping its type
 detection); :meth:`EntityInput.columns` reads chosen columns into Python lists for online
@@ -28,12 +30,28 @@ FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "
 
 @dataclass(frozen=True)
 class EntityInput:
-    """A file (``path`` and ``format``) or an in-memory ``frame`` (pyarrow or pandas)."""
+    """A file (``path`` and ``format``), an in-memory ``frame`` (pyarrow, pandas or Spark), or
+    a Spark ``table`` name."""
 
     label: str  # what messages call it: the path, or "the entity DataFrame"
     path: Path | None = None
     format: str | None = None  # parquet | csv | jsonl
     frame: Any = None
+    table: str | None = None  # a Spark table name (the spark engine only)
+
+    @property
+    def is_spark(self) -> bool:
+        """A Spark DataFrame (classic or Spark Connect)."""
+        return self.frame is not None and type(self.frame).__module__.split(".")[0] == "pyspark"
+
+    def spark_only(self, engine: str) -> UsageError | None:
+        """The error for an engine that cannot read this input (a Spark frame or table), or None."""
+        if self.table is None and not self.is_spark:
+            return None
+        return UsageError(
+            f"{self.label} can only be read by the spark engine, not {engine}",
+            hint="set offline_store: {type: spark} in fsctl.yaml, or pass a file or a pandas/arrow frame",
+        )
 
     def columns(
         self,
@@ -44,7 +62,7 @@ class EntityInput:
         """The ``keys`` columns as Python lists. A missing column is ``missing(key)`` when
         given, else a UsageError naming the input and ``needed_by`` (e.g. "the requested
         features are keyed by a, b")."""
-        table = self._arrow() if self.path is not None else self.frame
+        table = self.to_arrow()
         if hasattr(table, "read_all"):  # a RecordBatchReader
             table = table.read_all()
         arrow = hasattr(table, "column_names")
@@ -66,7 +84,11 @@ class EntityInput:
         """The rows as a pyarrow Table (a file is read; a pandas frame converted without its index)."""
         if self.path is not None:
             return self._arrow()
+        if self.table is not None:
+            raise UsageError(f"{self.label} can only be read by the spark engine's retrieval")
         frame = self.frame
+        if self.is_spark:
+            return frame.toArrow()
         if hasattr(frame, "read_all"):  # a RecordBatchReader
             return frame.read_all()
         if type(frame).__module__.split(".")[0] == "pandas":
@@ -104,6 +126,11 @@ def entity_input(value: Any) -> EntityInput:
     """``value`` (a path or a frame, see the module docstring) as an EntityInput, checked."""
     if isinstance(value, EntityInput):
         return value
+    if isinstance(value, str) and value.startswith("table:"):
+        name = value[len("table:") :].strip()
+        if not name:
+            raise UsageError("entities 'table:' names no table", hint="write table:db.name")
+        return EntityInput(label=f"entity table {name}", table=name)
     if isinstance(value, (str, Path)):
         path = Path(value)
         fmt = FORMATS.get(path.suffix.lower())
@@ -118,9 +145,11 @@ def entity_input(value: Any) -> EntityInput:
     module = type(value).__module__.split(".")[0]
     if module == "polars":
         return EntityInput(label=f"the entity {type(value).__name__}", frame=value.to_arrow())
+    if module == "pyspark" and hasattr(value, "schema"):
+        return EntityInput(label="the entity Spark DataFrame", frame=value)
     if module in ("pyarrow", "pandas"):
         return EntityInput(label=f"the entity {type(value).__name__}", frame=value)
     raise UsageError(
-        "entities must be a pyarrow Table, a pandas or polars DataFrame, or a path to a "
-        f"parquet, CSV or JSON-lines file; got {type(value).__name__}"
+        "entities must be a pyarrow Table, a pandas or polars DataFrame, a path to a parquet, CSV "
+        f"or JSON-lines file, or (spark engine) a Spark DataFrame or table:NAME; got {type(value).__name__}"
     )

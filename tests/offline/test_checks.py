@@ -46,7 +46,7 @@ def h(hours: float) -> datetime:
 @pytest.fixture(params=ENGINE_PARAMS)
 def engine(request: pytest.FixtureRequest) -> Iterator[OfflineEngine]:
     """Every offline engine; each must give the answers below."""
-    made = make_engine(request.param)
+    made = make_engine(request)
     yield made
     made.close()
 

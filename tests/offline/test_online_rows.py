@@ -74,7 +74,7 @@ def _micros(value: datetime | None) -> int | None:
 @pytest.fixture(params=ENGINE_PARAMS)
 def engine(request: pytest.FixtureRequest) -> Iterator[OfflineEngine]:
     """Every offline engine: each encodes the records itself and must match the codec."""
-    made = make_engine(request.param)
+    made = make_engine(request)
     yield made
     made.close()
 

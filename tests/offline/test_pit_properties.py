@@ -13,6 +13,10 @@ choose between them, so any choice is right and the comparison stays exact.
 
 Two more properties pin the two packings of the engine's ordering column: whole-second data
 (a BIGINT) and microsecond times spread over a century (a HUGEINT).
+
+The Spark engine passes the same properties (``test_spark_*``, on the shared ``local[2]``
+context of tests/offline/conftest.py) with fewer examples each: a Spark retrieval of a tiny
+repo takes about a second, DuckDB's a few milliseconds.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ from unittest import mock
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fsctl import FeatureStore
 from fsctl.offline.duckdb import pit as engine
+from tests.offline.conftest import SPARK_YAML
 from tests.support.pit_reference import RefView, candidates, matched_fraction, reference_join, utc
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -182,13 +188,14 @@ def packings() -> Iterator[list[str]]:
         yield seen
 
 
-def check(scenario: Scenario, *, leakage_guard: bool = False) -> list[str]:
-    """Run the scenario through apply + get_historical_features and compare with the reference;
-    returns the ordering columns the engine used."""
+def check(scenario: Scenario, *, leakage_guard: bool = False, offline_yaml: str = "") -> list[str]:
+    """Run the scenario through apply + get_historical_features (on the engine of
+    ``offline_yaml``, DuckDB by default) and compare with the reference; returns the ordering
+    columns the DuckDB engine used."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "data").mkdir()
-        (root / "fsctl.yaml").write_text("project: pit\nregistry: data/registry.json\n")
+        (root / "fsctl.yaml").write_text("project: pit\nregistry: data/registry.json\n" + offline_yaml)
         (root / "defs.yaml").write_text(_yaml(scenario))
         for source in scenario.sources:
             pq.write_table(_source_table(source), root / "data" / f"{source.name}.parquet")
@@ -480,3 +487,29 @@ def century_scenarios(draw: st.DrawFn) -> Scenario:
 def test_microseconds_over_a_century_pack_into_hugeint(scenario: Scenario, guard: bool) -> None:
     seen = check(scenario, leakage_guard=guard)
     assert seen and all("HUGEINT" in order for order in seen), seen
+
+
+# ---------------------------------------------------------------- the same properties on Spark
+
+SPARK = pytest.mark.xdist_group("spark")
+
+
+@SPARK
+@settings(max_examples=12, **SETTINGS)
+@given(scenario=scenarios())
+def test_spark_equals_reference(spark_session: Any, scenario: Scenario) -> None:
+    check(scenario, offline_yaml=SPARK_YAML)
+
+
+@SPARK
+@settings(max_examples=8, **SETTINGS)
+@given(scenario=scenarios(need_created=True))
+def test_spark_equals_reference_with_leakage_guard(spark_session: Any, scenario: Scenario) -> None:
+    check(scenario, leakage_guard=True, offline_yaml=SPARK_YAML)
+
+
+@SPARK
+@settings(max_examples=6, **SETTINGS)
+@given(scenario=century_scenarios(), guard=st.booleans())
+def test_spark_microseconds_over_a_century(spark_session: Any, scenario: Scenario, guard: bool) -> None:
+    check(scenario, leakage_guard=guard, offline_yaml=SPARK_YAML)

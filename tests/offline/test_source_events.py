@@ -70,7 +70,7 @@ def write(tmp: Path, kind: str) -> tuple[Path, str, list[datetime | None]]:
 @pytest.fixture(params=ENGINE_PARAMS)
 def engine(request: pytest.FixtureRequest) -> Any:
     """Every offline engine; each must give the answers below."""
-    e = make_engine(request.param)
+    e = make_engine(request)
     yield e
     e.close()
 

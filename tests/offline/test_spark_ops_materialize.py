@@ -41,6 +41,12 @@ from tests.support.spark import make_engine
 pytestmark = pytest.mark.xdist_group("spark")
 
 
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> Callable[[str], Any]:
+    """A new offline engine of a kind (``duckdb``, ``spark`` on the shared Spark context)."""
+    return lambda kind: make_engine(request, kind)
+
+
 def _repo(make_repo: Callable[..., Path], name: str, online: str) -> Path:
     root = make_repo(
         {"fsctl.yaml": f"project: {name}\nonline_store: {online}\n", "defs.yaml": DEFS}, name=name
@@ -52,9 +58,9 @@ def _repo(make_repo: Callable[..., Path], name: str, online: str) -> Path:
 
 
 def _materialize(
-    root: Path, engine: str, end: datetime, opener: Any = "configured", **options: Any
+    root: Path, engine: Any, end: datetime, opener: Any = "configured", **options: Any
 ) -> MaterializeResult:
-    with open_workspace(root, offline=make_engine(engine)) as ws:
+    with open_workspace(root, offline=engine) as ws:
         store_opener = ws.online_store_opener() if opener == "configured" else opener
         return materialize(
             ws.project,
@@ -95,26 +101,26 @@ def _check_store(root: Path, end: datetime) -> None:
 
 
 def test_spark_writes_from_the_executors_what_duckdb_writes(
-    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, engine: Callable[[str], Any]
 ) -> None:
     online = "{type: sqlite, path: data/online.db}"
     duck, spark = _repo(make_repo, "duck", online), _repo(make_repo, "spark", online)
-    by_duckdb = _materialize(duck, "duckdb", h(24), start=h(0))
+    by_duckdb = _materialize(duck, engine("duckdb"), h(24), start=h(0))
     _no_driver_batches(monkeypatch)
-    by_spark = _materialize(spark, "spark", h(24), start=h(0))
+    by_spark = _materialize(spark, engine("spark"), h(24), start=h(0))
     assert summaries(by_spark) == summaries(by_duckdb)
     assert all(r.status == "succeeded" and r.keys_sent == r.keys for r in by_spark.runs)
     assert [r.newest_event_us for r in by_spark.runs] == [r.newest_event_us for r in by_duckdb.runs]
     # an older window next: the stored newer values win on the executors too
-    older = _materialize(spark, "spark", h(0), start=h(-24))
-    assert summaries(older) == summaries(_materialize(duck, "duckdb", h(0), start=h(-24)))
+    older = _materialize(spark, engine("spark"), h(0), start=h(-24))
+    assert summaries(older) == summaries(_materialize(duck, engine("duckdb"), h(0), start=h(-24)))
     _check_store(spark, h(24))
     assert _watermarks(spark) == _watermarks(duck)
 
 
-def test_the_tasks_counts_are_summed(make_repo: Callable[..., Path]) -> None:
+def test_the_tasks_counts_are_summed(make_repo: Callable[..., Path], engine: Callable[[str], Any]) -> None:
     root = _repo(make_repo, "counts", "{type: sqlite, path: data/online.db}")
-    with open_workspace(root, offline=make_engine("spark")) as ws:
+    with open_workspace(root, offline=engine("spark")) as ws:
         spec = Catalog(ws.project, ws.registry_reader()).view_spec("by_driver")
         rows = ws.offline_engine().latest(LatestRequest(spec, Window(None, h(48))))
         assert isinstance(rows, ExecutorWrites)
@@ -128,9 +134,11 @@ def test_the_tasks_counts_are_summed(make_repo: Callable[..., Path]) -> None:
     assert counts.newest_event_us == max(event for event, _, _ in want.values())
 
 
-def test_a_failing_writer_fails_the_run_and_keeps_the_watermark(make_repo: Callable[..., Path]) -> None:
+def test_a_failing_writer_fails_the_run_and_keeps_the_watermark(
+    make_repo: Callable[..., Path], engine: Callable[[str], Any]
+) -> None:
     root = _repo(make_repo, "fails", "{type: sqlite, path: data/online.db}")
-    first = _materialize(root, "spark", h(24), start=h(0), views=["by_city"])
+    first = _materialize(root, engine("spark"), h(24), start=h(0), views=["by_city"])
     assert first.runs[0].status == "succeeded"
     before = _watermarks(root)
     # executors open a store that cannot be opened (a folder where the database should be)
@@ -138,7 +146,7 @@ def test_a_failing_writer_fails_the_run_and_keeps_the_watermark(make_repo: Calla
     broken = StoreOpener(
         "fsctl.online.sqlite", "create_store", SQLiteOnlineStoreConfig(path="not-a-db"), root, True
     )
-    failed = _materialize(root, "spark", h(48), opener=broken, incremental=True, views=["by_city"])
+    failed = _materialize(root, engine("spark"), h(48), opener=broken, incremental=True, views=["by_city"])
     run = failed.runs[0]
     assert run.status == "failed"
     assert (
@@ -149,16 +157,19 @@ def test_a_failing_writer_fails_the_run_and_keeps_the_watermark(make_repo: Calla
 
 
 def test_redis_is_written_from_the_executors(
-    make_repo: Callable[..., Path], redis_server: Any, monkeypatch: pytest.MonkeyPatch
+    make_repo: Callable[..., Path],
+    redis_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    engine: Callable[[str], Any],
 ) -> None:
     root = _repo(make_repo, "viaredis", f"{{type: redis, url: '{redis_server.url}'}}")
     _no_driver_batches(monkeypatch)
-    result = _materialize(root, "spark", h(24))
+    result = _materialize(root, engine("spark"), h(24))
     assert [r.status for r in result.runs] == ["succeeded"] * 3
     _check_store(root, h(24))
 
 
-def test_a_hot_key_gives_the_duckdb_engines_records(tmp_path: Path) -> None:
+def test_a_hot_key_gives_the_duckdb_engines_records(tmp_path: Path, engine: Callable[[str], Any]) -> None:
     """One key holds 60% of the rows, with ties on the event time broken by the created time
     (null created times among them): the aggregate is split across tasks and still picks
     DuckDB's row for every key."""
@@ -195,10 +206,10 @@ def test_a_hot_key_gives_the_duckdb_engines_records(tmp_path: Path) -> None:
     request = LatestRequest(view, Window(h(0), h(47)))
     answers = {}
     for kind in ("duckdb", "spark"):
-        engine = make_engine(kind)
-        rows = engine.latest(request)
+        made = engine(kind)
+        rows = made.latest(request)
         answers[kind] = (rows.keys, rows.rows_read, sorted(r for batch in rows.batches(1_000) for r in batch))
-        engine.close()
+        made.close()
     duck, spark = answers["duckdb"], answers["spark"]
     assert spark[:2] == duck[:2]
     # rows tied on (event, created) may differ in value; everything else must be identical

@@ -41,7 +41,7 @@ N = 20_000
 @pytest.fixture(params=ENGINE_PARAMS)
 def engine(request: pytest.FixtureRequest) -> Iterator[OfflineEngine]:
     """Every offline engine; each must give the answers below."""
-    made = make_engine(request.param)
+    made = make_engine(request)
     yield made
     made.close()
 

@@ -30,6 +30,9 @@ def load_input(con: Any, entities: EntityInput, table: str) -> None:
     """Copy ``entities`` into the temp table ``table``, in input order."""
     import duckdb
 
+    refused = entities.spark_only("duckdb")
+    if refused is not None:
+        raise refused
     if entities.path is not None:
         source = _READERS[entities.format or "parquet"].format(literal(str(entities.path)))
     else:

@@ -9,7 +9,9 @@ Where the session comes from (``offline_store`` in fsctl.yaml):
 * ``master: local[2]`` (the default), ``spark://...``, ``yarn`` — a session on that master,
   started with ``conf`` when no Spark context runs in this process yet.
 
-fsctl then always works on ``base.newSession()`` (Spark Connect has it too since 4.0): its
+fsctl then always works on ``base.newSession()`` (for Spark Connect, a client session it
+creates itself with ``builder.remote(url).create()``, which also works in a process that
+runs a classic session, and stops again on close): its
 own SQL configuration (``spark.sql.session.timeZone=UTC`` and the runtime settings of
 ``conf``) and temporary views, sharing the Spark context and cache. The user's session keeps
 its time zone and settings. A Spark context fsctl started itself is stopped again by
@@ -57,8 +59,14 @@ class SparkHandle:
 
     session: Any
     owns_context: bool = False
+    owns_session: bool = False  # a Spark Connect client session fsctl created
 
     def close(self) -> None:
+        if self.owns_session:
+            try:
+                self.session.stop()
+            except Exception:  # noqa: BLE001 - the server may be gone already
+                pass
         if self.owns_context:
             try:
                 self.session.sparkContext.stop()
@@ -104,6 +112,11 @@ def _log4j_file() -> str:
 def _fresh(base: Any, config: SparkEngineConfig) -> Any:
     """fsctl's own session on top of ``base``: time zone UTC and the runtime settings of conf."""
     session = base.newSession()
+    _configure(session, config)
+    return session
+
+
+def _configure(session: Any, config: SparkEngineConfig) -> None:
     session.conf.set("spark.sql.session.timeZone", "UTC")
     session.conf.set(NANOS_AS_LONG, "true")  # see sources: nanosecond parquet timestamps
     for key, value in config.conf.items():
@@ -111,7 +124,6 @@ def _fresh(base: Any, config: SparkEngineConfig) -> Any:
             session.conf.set(key, value)
         except Exception:  # noqa: BLE001 - a static (context-wide) setting: applied at start only
             pass
-    return session
 
 
 def _start_error(what: str, exc: BaseException) -> StoreError:
@@ -128,9 +140,23 @@ def open_session(config: SparkEngineConfig, given: Any = None) -> SparkHandle:
     if given is not None:
         return SparkHandle(_fresh(given, config))
     if config.remote:
+        from pyspark import SparkContext
+
+        if SparkContext._active_spark_context is not None:
+            raise UsageError(
+                f"offline_store.remote {config.remote}: this Python process already runs a classic "
+                "Spark session, and pyspark cannot use Spark Connect beside it",
+                hint="use master: null (the running session) here, or Spark Connect from a separate process",
+            )
+        os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"  # pyspark's functions then build Connect columns
         try:
-            base = spark_session.builder.remote(config.remote).getOrCreate()
-            return SparkHandle(_fresh(base, config))
+            # A client session of fsctl's own (create(), not getOrCreate(): never the user's
+            # default remote session), configured like a newSession.
+            from pyspark.sql.connect.session import SparkSession as RemoteSession
+
+            own = RemoteSession.builder.remote(config.remote).create()
+            _configure(own, config)
+            return SparkHandle(own, owns_session=True)
         except Exception as exc:  # noqa: BLE001 - every failure to connect is one message
             raise _start_error(f"Spark Connect at {config.remote}", exc) from None
     if config.master is None:
@@ -152,9 +178,8 @@ def open_session(config: SparkEngineConfig, given: Any = None) -> SparkHandle:
         settings.get("spark.driver.extraJavaOptions", "") + " " + java_options
     ).strip()
     settings.setdefault("spark.sql.session.timeZone", "UTC")
-    # Python workers (mapInArrow writers) run this interpreter, not whatever python3 is on PATH
-    # (pyspark reads the variable when the context starts).
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    if config.master.startswith("local"):  # Python workers (writing results) run this interpreter
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
