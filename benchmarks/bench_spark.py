@@ -88,7 +88,7 @@ def prepare(n: int, m: int, hot: bool) -> tuple[Path, Path]:
                 if not link.exists():
                     link.symlink_to(data / name)
         subprocess.run(
-            [str(Path(sys.executable).with_name("fsctl")), "apply", "--yes", "--repo", str(repo)],
+            [sys.executable, "-m", "fsctl", "apply", "--yes", "--repo", str(repo)],
             check=True, capture_output=True,
         )
     return repos

@@ -285,6 +285,20 @@ def test_two_views_with_different_entities_in_one_request(store):
     assert stats.rows == 2 and stats.matched == {"cust": 1.0, "stats": 0.5}
 
 
+def test_two_views_on_one_source_with_their_own_features_and_ttls(store):
+    data = rows((1, at(0), at(0), 0.1), (1, at(3), None, 0.2)).append_column("trips", pa.array([5, 6], pa.int32()))
+    fs = store(
+        source_yaml(),
+        view_yaml(ttl="2h"),
+        view_yaml("activity", ttl=None, schema="{name: trips, dtype: int32}"),
+        data={"data/stats.parquet": data},
+    )
+    with fs.get_historical_features(entities((1, at(2)), (1, at(5, 1))), ["activity:trips", "stats:conv"]) as result:
+        table = result.to_arrow()
+    assert table.select(["trips", "conv"]).to_pylist() == [{"trips": 5, "conv": 0.1}, {"trips": 6, "conv": None}]
+    assert table.schema.field("trips").type == pa.int32()
+
+
 def test_field_mapping_for_a_feature_and_a_join_key(store):
     data = pa.table(
         {

@@ -93,13 +93,16 @@ def _carried(spark: Any, group: _Group, ents: entity_rows.EntityFrame, guard: bo
                 f"'{column}' of source '{source.name}' (view '{view.name}')",
                 hint=f"cast '{key}' in the entity rows to {theirs}",
             )
+    dtypes: dict[str, str] = {}
+    for member in group.views:
+        mine = [f for f in group.features if f in member.feature_names and f not in dtypes]
+        check_features(opened, member, mine)
+        dtypes.update((f, member.dtype(f)) for f in mine)
     lower, upper = _bounds(group, ents.min_ts, ents.max_ts)
     src = source_frame(
         spark, source, view, keys=group.join_keys, features=group.features,
-        lower_us=lower, upper_us=upper, opened=opened,
+        lower_us=lower, upper_us=upper, opened=opened, dtypes=dtypes,
     )
-    for other in group.views[1:]:
-        check_features(opened, other, [f for f in group.features if f in other.feature_names])
     if guard:
         src = src.where(sf.col(C).isNotNull())
         visible = sf.greatest(sf.col(T), sf.col(C))

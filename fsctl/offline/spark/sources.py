@@ -239,16 +239,20 @@ def source_frame(
     lower_us: int | None = None,
     upper_us: int | None = None,
     opened: SourceFrame | None = None,
+    dtypes: dict[str, str] | None = None,
 ) -> Any:
     """The DataFrame of ``source``'s rows for ``view``: columns ``keys`` (entity-side names),
     ``features`` (cast to their declared dtypes), :data:`T` and :data:`C` (microseconds, C
     null without a created_timestamp_field). Rows with a null key or event time are dropped;
     with bounds, only ``lower_us <= T < upper_us`` is kept (pushed down to the files where
-    the format allows)."""
+    the format allows). ``dtypes`` (feature -> dtype) serves features of several views on one
+    source, which the caller has checked; by default they are ``view``'s, checked here."""
     from pyspark.sql import functions as sf
 
     table = opened or open_source(spark, source)
-    check_features(table, view, features)
+    if dtypes is None:
+        check_features(table, view, features)
+        dtypes = {f: view.dtype(f) for f in features}
     t = table.micros(source.timestamp_field, view, "timestamp_field")
     c = (
         table.micros(source.created_timestamp_field, view, "created_timestamp_field")
@@ -259,7 +263,7 @@ def source_frame(
     for key in keys:
         table.need(source.column_for(key), view, f"join key '{key}'")
         columns.append(sf.col(_quote(source.column_for(key))).alias(key))
-    columns += [table.value(source.column_for(f), view.dtype(f)).alias(f) for f in features]
+    columns += [table.value(source.column_for(f), dtypes[f]).alias(f) for f in features]
     frame = table.frame.select(*columns, t.alias(T), c.alias(C))
     condition = sf.col(T).isNotNull()
     for key in keys:
