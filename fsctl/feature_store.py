@@ -254,6 +254,7 @@ class FeatureStore:
             ws.offline_engine(),
             end,
             views=list(views) if views is not None else None,
+            store_opener=ws.online_store_opener(),
             **options,
         )
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from fsctl.offline import OfflineEngine
     from fsctl.online import OnlineStore
     from fsctl.online.base import OnlineStoreConfig
+    from fsctl.online.sinks import StoreOpener
     from fsctl.registry import Registry, RegistryReader
     from fsctl.scoring import LoadedModel
     from fsctl.services.project import Project
@@ -94,6 +95,9 @@ ONLINE_STORES: dict[str, Adapter] = {
         "fsctl.online.mysql", "MySQLOnlineStoreConfig", "create_store", ("pymysql", "mysql"), "create_reader"
     ),
 }
+# Online stores that are a file on this machine: an offline engine's tasks may write them
+# (materialize on the executors) only when those run on this machine too.
+LOCAL_ONLINE_STORES = frozenset({"sqlite"})
 REGISTRIES: dict[str, Adapter] = {
     "local": Adapter("fsctl.registry.local", None, "create"),
     "s3": Adapter("fsctl.registry.s3", None, "create", ("boto3", "aws")),
@@ -265,6 +269,19 @@ class Workspace:
             adapter.check_installed(f"online_store type '{self.online_config.type}'")
             self._online_reader = adapter.attribute(adapter.reader)(self.online_config, self.root)
         return self._online_reader
+
+    def online_store_opener(self) -> StoreOpener | None:
+        """The online store of fsctl.yaml as a picklable opener, for an offline engine that
+        writes materialized rows from its own tasks (Spark executors); None when the store
+        was injected (it may not be openable in another process)."""
+        if self._online_given:
+            return None
+        from fsctl.online.sinks import StoreOpener
+
+        adapter = ONLINE_STORES[self.online_config.type]
+        adapter.check_installed(f"online_store type '{self.online_config.type}'")
+        local = self.online_config.type in LOCAL_ONLINE_STORES
+        return StoreOpener(adapter.module, adapter.factory, self.online_config, self.root, local)
 
     def offline_engine(self) -> OfflineEngine:
         """The offline engine of ``offline_store`` in fsctl.yaml."""

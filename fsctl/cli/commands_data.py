@@ -206,6 +206,7 @@ def _run_materialize(
             views=split_names(views),
             lookback=back,
             progress=progress,  # type: ignore[arg-type]
+            store_opener=ws.online_store_opener(),
         )
     show(result, fmt)
     raise_if_failed(result)

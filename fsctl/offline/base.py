@@ -11,7 +11,16 @@ Operations an engine has:
   read out as arrow, pandas or polars, streamed as record batches, or written to a file.
 * :meth:`OfflineEngine.latest` — the latest row per entity key of one view in a window,
   cast to the declared dtypes and already in the online store's stored form
-  (:mod:`fsctl.online.format`), streamed in batches (materialization).
+  (:mod:`fsctl.online.format`), streamed in batches (materialization). An engine whose
+  records live on other machines (Spark) may also offer :class:`ExecutorWrites`: the
+  records written into the online store where they are, by the engine's own tasks, each
+  opening the store through a picklable :class:`SinkOpener` the service gives it (built by
+  the composition root from the online store's config; engines never import a store) and
+  writing with the store's never-older write; the engine returns the summed
+  :class:`WriteCounts` of its tasks, and declines (returns None) when the store cannot be
+  opened where its tasks run (a local file, executors on other machines), so the service
+  streams the batches through the driver instead. Either way the service moves the
+  watermark only after the whole write succeeded.
 * :meth:`OfflineEngine.check` — a view's data checks over every source row of a window
   (a :class:`~fsctl.offline.requests.CheckRequest`), answered as a :class:`CheckResult`:
   per check the offending row count and one example key (``fsctl check``, and
@@ -38,11 +47,11 @@ its own exception types out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from fsctl.offline.requests import (
     CheckRequest,
@@ -113,6 +122,53 @@ class LatestRows(Protocol):
 
     def batches(self, size: int) -> Iterator[list[StoredRecord]]:
         """The records in batches of at most ``size``."""
+        ...
+
+
+class RecordSink(Protocol):
+    """One online view's store, opened where an engine's task runs."""
+
+    def write(self, records: Sequence[StoredRecord]) -> int:
+        """The store's never-older upsert of ``records``; how many were stored."""
+        ...
+
+    def close(self) -> None:
+        """Make the writes durable (the store's ``sync``) and close the store."""
+        ...
+
+
+class SinkOpener(Protocol):
+    """A picklable zero-argument callable opening a :class:`RecordSink` (in any process).
+    ``local``: the store is a file on this machine, so only tasks running on this machine
+    (a ``local[N]`` master) may open it."""
+
+    @property
+    def local(self) -> bool: ...
+
+    def __call__(self) -> RecordSink: ...
+
+
+@dataclass(frozen=True)
+class WriteCounts:
+    """What the tasks of an :class:`ExecutorWrites` wrote, summed: records sent to the store,
+    records it stored (not older than what it held), tasks that wrote, and the newest event
+    time written (microseconds; None: nothing written)."""
+
+    sent: int
+    written: int
+    tasks: int
+    newest_event_us: int | None = None
+
+
+@runtime_checkable
+class ExecutorWrites(Protocol):
+    """Optional on a :class:`LatestRows`: write the records where they are (see the module
+    docstring)."""
+
+    def write(self, opener: SinkOpener, batch_size: int) -> WriteCounts | None:
+        """Write every record through sinks from ``opener`` in batches of at most
+        ``batch_size``; None (nothing written) when ``opener`` cannot be used where the
+        engine's tasks run. A failed task fails the whole call with a StoreError."""
         ...
 
 

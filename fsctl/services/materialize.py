@@ -8,7 +8,12 @@ fails and the watermark stays) and is written with the failures recorded in the 
 is ``warn``. Then the offline engine picks the latest row per key in the
 window (latest event time, then latest created time; a null created time loses) and
 streams it in the online store's stored form; the records are written in batches, so
-memory is bounded by the batch and the number of keys, never the source.
+memory is bounded by the batch and the number of keys, never the source. An engine whose
+rows live on executors (Spark) writes them there instead, when it offers
+:class:`~fsctl.offline.base.ExecutorWrites` and the caller gives a ``store_opener`` (the
+online store, openable in the engine's tasks): each task writes its rows with the same
+never-older write and the summed counts come back; the engine may decline (a local SQLite
+file and executors on other machines), and then the records stream through this process.
 Stores upsert with the never-older rule, so a re-run, an overlapping window or an older
 backfill cannot replace a newer value. The view's watermark (in the state document beside
 the registry, never in the registry) moves only after all its rows are written; a run
@@ -35,7 +40,9 @@ from typing import Any
 from fsctl.definitions.values import format_duration
 from fsctl.errors import FsctlError, StoreError, UsageError
 from fsctl.offline import LatestRequest, OfflineEngine, Window
+from fsctl.offline.base import ExecutorWrites
 from fsctl.online import OnlineStore
+from fsctl.online.sinks import StoreOpener
 from fsctl.registry import RegistryReader
 from fsctl.results.materialize import MaterializeResult, ViewRun
 from fsctl.services.catalog import Catalog
@@ -102,6 +109,7 @@ def _load_view(
     name: str,
     run: ViewRun,
     progress: ProgressSink,
+    store_opener: StoreOpener | None = None,
 ) -> None:
     target = objects.online_view(name)
     rows = engine.latest(LatestRequest(objects.view_spec(name), Window(run.start, run.end)))
@@ -109,6 +117,12 @@ def _load_view(
     progress.start_view(name, run.keys, run.rows_read)
     _fault("after-query")
     store.create(target)
+    if store_opener is not None and isinstance(rows, ExecutorWrites):
+        counts = rows.write(store_opener.for_view(target), BATCH_SIZE)
+        if counts is not None:  # written by the engine's tasks (else: declined, stream below)
+            run.keys_written, run.keys_sent, run.newest_event_us = counts.written, counts.sent, counts.newest_event_us
+            progress.advance(name, counts.sent)
+            return
     batches = 0
     for batch in rows.batches(BATCH_SIZE):
         run.keys_written += store.write(target, batch)
@@ -158,8 +172,10 @@ def materialize(
     lookback: timedelta | None = None,
     progress: ProgressSink | None = None,
     now: Callable[[], datetime] | None = None,
+    store_opener: StoreOpener | None = None,
 ) -> MaterializeResult:
-    """Materialize ``[start, end)`` (or, incrementally, from each view's watermark to ``end``)."""
+    """Materialize ``[start, end)`` (or, incrementally, from each view's watermark to ``end``);
+    ``store_opener`` lets an engine that can write from its own tasks do so."""
     from fsctl import state as state_module
     from fsctl.services.audit import actor
     from fsctl.services.checks import check_records
@@ -217,7 +233,7 @@ def materialize(
         sink.message(f"materializing {name}")
         try:
             if _checks_pass(engine, objects, view, run, sink):  # else rejected: nothing written
-                _load_view(engine, store, objects, name, run, sink)
+                _load_view(engine, store, objects, name, run, sink, store_opener)
                 store.sync()  # the rows must be durable before the watermark says they are there
                 if not _still_online(registry, name):
                     # An apply deleted the view (or set online: false) while it loaded: drop the

@@ -31,6 +31,7 @@ from fsctl.offline import (
     Window,
     check_request,
 )
+from tests.support.spark import ENGINE_PARAMS, make_engine
 
 UTC = timezone.utc
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -42,12 +43,10 @@ def h(hours: float) -> datetime:
     return T0 + timedelta(hours=hours)
 
 
-@pytest.fixture(params=["duckdb"])
+@pytest.fixture(params=ENGINE_PARAMS)
 def engine(request: pytest.FixtureRequest) -> Iterator[OfflineEngine]:
     """Every offline engine; each must give the answers below."""
-    from fsctl.offline.duckdb import DuckDBEngine
-
-    made = DuckDBEngine()
+    made = make_engine(request)
     yield made
     made.close()
 

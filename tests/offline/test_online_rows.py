@@ -1,11 +1,12 @@
-"""The one stored online record format (fsctl.online.format), produced two ways: by the
-DuckDB engine in SQL (``latest``, what materialize writes) and by the Python codec
+"""The one stored online record format (fsctl.online.format), produced two ways: by each
+offline engine in SQL (``latest``, what materialize writes: DuckDB and Spark) and by the Python codec
 (``stored_records``, what every other writer uses). For every dtype, key type and null
 they must give the same records, and both must decode to the same values."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fsctl.offline.duckdb import DuckDBEngine
+from fsctl.offline import OfflineEngine
 from fsctl.offline.requests import FeatureSpec, LatestRequest, SourceSpec, ViewSpec, Window
 from fsctl.online.base import OnlineRecord, OnlineView
 from fsctl.online.codec import decode_values, stored_records
 from fsctl.online.format import NULL_PART, encode_key
+from tests.support.spark import ENGINE_PARAMS, make_engine
 
 UTC = timezone.utc
 T1 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -69,8 +71,16 @@ def _micros(value: datetime | None) -> int | None:
     return None if value is None else (value - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
+@pytest.fixture(params=ENGINE_PARAMS)
+def engine(request: pytest.FixtureRequest) -> Iterator[OfflineEngine]:
+    """Every offline engine: each encodes the records itself and must match the codec."""
+    made = make_engine(request)
+    yield made
+    made.close()
+
+
 @pytest.mark.parametrize("key_kind", list(KEYS))
-def test_sql_and_python_encode_the_same_records(tmp_path: Path, key_kind: str) -> None:
+def test_sql_and_python_encode_the_same_records(tmp_path: Path, key_kind: str, engine: OfflineEngine) -> None:
     keys = KEYS[key_kind]
     path = _source(tmp_path, keys)
     view = ViewSpec(
@@ -79,13 +89,9 @@ def test_sql_and_python_encode_the_same_records(tmp_path: Path, key_kind: str) -
         join_keys=tuple(name for name, _, _ in keys),
         features=tuple(FeatureSpec(name, dtype) for name, (dtype, _, _) in FEATURES.items()),
     )
-    engine = DuckDBEngine()
-    try:
-        rows = engine.latest(LatestRequest(view, Window(None, datetime(2027, 1, 1, tzinfo=UTC))))
-        assert (rows.keys, rows.rows_read) == (3, 3)
-        from_sql = sorted(r for batch in rows.batches(2) for r in batch)
-    finally:
-        engine.close()
+    rows = engine.latest(LatestRequest(view, Window(None, datetime(2027, 1, 1, tzinfo=UTC))))
+    assert (rows.keys, rows.rows_read) == (3, 3)
+    from_sql = sorted(r for batch in rows.batches(2) for r in batch)
 
     online = OnlineView("p", "v", view.join_keys, tuple((n, d) for n, (d, _, _) in FEATURES.items()))
     python = [

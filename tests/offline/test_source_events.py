@@ -14,8 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from fsctl.errors import StoreError
-from fsctl.offline.duckdb import DuckDBEngine
+from fsctl.offline import OfflineEngine
 from fsctl.offline.requests import EventsRequest, FeatureSpec, SourceSpec, ViewSpec, Window
+from tests.support.spark import ENGINE_PARAMS, make_engine
 
 UTC = timezone.utc
 PLUS_5 = timezone(timedelta(hours=5))
@@ -66,15 +67,16 @@ def write(tmp: Path, kind: str) -> tuple[Path, str, list[datetime | None]]:
     return path, "parquet", utc
 
 
-@pytest.fixture
-def engine() -> Any:
-    e = DuckDBEngine()
+@pytest.fixture(params=ENGINE_PARAMS)
+def engine(request: pytest.FixtureRequest) -> Any:
+    """Every offline engine; each must give the answers below."""
+    e = make_engine(request)
     yield e
     e.close()
 
 
 @pytest.mark.parametrize("kind", ["zoned", "naive", "nanos", "date", "csv"])
-def test_newest_event_and_window_rows(tmp_path: Path, engine: DuckDBEngine, kind: str) -> None:
+def test_newest_event_and_window_rows(tmp_path: Path, engine: OfflineEngine, kind: str) -> None:
     path, fmt, times = write(tmp_path, kind)
     newest = max(t for t in times if t is not None)
     answer = engine.events(EventsRequest(spec(path, fmt)))
@@ -85,7 +87,7 @@ def test_newest_event_and_window_rows(tmp_path: Path, engine: DuckDBEngine, kind
         assert (got.newest_event, got.window_rows) == (newest, expected(times, window)), window
 
 
-def test_an_empty_source_has_no_newest_event(tmp_path: Path, engine: DuckDBEngine) -> None:
+def test_an_empty_source_has_no_newest_event(tmp_path: Path, engine: OfflineEngine) -> None:
     path = tmp_path / "empty.parquet"
     pq.write_table(pa.table({"k": pa.array([], pa.int64()), "x": pa.array([], pa.int64()),
                              "ts": pa.array([], pa.timestamp("us", tz="UTC"))}), path)  # fmt: skip
@@ -93,7 +95,7 @@ def test_an_empty_source_has_no_newest_event(tmp_path: Path, engine: DuckDBEngin
     assert (answer.newest_event, answer.window_rows) == (None, 0)
 
 
-def test_a_directory_of_files_is_one_source(tmp_path: Path, engine: DuckDBEngine) -> None:
+def test_a_directory_of_files_is_one_source(tmp_path: Path, engine: OfflineEngine) -> None:
     for day in (1, 2, 3):
         t = datetime(2026, 1, day, tzinfo=UTC)
         pq.write_table(pa.table({"k": [1], "x": [1], "ts": pa.array([t], pa.timestamp("us", tz="UTC"))}),
@@ -102,7 +104,7 @@ def test_a_directory_of_files_is_one_source(tmp_path: Path, engine: DuckDBEngine
     assert (answer.newest_event, answer.window_rows) == (datetime(2026, 1, 3, tzinfo=UTC), 2)
 
 
-def test_an_unreadable_source_is_a_store_error_naming_it(tmp_path: Path, engine: DuckDBEngine) -> None:
+def test_an_unreadable_source_is_a_store_error_naming_it(tmp_path: Path, engine: OfflineEngine) -> None:
     path = tmp_path / "broken.parquet"
     path.write_text("not parquet")
     with pytest.raises(StoreError, match="source 'src'"):
@@ -111,7 +113,7 @@ def test_an_unreadable_source_is_a_store_error_naming_it(tmp_path: Path, engine:
         engine.events(EventsRequest(spec(tmp_path / "missing.parquet")))
 
 
-def test_a_column_that_is_not_a_time_is_a_store_error(tmp_path: Path, engine: DuckDBEngine) -> None:
+def test_a_column_that_is_not_a_time_is_a_store_error(tmp_path: Path, engine: OfflineEngine) -> None:
     path = tmp_path / "rows.parquet"
     pq.write_table(pa.table({"k": [1], "x": [1], "ts": [date(2026, 1, 1).toordinal()]}), path)
     with pytest.raises(StoreError, match="not a timestamp"):

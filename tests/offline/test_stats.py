@@ -1,6 +1,6 @@
 """Statistics through the offline-engine interface (``engine.stats(StatsRequest)``), checked
 against the same numbers computed directly with numpy and pyarrow.compute on the same data.
-Every engine must pass these (``ENGINES``: DuckDB now; a Spark engine joins the list).
+Every engine must pass these (``ENGINE_PARAMS``: DuckDB and Spark).
 
 Exact: row counts, nulls, min, max, mean and standard deviation (to float rounding),
 histogram counts, counts in given bins and categories, most frequent values. Approximate:
@@ -12,7 +12,7 @@ from __future__ import annotations
 import collections
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ import pytest
 
 from fsctl.errors import StoreError
 from fsctl.offline import OfflineEngine
-from fsctl.offline.duckdb import DuckDBEngine
 from fsctl.offline.requests import (
     FeatureSpec,
     FileRows,
@@ -34,16 +33,15 @@ from fsctl.offline.requests import (
     StatsRequest,
     ViewSpec,
 )
+from tests.support.spark import ENGINE_PARAMS, make_engine
 
 UTC = timezone.utc
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 N = 20_000
-ENGINES: list[Callable[[], OfflineEngine]] = [DuckDBEngine]
-
-
-@pytest.fixture(params=ENGINES, ids=lambda factory: getattr(factory, "name", factory.__name__))
+@pytest.fixture(params=ENGINE_PARAMS)
 def engine(request: pytest.FixtureRequest) -> Iterator[OfflineEngine]:
-    made = request.param()
+    """Every offline engine; each must give the answers below."""
+    made = make_engine(request)
     yield made
     made.close()
 
