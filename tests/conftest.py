@@ -86,3 +86,15 @@ def mariadb_server():
         pytest.fail(str(exc), pytrace=False)
     yield server
     server.stop()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that runs in the process's Spark context gets the xdist group ``spark``, so
+    ``pytest -n 2 --dist loadgroup`` gives them all to one worker (one JVM for the suite).
+    Marks on a fixture's params do not reach the tests, so the group is set here: a test
+    uses Spark when it asks for ``spark_session`` or one of its fixture params is ``spark``."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "spark_session" in getattr(item, "fixturenames", ()) or "spark" in params.values():
+            item.add_marker(pytest.mark.xdist_group("spark"))

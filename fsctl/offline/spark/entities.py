@@ -21,7 +21,7 @@ from typing import Any
 from fsctl.errors import UsageError
 from fsctl.offline.entity_input import EntityInput
 from fsctl.offline.schema import TIMESTAMP, ColumnType
-from fsctl.offline.spark.sources import column_type
+from fsctl.offline.spark.sources import column_type, nanos_to_micros
 
 TIMESTAMP_COLUMN = "event_timestamp"
 ROW = "__fsctl_row"
@@ -110,7 +110,7 @@ def _nanos_to_timestamps(frame: Any, entities: EntityInput) -> Any:
     for name in longs:
         if name in footer and footer[name].kind == TIMESTAMP:
             col = sf.col(_q(name))
-            frame = frame.withColumn(name, sf.timestamp_micros(((col - sf.pmod(col, sf.lit(1000))) / 1000).cast("bigint")))
+            frame = frame.withColumn(name, sf.timestamp_micros(nanos_to_micros(col)))
     return frame
 
 

@@ -157,7 +157,7 @@ class SourceFrame:
         data_type = type(self.need(column, view, role)).__name__
         col = sf.col(_quote(column))
         if column in self.nanos:
-            return ((col - sf.pmod(col, sf.lit(1000))) / 1000).cast("bigint")
+            return nanos_to_micros(col)
         if data_type == "TimestampType":
             return sf.unix_micros(col)
         if data_type in ("TimestampNTZType", "DateType"):
@@ -176,8 +176,17 @@ class SourceFrame:
 
         col = sf.col(_quote(column))
         if column in self.nanos:
-            col = sf.timestamp_micros(((col - sf.pmod(col, sf.lit(1000))) / 1000).cast("bigint"))
+            col = sf.timestamp_micros(nanos_to_micros(col))
         return col.cast(spark_type(dtype))
+
+
+def nanos_to_micros(col: Any) -> Any:
+    """A Column of integer nanoseconds as integer microseconds, floored and exact: ``/`` on
+    longs is a double division in Spark, which is off by a microsecond at today's times
+    (1.7e18 ns is past a double's 53 bits)."""
+    from pyspark.sql import functions as sf
+
+    return ((col - sf.pmod(col, sf.lit(1000))).cast("decimal(38,0)") / sf.lit(1000)).cast("bigint")
 
 
 def _quote(name: str) -> str:
