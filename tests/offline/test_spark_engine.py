@@ -109,3 +109,15 @@ def test_spark_connect_beside_a_classic_session_is_a_clear_error(store, make_rep
     with pytest.raises(UsageError, match="already runs a classic Spark session") as caught:
         fs.get_historical_features(ENTITY_ROWS, ["stats:conv"])
     assert "separate process" in str(caught.value.hint)
+
+
+def test_nanoseconds_become_microseconds_exactly(spark_session):
+    """Floored integer division: a double division is a microsecond off for this time."""
+    from pyspark.sql import functions as sf
+
+    from fsctl.offline.spark.sources import nanos_to_micros
+
+    values = [1776437354176976024, 1765000000123456789, -1001, 0]
+    frame = spark_session.createDataFrame([(v,) for v in values], "n long")
+    got = [row[0] for row in frame.select(nanos_to_micros(sf.col("n"))).collect()]
+    assert got == [v // 1000 for v in values]
