@@ -96,5 +96,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     uses Spark when it asks for ``spark_session`` or one of its fixture params is ``spark``."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if "spark_session" in getattr(item, "fixturenames", ()) or "spark" in params.values():
+        spark_param = any(isinstance(v, str) and v == "spark" for v in params.values())
+        if "spark_session" in getattr(item, "fixturenames", ()) or spark_param:
             item.add_marker(pytest.mark.xdist_group("spark"))
