@@ -206,7 +206,7 @@ class FeatureView(FsctlObject):
     def _derived_schema(self) -> FeatureView:
         if not self.aggregations:
             if not self.schema_:
-                raise ValueError("schema: a view needs at least one feature (or aggregations)")
+                raise ValueError("schema is missing: a view needs at least one feature under schema (or aggregations)")
             for field_name in ("inputs", "slide"):
                 if getattr(self, field_name):
                     raise ValueError(f"{field_name} applies only to a view with aggregations: remove it")

@@ -34,6 +34,11 @@ def _first_file(root: Path, source: FileSource) -> Path | None:
 
 def _no_file(root: Path, source: FileSource) -> str:
     """Why a local source matches no file, naming the first folder of its path that is missing."""
+    if source.format == "delta":
+        path = Path(source.path) if Path(source.path).is_absolute() else root / source.path
+        if path.exists():
+            return (f"format: delta, but {source.path} is not a Delta table (no _delta_log/ folder in it); "
+                    "fix the format (parquet or csv) or point the path at the table's folder")
     where = f"no file matches {source.path} (relative to the repo"
     for folder in reversed(Path(source.path).parents[:-1]):
         if any(c in folder.name for c in "*?["):

@@ -761,8 +761,13 @@ case(
 
 case(
     "source-unknown-format",
+    variant(sources_DOT_yaml=replace_in(SOURCES, "format: parquet", "format: orc")),
+    ["sources.yaml:4", "driver_stats_source", "orc", "format"],
+)
+case(
+    "source-parquet-file-called-delta",
     variant(sources_DOT_yaml=replace_in(SOURCES, "format: parquet", "format: delta")),
-    ["sources.yaml:4", "driver_stats_source", "delta", "format"],
+    ["sources.yaml", "driver_stats_source", "not a Delta table", "_delta_log"],
 )
 case(
     "source-cannot-provide-join-key",

@@ -154,7 +154,7 @@ def test_history_diff_through_the_form(page: Page, server: UIServer) -> None:
     expect(diff).to_contain_text("Changes in project driver_ranking from registry version 0 to 2")
     expect(diff).to_contain_text("+ Entity evil_entity")
     expect(diff).to_contain_text("+ FeatureView driver_hourly_stats")
-    expect(diff).to_contain_text("Changes: 13 to add, 0 to change, 0 to delete.")
+    expect(diff).to_contain_text("Changes: 15 to add, 0 to change, 0 to delete.")
     assert page.locator("main script, main img").count() == 0  # the payloads stay text
 
 
