@@ -21,7 +21,7 @@ from typing import Any
 from fsctl.errors import UsageError
 from fsctl.offline.entity_input import EntityInput
 from fsctl.offline.schema import TIMESTAMP, ColumnType
-from fsctl.offline.spark.sources import column_type, nanos_to_micros
+from fsctl.offline.spark.sources import column_type, nanos_to_micros, time_micros
 
 TIMESTAMP_COLUMN = "event_timestamp"
 ROW = "__fsctl_row"
@@ -117,14 +117,9 @@ def _nanos_to_timestamps(frame: Any, entities: EntityInput) -> Any:
 def _ts(frame: Any, label: str) -> Any:
     from pyspark.sql import functions as sf
 
-    data_type = type(frame.schema[TIMESTAMP_COLUMN].dataType).__name__
-    col = sf.col(TIMESTAMP_COLUMN)
-    if data_type == "TimestampType":
-        return sf.unix_micros(col)
-    if data_type in ("TimestampNTZType", "DateType"):
-        return sf.unix_micros(col.cast("timestamp"))
-    if data_type == "StringType":
-        return sf.unix_micros(sf.try_to_timestamp(col))
+    found = time_micros(sf.col(TIMESTAMP_COLUMN), type(frame.schema[TIMESTAMP_COLUMN].dataType).__name__)
+    if found is not None:
+        return found
     raise UsageError(
         f"{label}: column '{TIMESTAMP_COLUMN}' is {frame.schema[TIMESTAMP_COLUMN].dataType.simpleString()}, "
         "not a timestamp",

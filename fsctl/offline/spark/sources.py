@@ -158,12 +158,9 @@ class SourceFrame:
         col = sf.col(_quote(column))
         if column in self.nanos:
             return nanos_to_micros(col)
-        if data_type == "TimestampType":
-            return sf.unix_micros(col)
-        if data_type in ("TimestampNTZType", "DateType"):
-            return sf.unix_micros(col.cast("timestamp"))
-        if data_type == "StringType":
-            return sf.unix_micros(sf.try_to_timestamp(col))
+        found = time_micros(col, data_type)
+        if found is not None:
+            return found
         raise StoreError(
             f"source '{self.source.name}' column '{column}' ({role}) in {self.location} is "
             f"{self.types[column].simpleString()}, not a timestamp",
@@ -178,6 +175,20 @@ class SourceFrame:
         if column in self.nanos:
             col = sf.timestamp_micros(nanos_to_micros(col))
         return col.cast(spark_type(dtype))
+
+
+def time_micros(col: Any, data_type: str) -> Any:
+    """A Column: ``col`` (of the Spark type named ``data_type``) as microseconds since the
+    epoch, UTC; None when that type is not a time (a timestamp, a date, ISO-8601 text)."""
+    from pyspark.sql import functions as sf
+
+    if data_type == "TimestampType":
+        return sf.unix_micros(col)
+    if data_type in ("TimestampNTZType", "DateType"):
+        return sf.unix_micros(col.cast("timestamp"))
+    if data_type == "StringType":
+        return sf.unix_micros(sf.try_to_timestamp(col))
+    return None
 
 
 def nanos_to_micros(col: Any) -> Any:

@@ -112,11 +112,10 @@ def _raw_sql(frame: SourceFrame, request: StatsRequest, column: StatsColumn) -> 
         if dtype == "timestamp":
             return f"unix_micros(try_cast({text} AS TIMESTAMP))"
         return text
-    if isinstance(request.rows, ViewSpec):
-        data_type = frame.need(name, request.rows, f"feature '{column.name}'")
+    if isinstance(request.rows, ViewSpec):  # a missing column is a StoreError naming it
+        frame.need(name, request.rows, f"feature '{column.name}'")
     else:
-        data_type = _need(frame, request.label, name, f"feature '{column.name}'")
-    del data_type  # need() named a missing column; the type is read with its nanosecond flag
+        _need(frame, request.label, name, f"feature '{column.name}'")
     actual = frame.column_type(name)
     if not dtype_accepts(dtype, actual):
         raise StoreError(
